@@ -1,0 +1,1 @@
+"""Imports: read a file, normalise and validate it column-wise, upsert all-or-nothing."""

@@ -1,0 +1,253 @@
+"""Typed settings, read from the workspace's ``zhuizong.toml`` and the environment.
+
+Precedence (highest first): environment variable ``ZHUIZONG_<SECTION>_<KEY>`` (for example
+``ZHUIZONG_DATABASE_URL``, ``ZHUIZONG_KPI_PREMIUM_BASIS``), then ``zhuizong.toml``, then the
+default. Every key is declared once in :data:`SETTINGS` (the registry the configuration
+reference in ``docs/configuration.md`` documents; a test fails when one is missing there).
+Values are validated on load into a frozen model: an error names the file, the key and what is
+allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+import tomlkit
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from zhuizong.errors import ConfigError
+
+SETTINGS_FILE = "zhuizong.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    url: str = ""  # empty: the embedded SQLite file ``zhuizong.db`` in the workspace
+
+
+class CalendarSettings(_Section):
+    month_basis: Literal["natural", "work"] = "natural"
+    cutoff_day: int = Field(25, ge=1, le=28)
+
+
+_ACTIVE_RULE = re.compile(r"^(fyp_positive|cases_positive|fyc_at_least:(\d+(\.\d{1,2})?))$")
+
+
+class KpiSettings(_Section):
+    premium_basis: Literal["received", "issued"] = "received"
+    active_rule: str = "fyp_positive"
+    cases: Literal["net", "gross"] = "net"
+    average_headcount: Literal["mean_of_months", "endpoints"] = "mean_of_months"
+    persistency_grace_days: int = Field(60, ge=0, le=366)
+
+    @field_validator("active_rule")
+    @classmethod
+    def _check_active_rule(cls, v: str) -> str:
+        if not _ACTIVE_RULE.match(v):
+            raise ValueError("must be fyp_positive, cases_positive or fyc_at_least:<amount in 元>")
+        return v
+
+    @property
+    def active_threshold(self) -> Decimal | None:
+        """The FYC threshold of ``fyc_at_least:<amount>``, else None."""
+        if self.active_rule.startswith("fyc_at_least:"):
+            try:
+                return Decimal(self.active_rule.split(":", 1)[1])
+            except InvalidOperation:  # pragma: no cover - excluded by the validator
+                return None
+        return None
+
+
+class ImportSettings(_Section):
+    max_file_mb: int = Field(200, ge=1, le=10_000)
+    max_xlsx_uncompressed_mb: int = Field(1000, ge=1, le=100_000)
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    calendar: CalendarSettings = CalendarSettings()
+    kpi: KpiSettings = KpiSettings()
+    import_: ImportSettings = Field(ImportSettings(), alias="import")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def get(self, key: str) -> Any:
+        section, name = _split_key(key)
+        return getattr(getattr(self, _attr(section)), name)
+
+    def kpi_settings_used(self) -> dict[str, Any]:
+        """The settings that change KPI numbers, as reports state them."""
+        return {k: self.get(k) for k in SETTINGS if k.startswith(("calendar.", "kpi."))}
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    key: str
+    default: Any
+    allowed: str
+    zh: str
+    en: str
+
+
+def _attr(section: str) -> str:
+    return "import_" if section == "import" else section
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "database": DatabaseSettings,
+    "calendar": CalendarSettings,
+    "kpi": KpiSettings,
+    "import": ImportSettings,
+}
+
+_DOCS: dict[str, tuple[str, str, str]] = {
+    "database.url": (
+        "SQLAlchemy URL, empty for the embedded SQLite file",
+        "数据库地址 (空 = 工作区内嵌 SQLite 文件)",
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    ),
+    "calendar.month_basis": ("natural | work", "月份口径: 自然月 / 工作月", "kpi-spec §1"),
+    "calendar.cutoff_day": ("1..28", "工作月截止日 (口径为工作月时)", "kpi-spec §1"),
+    "kpi.premium_basis": ("received | issued", "保费口径: 预收 / 承保", "kpi-spec §3"),
+    "kpi.active_rule": (
+        "fyp_positive | cases_positive | fyc_at_least:<元>",
+        "实动口径: FYP>0 / 净件数≥1 / FYC≥门槛 (有效人力)",
+        "kpi-spec §4",
+    ),
+    "kpi.cases": ("net | gross", "件数口径: 扣除犹豫期撤单 / 不扣除", "kpi-spec §3"),
+    "kpi.average_headcount": (
+        "mean_of_months | endpoints",
+        "多月平均人力: 各月平均之均值 / (期初+期末)/2",
+        "kpi-spec §2",
+    ),
+    "kpi.persistency_grace_days": ("0..366", "继续率宽限天数", "kpi-spec §6"),
+    "import.max_file_mb": ("1..10000", "导入文件大小上限 (MB)", "imports"),
+    "import.max_xlsx_uncompressed_mb": (
+        "1..100000",
+        "XLSX 解压后大小上限 (MB), 防 zip 炸弹",
+        "imports",
+    ),
+}
+
+
+def _registry() -> dict[str, SettingInfo]:
+    out: dict[str, SettingInfo] = {}
+    defaults = Settings()
+    for section, model in _SECTIONS.items():
+        for name in model.model_fields:
+            key = f"{section}.{name}"
+            allowed, zh, _ref = _DOCS[key]
+            out[key] = SettingInfo(key, defaults.get(key), allowed, zh, allowed)
+    return out
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    if key.count(".") != 1:
+        raise ConfigError(
+            f"未知设置项 {key!r}", f"unknown setting {key!r}; known: {', '.join(SETTINGS)}"
+        )
+    section, name = key.split(".")
+    if section not in _SECTIONS or name not in _SECTIONS[section].model_fields:
+        raise ConfigError(
+            f"未知设置项 {key!r}", f"unknown setting {key!r}; known: {', '.join(SETTINGS)}"
+        )
+    return section, name
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for key in SETTINGS:
+        section, name = key.split(".")
+        var = f"ZHUIZONG_{section.upper()}_{name.upper()}"
+        if var in environ:
+            out.setdefault(section, {})[name] = environ[var]
+    return out
+
+
+def _validate(data: dict[str, Any], source: str) -> Settings:
+    unknown = [s for s in data if s not in _SECTIONS]
+    if unknown:
+        raise ConfigError(
+            f"{source}: 未知设置段 {unknown[0]!r}",
+            f"{source}: unknown section [{unknown[0]}]; allowed: {', '.join(_SECTIONS)}",
+        )
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]).replace("import_", "import")
+        key = loc if loc.count(".") == 1 else loc
+        allowed = _DOCS.get(key, ("", "", ""))[0]
+        raise ConfigError(
+            f"{source}: 设置 {key} 的值无效 ({err['msg']}); 允许: {allowed}",
+            f"{source}: invalid value for {key} ({err['msg']}); allowed: {allowed}",
+        ) from None
+
+
+def load_settings(home: Path, environ: dict[str, str] | None = None) -> Settings:
+    """Read ``home/zhuizong.toml`` (if present) and the environment into frozen settings."""
+    environ = dict(os.environ) if environ is None else environ
+    path = home / SETTINGS_FILE
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: 无法解析 TOML ({exc})", f"{path}: not valid TOML ({exc})")
+        _validate(data, str(path))
+    for section, values in _env_overrides(environ).items():
+        data.setdefault(section, {}).update(values)
+    return _validate(data, f"{path} + environment")
+
+
+def set_setting(home: Path, key: str, value: str) -> Any:
+    """Validate ``key = value`` and write it to ``zhuizong.toml``, keeping comments. Returns the value."""
+    section, name = _split_key(key)
+    path = home / SETTINGS_FILE
+    doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+    current = tomllib.loads(tomlkit.dumps(doc))
+    field = _SECTIONS[section].model_fields[name]
+    typed: Any = value
+    if field.annotation is int:
+        try:
+            typed = int(value)
+        except ValueError:
+            raise ConfigError(
+                f"设置 {key} 需要整数, 得到 {value!r}", f"{key} needs an integer, got {value!r}"
+            ) from None
+    current.setdefault(section, {})[name] = typed
+    _validate(current, str(path))
+    if section not in doc:
+        doc[section] = tomlkit.table()
+    doc[section][name] = typed  # type: ignore[index]
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    os.replace(tmp, path)
+    return typed
+
+
+def default_toml() -> str:
+    """The commented settings file ``zhuizong init`` writes."""
+    lines = ["# zhuizong settings — see docs/configuration.md", ""]
+    current = ""
+    for info in SETTINGS.values():
+        section, name = info.key.split(".")
+        if section != current:
+            lines += ["", f"[{section}]"]
+            current = section
+        value = tomlkit.item(info.default).as_string()
+        lines.append(f"# {info.zh} ({info.allowed})")
+        lines.append(f"{name} = {value}")
+    return "\n".join(lines).lstrip() + "\n"
+
+
+SETTINGS: dict[str, SettingInfo] = _registry()

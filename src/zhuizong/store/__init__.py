@@ -1,0 +1,1 @@
+"""System of record: SQLAlchemy models, the engine, the one transaction helper, migrations."""

@@ -1,0 +1,322 @@
+"""Tables of the system of record (SQLAlchemy 2 declarative models).
+
+Natural codes (工号, 机构代码, 流水号 …) are the primary keys: they are what users type, what import
+files reference, and they never change meaning. Money is stored as integer 分 (fen) so sums are
+exact on every database; import files and reports speak 元.
+
+Three groups:
+- imported facts, one table per import kind of data-contract.md (``batch_id`` = the import batch
+  that last wrote the row);
+- history derived from ``agents`` + ``agent_events`` (employment spells, dated rank/org/supervisor),
+  rebuilt for the affected agents inside the import transaction;
+- access and operations: users, roles, scopes, import batches, audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+CODE = String(64)
+NAME = String(200)
+
+naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=naming_convention)
+
+
+def _batch_fk() -> Mapped[int | None]:
+    return mapped_column(ForeignKey("import_batches.id"), nullable=True)
+
+
+# Self-references may point at rows of the same file: check them at commit, not per statement.
+_DEFERRED = {"deferrable": True, "initially": "DEFERRED"}
+
+RANK_CATEGORIES = ("probationary", "formal", "director")
+EVENT_TYPES = ("hire", "convert", "promote", "demote", "transfer", "leave", "rehire")
+PAY_MODES = ("single", "regular")
+TXN_TYPES = ("new", "fy_renewal", "free_look_cancel", "surrender", "renewal")
+MEETINGS = ("morning", "evening")
+ATTENDANCE_STATUSES = ("present", "late", "leave", "absent")
+ROLES = (
+    "admin",
+    "executive",
+    "assessment",
+    "campaign",
+    "training",
+    "trainer",
+    "supervisor",
+    "agent",
+)
+SCOPE_TYPES = ("org_subtree", "reporting_line", "self")
+
+
+def _in(col: str, values: tuple[str, ...]) -> str:
+    return f"{col} IN ({', '.join(repr(v) for v in values)})"
+
+
+# --- imported facts ---------------------------------------------------------------------------
+
+
+class OrgUnit(Base):
+    __tablename__ = "org_units"
+    org_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    org_name: Mapped[str] = mapped_column(NAME)
+    parent_code: Mapped[str | None] = mapped_column(
+        CODE, ForeignKey("org_units.org_code", **_DEFERRED), index=True
+    )
+    level: Mapped[str | None] = mapped_column(String(32))
+    batch_id: Mapped[int | None] = _batch_fk()
+
+
+class Rank(Base):
+    __tablename__ = "ranks"
+    rank_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    rank_name: Mapped[str] = mapped_column(NAME)
+    category: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(Integer)
+    batch_id: Mapped[int | None] = _batch_fk()
+    __table_args__ = (CheckConstraint(_in("category", RANK_CATEGORIES), name="category"),)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    agent_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    agent_name: Mapped[str] = mapped_column(NAME)
+    hire_date: Mapped[dt.date] = mapped_column(Date)
+    org_code: Mapped[str] = mapped_column(CODE, ForeignKey("org_units.org_code"), index=True)
+    rank_code: Mapped[str] = mapped_column(CODE, ForeignKey("ranks.rank_code"))
+    supervisor_code: Mapped[str | None] = mapped_column(
+        CODE, ForeignKey("agents.agent_code", **_DEFERRED), index=True
+    )
+    recruiter_code: Mapped[str | None] = mapped_column(
+        CODE, ForeignKey("agents.agent_code", **_DEFERRED), index=True
+    )
+    leave_date: Mapped[dt.date | None] = mapped_column(Date)
+    batch_id: Mapped[int | None] = _batch_fk()
+
+
+class AgentEvent(Base):
+    __tablename__ = "agent_events"
+    agent_code: Mapped[str] = mapped_column(
+        CODE, ForeignKey("agents.agent_code", **_DEFERRED), primary_key=True
+    )
+    event_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    rank_code: Mapped[str | None] = mapped_column(CODE, ForeignKey("ranks.rank_code"))
+    org_code: Mapped[str | None] = mapped_column(CODE, ForeignKey("org_units.org_code"))
+    supervisor_code: Mapped[str | None] = mapped_column(
+        CODE, ForeignKey("agents.agent_code", **_DEFERRED)
+    )
+    batch_id: Mapped[int | None] = _batch_fk()
+    __table_args__ = (CheckConstraint(_in("event_type", EVENT_TYPES), name="event_type"),)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    product_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    product_name: Mapped[str] = mapped_column(NAME)
+    is_main: Mapped[bool] = mapped_column(Boolean)
+    pay_mode: Mapped[str] = mapped_column(String(16))
+    term_years: Mapped[int | None] = mapped_column(Integer)
+    fyc_rate: Mapped[Decimal | None] = mapped_column(Numeric(9, 6, asdecimal=True))
+    std_factor: Mapped[Decimal | None] = mapped_column(Numeric(9, 4, asdecimal=True))
+    batch_id: Mapped[int | None] = _batch_fk()
+    __table_args__ = (CheckConstraint(_in("pay_mode", PAY_MODES), name="pay_mode"),)
+
+
+class Premium(Base):
+    __tablename__ = "premiums"
+    txn_id: Mapped[str] = mapped_column(CODE, primary_key=True)
+    policy_no: Mapped[str] = mapped_column(CODE, index=True)
+    agent_code: Mapped[str] = mapped_column(CODE, ForeignKey("agents.agent_code"), index=True)
+    product_code: Mapped[str] = mapped_column(CODE, ForeignKey("products.product_code"))
+    txn_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    txn_type: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    issue_date: Mapped[dt.date | None] = mapped_column(Date)
+    policy_year: Mapped[int | None] = mapped_column(Integer)
+    fyc_fen: Mapped[int | None] = mapped_column(BigInteger)
+    batch_id: Mapped[int | None] = _batch_fk()
+    __table_args__ = (
+        CheckConstraint(_in("txn_type", TXN_TYPES), name="txn_type"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+    )
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+    org_code: Mapped[str] = mapped_column(
+        CODE, ForeignKey("org_units.org_code"), primary_key=True
+    )
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target: Mapped[Decimal] = mapped_column(Numeric(20, 4, asdecimal=True))
+    batch_id: Mapped[int | None] = _batch_fk()
+
+
+class Attendance(Base):
+    __tablename__ = "attendance"
+    agent_code: Mapped[str] = mapped_column(
+        CODE, ForeignKey("agents.agent_code"), primary_key=True
+    )
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    meeting: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    batch_id: Mapped[int | None] = _batch_fk()
+    __table_args__ = (
+        CheckConstraint(_in("meeting", MEETINGS), name="meeting"),
+        CheckConstraint(_in("status", ATTENDANCE_STATUSES), name="status"),
+        Index("ix_attendance_date", "date"),
+    )
+
+
+class WorkLog(Base):
+    __tablename__ = "work_logs"
+    agent_code: Mapped[str] = mapped_column(
+        CODE, ForeignKey("agents.agent_code"), primary_key=True
+    )
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    calls: Mapped[int | None] = mapped_column(Integer)
+    visits: Mapped[int | None] = mapped_column(Integer)
+    interviews: Mapped[int | None] = mapped_column(Integer)
+    proposals: Mapped[int | None] = mapped_column(Integer)
+    closes: Mapped[int | None] = mapped_column(Integer)
+    referrals: Mapped[int | None] = mapped_column(Integer)
+    recruit_talks: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[int | None] = _batch_fk()
+    __table_args__ = (Index("ix_work_logs_date", "date"),)
+
+
+# --- history derived from agents + agent_events -----------------------------------------------
+
+
+class EmploymentSpell(Base):
+    """One employment spell (入司 … 离司). ``leave_date`` is the first day no longer in force."""
+
+    __tablename__ = "employment_spells"
+    agent_code: Mapped[str] = mapped_column(
+        CODE, ForeignKey("agents.agent_code", ondelete="CASCADE"), primary_key=True
+    )
+    spell_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hire_date: Mapped[dt.date] = mapped_column(Date)
+    leave_date: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class AgentHistory(Base):
+    """Rank, org unit and supervisor valid on ``[valid_from, valid_to)`` (``valid_to`` NULL = open)."""
+
+    __tablename__ = "agent_history"
+    agent_code: Mapped[str] = mapped_column(
+        CODE, ForeignKey("agents.agent_code", ondelete="CASCADE"), primary_key=True
+    )
+    valid_from: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    rank_code: Mapped[str] = mapped_column(CODE, ForeignKey("ranks.rank_code"))
+    org_code: Mapped[str] = mapped_column(CODE, ForeignKey("org_units.org_code"), index=True)
+    supervisor_code: Mapped[str | None] = mapped_column(CODE, index=True)
+
+
+# --- access and operations --------------------------------------------------------------------
+
+
+class User(Base):
+    __tablename__ = "users"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(NAME)
+    agent_code: Mapped[str | None] = mapped_column(CODE, ForeignKey("agents.agent_code"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    username: Mapped[str] = mapped_column(
+        String(64), ForeignKey("users.username", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+
+class UserScope(Base):
+    """A grant of visibility: an org subtree, the reporting line below an agent, or one agent."""
+
+    __tablename__ = "user_scopes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(
+        String(64), ForeignKey("users.username", ondelete="CASCADE"), index=True
+    )
+    scope_type: Mapped[str] = mapped_column(String(32))
+    org_code: Mapped[str | None] = mapped_column(CODE, ForeignKey("org_units.org_code"))
+    agent_code: Mapped[str | None] = mapped_column(CODE, ForeignKey("agents.agent_code"))
+    __table_args__ = (
+        CheckConstraint(_in("scope_type", SCOPE_TYPES), name="scope_type"),
+        CheckConstraint(
+            "(scope_type = 'org_subtree' AND org_code IS NOT NULL AND agent_code IS NULL) OR "
+            "(scope_type <> 'org_subtree' AND agent_code IS NOT NULL AND org_code IS NULL)",
+            name="scope_target",
+        ),
+        UniqueConstraint("username", "scope_type", "org_code", "agent_code", name="uq_scope"),
+    )
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    file_name: Mapped[str] = mapped_column(String(500))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    rows_total: Mapped[int] = mapped_column(Integer)
+    rows_inserted: Mapped[int] = mapped_column(Integer)
+    rows_updated: Mapped[int] = mapped_column(Integer)
+    rows_unchanged: Mapped[int] = mapped_column(Integer)
+    min_date: Mapped[dt.date | None] = mapped_column(Date)
+    max_date: Mapped[dt.date | None] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("kind", "file_sha256", name="uq_import_file"),)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str | None] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON
+
+
+def table(name: str):  # type: ignore[no-untyped-def]
+    """The Core ``Table`` of ``name``."""
+    return Base.metadata.tables[name]
