@@ -1,0 +1,3 @@
+from zhuizong.cli.main import main
+
+main()

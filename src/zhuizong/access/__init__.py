@@ -1,0 +1,1 @@
+"""Who may do what (roles) and who may see what (scopes)."""

@@ -1,0 +1,132 @@
+"""The one scope function: what an actor may see, as SQL fragments.
+
+Like datasette's permission SQL, a scope is answered by queries, not loops: :func:`scope_for`
+returns a :class:`Scope` whose ``agents`` and ``orgs`` are SELECTs of visible codes (recursive CTEs
+over the org tree and the supervisor line), and whose ``agent_filter(col)`` / ``org_filter(col)``
+give WHERE clauses to add to any service query. Grants:
+
+* ``org_subtree(org)``: the org unit, every unit below it, and every agent whose org unit (on the
+  scope date, else currently) is one of them;
+* ``reporting_line(agent)``: that agent and everyone below them along ``supervisor_code``
+  (on the scope date, else currently); no org units;
+* ``self(agent)``: that agent only.
+
+Fail closed: an actor with no grant, an inactive user or an unknown user sees nothing. The system
+actor (local CLI operator without ``--as``) sees everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    false,
+    literal_column,
+    or_,
+    select,
+    true,
+    union,
+)
+
+from zhuizong.access.actor import Actor
+from zhuizong.store.models import table
+
+
+@dataclass(frozen=True)
+class Scope:
+    actor: Actor
+    agents: Select | None  # None = unrestricted (system)
+    orgs: Select | None
+
+    def agent_filter(self, col: ColumnElement) -> ColumnElement[bool]:
+        if self.agents is None:
+            return true()
+        return col.in_(self.agents)
+
+    def org_filter(self, col: ColumnElement) -> ColumnElement[bool]:
+        if self.orgs is None:
+            return true()
+        return col.in_(self.orgs)
+
+
+_NOTHING = select(literal_column("NULL").label("code")).where(false())
+
+
+def _org_subtree(roots: list[str]) -> Select:
+    org = table("org_units")
+    tree = select(org.c.org_code.label("code")).where(org.c.org_code.in_(roots)).cte(
+        "org_tree", recursive=True
+    )
+    child = org.alias("child")
+    tree = tree.union(select(child.c.org_code).where(child.c.parent_code == tree.c.code))
+    return select(tree.c.code)
+
+
+def _placement(on: dt.date | None) -> tuple[object, ColumnElement, ColumnElement, ColumnElement]:
+    """(from-clause, agent_code, org_code, supervisor_code) valid on ``on`` (or current)."""
+    if on is None:
+        a = table("agents")
+        return a, a.c.agent_code, a.c.org_code, a.c.supervisor_code
+    h = table("agent_history").alias("h_on")
+    valid = and_(h.c.valid_from <= on, or_(h.c.valid_to.is_(None), h.c.valid_to > on))
+    sub = select(h.c.agent_code, h.c.org_code, h.c.supervisor_code).where(valid).subquery("placed")
+    return sub, sub.c.agent_code, sub.c.org_code, sub.c.supervisor_code
+
+
+def _reporting_line(heads: list[str], on: dt.date | None) -> Select:
+    src, code, _org, sup = _placement(on)
+    line = (
+        select(code.label("code")).select_from(src).where(code.in_(heads))  # type: ignore[arg-type]
+        .cte("reporting_line", recursive=True)
+    )
+    src2, code2, _org2, sup2 = _placement(on)
+    line = line.union(
+        select(code2).select_from(src2).where(sup2 == line.c.code)  # type: ignore[arg-type]
+    )
+    return select(line.c.code)
+
+
+def _agents_in_orgs(orgs: Select, on: dt.date | None) -> Select:
+    src, code, org, _sup = _placement(on)
+    return select(code.label("code")).select_from(src).where(org.in_(orgs))  # type: ignore[arg-type]
+
+
+def scope_for(conn: Connection, actor: Actor, on: dt.date | None = None) -> Scope:
+    """Everything ``actor`` may see (placement of agents on ``on``, else current)."""
+    if actor.is_system:
+        return Scope(actor, None, None)
+    users, grants = table("users"), table("user_scopes")
+    active = conn.execute(
+        select(users.c.is_active).where(users.c.username == actor.username)
+    ).scalar_one_or_none()
+    if not active:
+        return Scope(actor, _NOTHING, _NOTHING)
+    rows = conn.execute(
+        select(grants.c.scope_type, grants.c.org_code, grants.c.agent_code).where(
+            grants.c.username == actor.username
+        )
+    ).all()
+    subtree_roots = [r.org_code for r in rows if r.scope_type == "org_subtree"]
+    heads = [r.agent_code for r in rows if r.scope_type == "reporting_line"]
+    selves = [r.agent_code for r in rows if r.scope_type == "self"]
+    agent_parts: list[Select] = []
+    orgs: Select = _NOTHING
+    if subtree_roots:
+        orgs = _org_subtree(subtree_roots)
+        agent_parts.append(_agents_in_orgs(_org_subtree(subtree_roots), on))
+    if heads:
+        agent_parts.append(_reporting_line(heads, on))
+    if selves:
+        a = table("agents")
+        agent_parts.append(select(a.c.agent_code.label("code")).where(a.c.agent_code.in_(selves)))
+    if not agent_parts:
+        return Scope(actor, _NOTHING, orgs)
+    agents_sel = agent_parts[0] if len(agent_parts) == 1 else select(
+        union(*agent_parts).subquery("visible").c.code
+    )
+    return Scope(actor, agents_sel, orgs)

@@ -1,0 +1,446 @@
+"""``zhuizong`` — the command line. Each command parses options, calls one service, prints.
+
+Global options ``--home DIR`` (workspace) and ``--as USER`` (act within that user's roles and
+scope; without it the local operator acts as the system) may be given anywhere on the line.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from zhuizong import __version__
+from zhuizong.access.actor import SYSTEM, Actor
+from zhuizong.cli import output
+from zhuizong.errors import ZhuizongError
+from zhuizong.workspace import Workspace
+
+app = typer.Typer(
+    name="zhuizong",
+    help="zhuizong (追踪): agency sales-force KPIs and daily tracking. 代理人渠道 KPI 与每日追踪.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Read and change settings (zhuizong.toml). 读取/修改设置.", no_args_is_help=True)
+users_app = typer.Typer(help="Users, roles and scopes. 用户、角色与数据范围.", no_args_is_help=True)
+agents_app = typer.Typer(help="Agents within your scope. 人员查询.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Org units within your scope. 机构查询.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(users_app, name="users")
+app.add_typer(agents_app, name="agents")
+app.add_typer(orgs_app, name="orgs")
+
+
+class State:
+    home: str | None = None
+    as_user: str | None = None
+
+
+state = State()
+
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json")]
+
+
+def _ws() -> Workspace:
+    return Workspace.open(state.home)
+
+
+def _actor(ws: Workspace) -> Actor:
+    if not state.as_user:
+        return SYSTEM
+    from zhuizong.access.users import load_actor
+
+    with ws.require_ready().connect() as conn:
+        return load_actor(conn, state.as_user)
+
+
+@app.callback()
+def _root(
+    home: Annotated[Optional[str], typer.Option("--home", help="workspace folder (else $ZHUIZONG_HOME, else ./zhuizong_data)")] = None,
+    as_user: Annotated[Optional[str], typer.Option("--as", help="act as this user (roles and scope)")] = None,
+    version: Annotated[bool, typer.Option("--version", help="print the version")] = False,
+) -> None:
+    if version:
+        output.console.print(f"zhuizong {__version__}")
+        raise typer.Exit()
+    state.home = home
+    state.as_user = as_user
+
+
+# --- workspace ---------------------------------------------------------------------------------
+
+
+@app.command()
+def init() -> None:
+    """Create the workspace and its database schema (runs migrations; safe to repeat). 初始化工作区."""
+    ws = _ws()
+    changed = ws.init()
+    output.console.print(
+        f"{'已初始化' if changed else '已是最新'} / {'initialised' if changed else 'up to date'}: "
+        f"{ws.home}  ({ws.db_display})", highlight=False
+    )
+
+
+@app.command()
+def status(fmt: FormatOpt = "table") -> None:
+    """Database in use, row counts and last imports. 工作区状态."""
+    from zhuizong.services.status import workspace_status
+
+    ws = _ws()
+    st = workspace_status(ws, _actor(ws))
+    if fmt == "json":
+        output.print_json(st.__dict__)
+        return
+    c = output.console
+    c.print(f"工作区 workspace: {st.home}", highlight=False)
+    c.print(f"数据库 database: {st.database} ({st.dialect}, schema {st.schema_revision})", highlight=False)
+    c.print(output.table("行数 / row counts", ["table", "rows"], [[k, f"{v:,}"] for k, v in st.row_counts.items()]))
+    c.print(output.table(
+        "最近导入 / last imports", ["id", "kind", "file", "rows", "ins", "upd", "same", "by", "at"],
+        [[b["id"], b["kind"], b["file_name"], b["rows_total"], b["rows_inserted"], b["rows_updated"],
+          b["rows_unchanged"], b["actor"], b["finished_at"].strftime("%Y-%m-%d %H:%M:%S")]
+         for b in st.last_imports]))
+
+
+# --- config ------------------------------------------------------------------------------------
+
+
+@config_app.command("get")
+def config_get(key: Annotated[Optional[str], typer.Argument(help="e.g. kpi.premium_basis")] = None) -> None:
+    """Print one setting, or all of them. 查看设置."""
+    from zhuizong.settings import SETTINGS
+
+    ws = _ws()
+    if key:
+        output.console.print(str(ws.settings.get(key)), highlight=False)
+        return
+    for k in SETTINGS:
+        output.console.print(f"{k} = {ws.settings.get(k)!r}", highlight=False)
+
+
+@config_app.command("set")
+def config_set(key: str, value: str) -> None:
+    """Validate and store a setting in zhuizong.toml. 修改设置."""
+    from zhuizong.settings import set_setting
+
+    ws = _ws()
+    ws.home.mkdir(parents=True, exist_ok=True)
+    typed = set_setting(ws.home, key, value)
+    output.console.print(f"{key} = {typed!r}", highlight=False)
+
+
+# --- import ------------------------------------------------------------------------------------
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=output.err_console, transient=True, disable=not output.err_console.is_terminal,
+    )
+
+
+@app.command("import")
+def import_(
+    kind: Annotated[str, typer.Argument(help="org_units | ranks | agents | agent_events | products | premiums | plans | attendance | work_logs")],
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8, GB18030/GBK, UTF-16) or XLSX")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and count, commit nothing")] = False,
+    errors: Annotated[Optional[Path], typer.Option("--errors", help="write the error report (.xlsx or .csv)")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Import a file, all or nothing. 导入数据文件 (全部成功或全部不导入)."""
+    from zhuizong.importing.kinds import KINDS
+    from zhuizong.importing.report import write_error_report
+    from zhuizong.importing.service import import_file
+
+    if kind not in KINDS:
+        raise ZhuizongError(f"未知导入类型 {kind}; 可用: {', '.join(KINDS)}",
+                            f"unknown import kind {kind}; allowed: {', '.join(KINDS)}")
+    ws = _ws()
+    ws.require_ready()
+    actor = _actor(ws)
+    actor.require("import")
+    with _progress() as prog:
+        task = prog.add_task(f"导入 {kind}", total=None)
+        result = import_file(ws, kind, file, dry_run=dry_run, actor=actor.username,
+                             progress=lambda done, total: prog.update(task, completed=done, total=total))
+    if errors is not None and result.errors:
+        write_error_report(result, errors)
+    if fmt == "json":
+        data = dict(result.__dict__)
+        data["errors"] = [e.__dict__ for e in result.errors]
+        output.print_json(data)
+    else:
+        _print_import(result, errors)
+    if result.status == "rejected":
+        raise typer.Exit(6)
+
+
+_STATUS_TEXT = {
+    "committed": "已导入 / committed",
+    "dry_run": "试运行, 未提交 / dry run, nothing committed",
+    "rejected": "已拒绝, 未导入任何行 / rejected, nothing imported",
+    "already_imported": "该文件已导入过, 未重复导入 / file already imported, not applied again",
+}
+
+
+def _print_import(result: Any, errors_path: Path | None) -> None:
+    c = output.console
+    c.print(f"{result.kind} ← {result.file_name}: {_STATUS_TEXT[result.status]}", highlight=False)
+    if result.status != "rejected":
+        c.print(f"  行数 rows {result.rows_total:,} · 新增 inserted {result.inserted:,} · "
+                f"更新 updated {result.updated:,} · 未变 unchanged {result.unchanged:,} · "
+                f"{result.duration_s:.2f}s", highlight=False)
+        return
+    shown = result.errors[:50]
+    output.err_console.print(output.table(
+        f"错误 / errors ({len(result.errors):,})", ["行 row", "列 column", "值 value", "原因", "reason"],
+        [[e.row or "-", e.column, e.value, e.reason_zh, e.reason_en] for e in shown]))
+    if len(result.errors) > len(shown):
+        output.err_console.print(f"… 另有 {len(result.errors) - len(shown):,} 条 / more errors: "
+                                 "use --errors FILE.xlsx for the full report", highlight=False)
+    if errors_path:
+        output.err_console.print(f"错误报告 error report: {errors_path}", highlight=False)
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    agents: Annotated[int, typer.Option(help="agents in force at the end")] = 3000,
+    years: Annotated[int, typer.Option(help="years of history")] = 3,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same agency)")] = 20260501,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="do not start the web app")] = False,
+) -> None:
+    """Build a realistic demo agency in the workspace and show it. 生成演示机构."""
+    from zhuizong.demo.params import DemoParams
+    from zhuizong.demo.service import build_demo
+
+    ws = _ws()
+    ws.init()
+    params = DemoParams(agents=agents, years=years, seed=seed)
+    with _progress() as prog:
+        tasks: dict[str, Any] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = prog.add_task(phase, total=total or None)
+            prog.update(tasks[phase], completed=done, total=total or None)
+
+        summary = build_demo(ws, params, progress=report)
+    _print_demo(ws, summary)
+    if not no_serve:
+        output.console.print("网页端尚未提供 (web app not available yet): 见 `zhuizong status`.",
+                             highlight=False)
+
+
+def _print_demo(ws: Workspace, summary: Any) -> None:
+    c = output.console
+    c.print(f"演示机构已生成 / demo agency built in {ws.home} ({ws.db_display})", highlight=False)
+    counts = getattr(summary, "counts", {}) or {}
+    c.print(output.table("数据 / data", ["kind", "rows"], [[k, f"{v:,}"] for k, v in counts.items()]))
+    seconds = getattr(summary, "seconds_total", None)
+    if seconds is not None:
+        c.print(f"用时 time: {seconds:.1f}s", highlight=False)
+    for line in getattr(summary, "notes", []) or []:
+        c.print(line, highlight=False)
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    name: Annotated[str, typer.Option("--name", help="display name")],
+    role: Annotated[list[str], typer.Option("--role", help="admin, executive, assessment, campaign, training, trainer, supervisor, agent (repeatable)")],
+    agent: Annotated[Optional[str], typer.Option("--agent", help="the user's own agent code")] = None,
+    password: Annotated[Optional[str], typer.Option("--password", envvar="ZHUIZONG_NEW_PASSWORD", help="initial password (or $ZHUIZONG_NEW_PASSWORD)")] = None,
+) -> None:
+    """Create a user. 新建用户."""
+    from zhuizong.access import users
+    from zhuizong.store.db import atomic
+
+    ws = _ws()
+    actor = _actor(ws)
+    actor.require("manage_users")
+    with atomic(ws.require_ready()) as conn:
+        users.create_user(conn, username, name, roles=role, agent_code=agent, password=password, actor=actor.username)
+    output.console.print(f"已创建用户 user created: {username}", highlight=False)
+
+
+@users_app.command("grant")
+def users_grant(
+    username: str,
+    org: Annotated[Optional[str], typer.Option("--org", help="see this org unit and everything below")] = None,
+    line: Annotated[Optional[str], typer.Option("--line", help="see this agent's reporting line")] = None,
+    self_: Annotated[Optional[str], typer.Option("--self", help="see only this agent")] = None,
+) -> None:
+    """Grant a data scope. 授予数据范围."""
+    from zhuizong.access import users
+    from zhuizong.store.db import atomic
+
+    given = [(t, v) for t, v in (("org_subtree", org), ("reporting_line", line), ("self", self_)) if v]
+    if len(given) != 1:
+        raise ZhuizongError("请给出且只给出 --org / --line / --self 之一",
+                            "give exactly one of --org, --line, --self")
+    scope_type, value = given[0]
+    ws = _ws()
+    actor = _actor(ws)
+    actor.require("manage_users")
+    with atomic(ws.require_ready()) as conn:
+        g = users.grant_scope(conn, username, scope_type,
+                              org_code=value if scope_type == "org_subtree" else None,
+                              agent_code=None if scope_type == "org_subtree" else value,
+                              actor=actor.username)
+    output.console.print(f"{username}: {g}", highlight=False)
+
+
+@users_app.command("roles")
+def users_roles(username: str, roles: Annotated[str, typer.Argument(help="comma-separated roles")]) -> None:
+    """Replace a user's roles. 设置角色."""
+    from zhuizong.access import users
+    from zhuizong.store.db import atomic
+
+    ws = _ws()
+    actor = _actor(ws)
+    actor.require("manage_users")
+    with atomic(ws.require_ready()) as conn:
+        users.set_roles(conn, username, [r.strip() for r in roles.split(",") if r.strip()], actor=actor.username)
+    output.console.print(f"{username}: {roles}", highlight=False)
+
+
+@users_app.command("list")
+def users_list(fmt: FormatOpt = "table") -> None:
+    """List users with roles and scopes. 用户列表."""
+    from zhuizong.access import users
+
+    ws = _ws()
+    actor = _actor(ws)
+    actor.require("manage_users")
+    with ws.require_ready().connect() as conn:
+        infos = users.list_users(conn)
+    if fmt == "json":
+        output.print_json([{**u.__dict__, "grants": [str(g) for g in u.grants]} for u in infos])
+        return
+    output.console.print(output.table(
+        "用户 / users", ["username", "name", "agent", "roles", "scopes", "active"],
+        [[u.username, u.display_name, u.agent_code, ",".join(u.roles), ", ".join(map(str, u.grants)),
+          "yes" if u.is_active else "no"] for u in infos]))
+
+
+# --- scoped reads ------------------------------------------------------------------------------
+
+
+@agents_app.command("list")
+def agents_list(
+    org: Annotated[Optional[str], typer.Option("--org", help="only agents currently in this org unit")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Agents you may see. 可见人员."""
+    from zhuizong.services.directory import list_agents
+
+    ws = _ws()
+    actor = _actor(ws)
+    with ws.require_ready().connect() as conn:
+        rows = list_agents(conn, actor, org_code=org)
+    if fmt == "json":
+        output.print_json({"agents": [r.__dict__ for r in rows]})
+        return
+    output.console.print(output.table(
+        f"人员 / agents ({len(rows):,})", ["工号", "姓名", "机构", "职级", "主管", "入司", "离司"],
+        [[r.agent_code, r.agent_name, r.org_code, r.rank_code, r.supervisor_code, r.hire_date, r.leave_date]
+         for r in rows]))
+
+
+@agents_app.command("show")
+def agents_show(code: str, fmt: FormatOpt = "table") -> None:
+    """One agent with spells and dated history (404 outside your scope). 人员详情."""
+    from zhuizong.services.directory import get_agent
+
+    ws = _ws()
+    actor = _actor(ws)
+    with ws.require_ready().connect() as conn:
+        d = get_agent(conn, actor, code)
+    if fmt == "json":
+        output.print_json({"agent": d.agent.__dict__, "spells": d.spells, "history": d.history})
+        return
+    a = d.agent
+    output.console.print(f"{a.agent_code} {a.agent_name} · {a.org_code} · {a.rank_code} · 主管 {a.supervisor_code or '-'}",
+                         highlight=False)
+    output.console.print(output.table("在职期间 / spells", ["入司 hire", "离司 leave"], [list(s) for s in d.spells]))
+    output.console.print(output.table("履历 / history", ["from", "to", "rank", "org", "supervisor"],
+                                      [list(h) for h in d.history]))
+
+
+@orgs_app.command("list")
+def orgs_list(fmt: FormatOpt = "table") -> None:
+    """Org units you may see. 可见机构."""
+    from zhuizong.services.directory import list_orgs
+
+    ws = _ws()
+    actor = _actor(ws)
+    with ws.require_ready().connect() as conn:
+        rows = list_orgs(conn, actor)
+    if fmt == "json":
+        output.print_json({"org_units": [r.__dict__ for r in rows]})
+        return
+    output.console.print(output.table(f"机构 / org units ({len(rows):,})", ["代码", "名称", "上级", "层级"],
+                                      [[r.org_code, r.org_name, r.parent_code, r.level] for r in rows]))
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+_GLOBAL_OPTS = ("--home", "--as")
+
+
+def _hoist_global_options(argv: list[str]) -> list[str]:
+    """Allow ``--home``/``--as`` anywhere on the line by moving them before the command."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name = arg.split("=", 1)[0]
+        if name in _GLOBAL_OPTS:
+            if "=" in arg:
+                front.append(arg)
+            elif i + 1 < len(argv):
+                front += [arg, argv[i + 1]]
+                i += 1
+            else:
+                rest.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    try:
+        app(args=args, prog_name="zhuizong", standalone_mode=False)
+    except ZhuizongError as exc:
+        output.error(exc.zh, exc.en)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        output.error("已中止", "aborted")
+        sys.exit(1)
+    except Exception as exc:  # click usage errors arrive as ClickException
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

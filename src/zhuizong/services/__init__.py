@@ -1,0 +1,1 @@
+"""Services: all business logic; the CLI, web pages and API call these."""
