@@ -68,23 +68,29 @@ def _load(conn: Connection, codes: Sequence[str] | None) -> tuple[pd.DataFrame, 
     return a, e
 
 
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """pd.concat that ignores empty frames (they would otherwise decide dtypes)."""
+    non_empty = [f for f in frames if len(f)]
+    return pd.concat(non_empty) if non_empty else frames[0].iloc[0:0]
+
+
 def derive(agents: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[HistoryProblem]]:
     """Pure derivation: (spells, history, problems) from agents and events frames."""
     problems: list[HistoryProblem] = []
     # --- spells -----------------------------------------------------------------------------
-    starts = pd.concat([
+    starts = _concat([
         agents[["agent_code", "hire_date"]].rename(columns={"hire_date": "date"}),
         events.loc[events.event_type.isin(_START_TYPES), ["agent_code", "event_date"]]
         .rename(columns={"event_date": "date"}),
     ]).assign(kind=1)
-    ends = pd.concat([
+    ends = _concat([
         agents.loc[agents.leave_date.notna(), ["agent_code", "leave_date"]]
         .rename(columns={"leave_date": "date"}),
         events.loc[events.event_type == "leave", ["agent_code", "event_date"]]
         .rename(columns={"event_date": "date"}),
     ]).assign(kind=0)
     marks = (
-        pd.concat([starts, ends])
+        _concat([starts, ends])
         .drop_duplicates()
         .sort_values(["agent_code", "date", "kind"], kind="stable")
         .reset_index(drop=True)
@@ -120,7 +126,7 @@ def derive(agents: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.DataFrame, pd
     ev["order"] = ev.event_type.map(_EVENT_ORDER)
     ev = ev.drop(columns="event_type")
     # Events override the agents row only for the attributes they name.
-    steps = pd.concat([base, ev]).sort_values(["agent_code", "date", "order"], kind="stable")
+    steps = _concat([base, ev]).sort_values(["agent_code", "date", "order"], kind="stable")
     steps[list(_ATTRS)] = steps.groupby("agent_code")[list(_ATTRS)].ffill()
     steps = steps.drop_duplicates(["agent_code", "date"], keep="last")
     steps["date"] = np.maximum(steps.date, steps.agent_code.map(first_start))
