@@ -1,0 +1,1 @@
+"""Analytics: calendar, the Parquet snapshot of the facts, and the engines that read it."""
