@@ -424,7 +424,7 @@ def _hoist_global_options(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     args = _hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     try:
-        app(args=args, prog_name="zhuizong", standalone_mode=False)
+        rc = app(args=args, prog_name="zhuizong", standalone_mode=False)
     except ZhuizongError as exc:
         output.error(exc.zh, exc.en)
         sys.exit(exc.exit_code)
@@ -440,6 +440,8 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    # Without standalone mode, click returns the code of a typer.Exit instead of raising it.
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,286 @@
+"""Regenerate the reference tables in the docs from the registries they document.
+
+    python docs/gen_docs.py            # rewrite the generated blocks in place
+    python docs/gen_docs.py --check    # exit 1 (and name the files) when a block is stale
+
+The tables of ``docs/import-guide.md`` come from :data:`zhuizong.importing.kinds.KINDS` (and the
+metric codes of :data:`zhuizong.metrics.catalog.METRICS`); the settings table of
+``docs/configuration.md`` comes from :data:`zhuizong.settings.SETTINGS`. Each generated block sits
+between ``<!-- BEGIN GENERATED: NAME -->`` and ``<!-- END GENERATED: NAME -->``; everything
+outside the markers is prose written by hand and is left untouched. ``tests/test_docs.py`` runs
+:func:`render_all` in memory and fails when a committed file differs, so a new import column or
+setting cannot land without its documentation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+if str(ROOT / "src") not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, str(ROOT / "src"))
+
+from zhuizong import settings as settings_mod
+from zhuizong.importing.kinds import IMPORT_ORDER, KINDS, Column, ImportKind
+from zhuizong.metrics.catalog import METRICS
+
+# --- import kinds ------------------------------------------------------------------------------
+
+TYPE_DOC: dict[str, tuple[str, str]] = {
+    "code": ("code (text; zero padding kept)", "代码 (文本, 保留前导零)"),
+    "text": ("text", "文本"),
+    "date": ("date `YYYY-MM-DD`", "日期 `YYYY-MM-DD`"),
+    "int": ("whole number", "整数"),
+    "money": ("money, 元, ≤ 2 decimals", "金额 (元, 最多两位小数)"),
+    "decimal": ("decimal number", "小数"),
+    "enum": ("one of a list", "枚举"),
+    "bool": ("yes/no", "是/否"),
+    "period": ("period", "期间"),
+}
+
+BOOL_VALUES = "`1`/`0`, `true`/`false`, `是`/`否`, `Y`/`N`"
+PERIOD_VALUES = "`2026-05` (month), `2026Q2` (quarter), `2026` (year)"
+PERIOD_VALUES_ZH = "`2026-05` (月), `2026Q2` (季), `2026` (年)"
+
+
+def _status(c: Column, zh: bool) -> str:
+    if c.key:
+        return "**键 \\***" if zh else "**key \\***"
+    if c.required:
+        return "**必填**" if zh else "**required**"
+    return "可选" if zh else "optional"
+
+
+def _choices(c: Column) -> str:
+    """Allowed codes, each followed by the labels accepted for it."""
+    parts = []
+    for code in c.choices:
+        labels = [label for label, target in c.synonyms.items() if target == code]
+        parts.append(" ".join([f"`{code}`", *(f"`{label}`" for label in labels)]))
+    return "; ".join(parts)
+
+
+def _allowed(kind: ImportKind, c: Column, zh: bool) -> str:
+    out: list[str] = []
+    if c.type == "enum":
+        if kind.name == "plans" and c.code == "metric":
+            out.append("指标代码, 见下方「指标代码」表" if zh else "a metric code, see *Metric codes*")
+        else:
+            out.append(_choices(c))
+    elif c.type == "bool":
+        out.append(BOOL_VALUES)
+    elif c.type == "period":
+        out.append(PERIOD_VALUES_ZH if zh else PERIOD_VALUES)
+    elif c.type == "date":
+        out.append(
+            "也接受 `YYYY/MM/DD`、`YYYYMMDD`、Excel 日期"
+            if zh
+            else "also `YYYY/MM/DD`, `YYYYMMDD`, Excel dates"
+        )
+    if c.positive:
+        out.append("> 0")
+    elif c.non_negative:
+        out.append("≥ 0")
+    if c.db_column and c.type == "money":
+        out.append(f"存为 `{c.db_column}` (分)" if zh else f"stored as `{c.db_column}` (fen)")
+    return "; ".join(out)
+
+
+def _ref(c: Column, zh: bool) -> str:
+    if not c.ref:
+        return ""
+    table, col = c.ref
+    where = "本文件或数据库中已有" if zh else "in this file or already in the database"
+    return f"`{table}.{col}` ({where})"
+
+
+def _kind_table(kind: ImportKind, zh: bool) -> list[str]:
+    if zh:
+        head = "| 代码 | 中文表头 | 类型 | 键/必填 | 允许值 | 引用 |"
+    else:
+        head = "| code | 中文表头 | type | key / required | allowed values | references |"
+    lines = [head, "|---|---|---|---|---|---|"]
+    for c in kind.columns:
+        typ = TYPE_DOC[c.type][1 if zh else 0]
+        lines.append(
+            f"| `{c.code}` | {c.zh} | {typ} | {_status(c, zh)} | {_allowed(kind, c, zh)} "
+            f"| {_ref(c, zh)} |"
+        )
+    return lines
+
+
+def import_kinds_block(zh: bool = False) -> str:
+    lines: list[str] = []
+    key_word = "键" if zh else "key"
+    for n, name in enumerate(IMPORT_ORDER, 1):
+        kind = KINDS[name]
+        lines.append(f"### {n}. `{kind.name}` — {kind.zh}")
+        lines.append("")
+        key = ", ".join(f"`{k}`" for k in kind.key)
+        if zh:
+            lines.append(
+                f"命令: `zhuizong import {kind.name} FILE`。{key_word}: {key} "
+                f"(相同键的行更新而不重复)。数据库表: `{kind.table}`。"
+            )
+        else:
+            lines.append(
+                f"Command: `zhuizong import {kind.name} FILE`. {key_word.capitalize()}: {key} "
+                f"(a row with an existing key updates it). Database table: `{kind.table}`."
+            )
+        lines.append("")
+        lines += _kind_table(kind, zh)
+        lines.append("")
+    missing = [k for k in KINDS if k not in IMPORT_ORDER]
+    if missing:  # pragma: no cover - the registry keeps both in step
+        raise SystemExit(f"import kinds missing from IMPORT_ORDER: {missing}")
+    lines.append("#### 指标代码 (`plans.metric`)" if zh else "#### Metric codes (`plans.metric`)")
+    lines.append("")
+    lines.append("| 代码 | 中文 | English |" if zh else "| code | 中文 | English |")
+    lines.append("|---|---|---|")
+    for code, (label_zh, label_en) in METRICS.items():
+        lines.append(f"| `{code}` | {label_zh} | {label_en} |")
+    return "\n".join(lines)
+
+
+# --- settings --------------------------------------------------------------------------------
+
+#: English meaning of each setting, where the registry (``SettingInfo.en``) only repeats the
+#: allowed values. A new setting without an entry here makes the generator stop (datasette habit:
+#: an undocumented setting is an error), so add one line when adding a setting.
+SETTING_EN: dict[str, str] = {
+    "database.url": "SQLAlchemy database URL; empty = the embedded SQLite file `zhuizong.db` "
+    "in the workspace",
+    "calendar.month_basis": "month basis of every period: natural months or work months (工作月)",
+    "calendar.cutoff_day": "cut-off day of the work month (used when month_basis = work)",
+    "kpi.premium_basis": "premium basis: received (预收, transaction date) or issued (承保, "
+    "new business on the issue date)",
+    "kpi.active_rule": "who counts as active (实动): FYP > 0, ≥ 1 net case, or FYC ≥ an amount "
+    "in 元 (有效人力)",
+    "kpi.cases": "new cases net of free-look cancellations, or gross",
+    "kpi.average_headcount": "average headcount of a multi-month period: mean of monthly "
+    "averages, or (opening + closing) / 2",
+    "kpi.persistency_grace_days": "grace days after the policy anniversary for persistency "
+    "(继续率)",
+    "import.max_file_mb": "largest import file accepted, in MB",
+    "import.max_xlsx_uncompressed_mb": "largest uncompressed size of an XLSX file, in MB "
+    "(zip-bomb guard)",
+}
+
+
+def _setting_en(info: settings_mod.SettingInfo) -> str:
+    if info.en and info.en != info.allowed:
+        return info.en
+    if info.key in SETTING_EN:
+        return SETTING_EN[info.key]
+    raise SystemExit(
+        f"setting {info.key} has no English meaning: add it to SETTING_EN in docs/gen_docs.py"
+    )
+
+
+def _setting_ref(key: str) -> str:
+    docs = getattr(settings_mod, "_DOCS", {})
+    ref = docs.get(key, ("", "", ""))[2] if key in docs else ""
+    if ref.startswith("kpi-spec"):
+        return ref
+    if ref == "imports":
+        return "— (imports)"
+    return "—"
+
+
+def _alternatives(allowed: str) -> str:
+    """``natural | work`` → `` `natural` / `work` `` (a bare ``|`` would split the table cell)."""
+    parts = [p.strip() for p in allowed.split("|")]
+    if all(p and " " not in p for p in parts):
+        return " / ".join(f"`{p}`" for p in parts)
+    return _cell(allowed)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _default(value: object) -> str:
+    if value == "":
+        return '`""`'
+    return f"`{value}`"
+
+
+def settings_block() -> str:
+    lines = [
+        "| key | default | allowed | 含义 | meaning | KPI spec | environment variable |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, info in settings_mod.SETTINGS.items():
+        section, name = key.split(".")
+        env = f"ZHUIZONG_{section.upper()}_{name.upper()}"
+        lines.append(
+            f"| `{key}` | {_default(info.default)} | {_alternatives(info.allowed)} | {_cell(info.zh)} "
+            f"| {_cell(_setting_en(info))} | {_setting_ref(key)} | `{env}` |"
+        )
+    return "\n".join(lines)
+
+
+# --- blocks and files ------------------------------------------------------------------------
+
+BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
+    "import-guide.md": {
+        "import-kinds": lambda: import_kinds_block(zh=False),
+        "import-kinds-zh": lambda: import_kinds_block(zh=True),
+    },
+    "configuration.md": {"settings": settings_block},
+}
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(<!-- BEGIN GENERATED: {re.escape(name)} -->\n)(.*?)(<!-- END GENERATED: {re.escape(name)} -->)",
+        re.DOTALL,
+    )
+
+
+def render(text: str, name: str, block: str) -> str:
+    """Replace the content between the markers of block ``name`` (which must exist once)."""
+    pattern = _pattern(name)
+    found = len(pattern.findall(text))
+    if found != 1:
+        raise ValueError(f"expected one generated block {name!r}, found {found}")
+    note = "<!-- generated by docs/gen_docs.py from the registry; edit the code, not this table -->"
+    return pattern.sub(lambda m: f"{m.group(1)}{note}\n\n{block}\n\n{m.group(3)}", text)
+
+
+def render_all(docs_dir: Path = DOCS) -> dict[Path, tuple[str, str]]:
+    """``{path: (current text, regenerated text)}`` for every file with generated blocks."""
+    out: dict[Path, tuple[str, str]] = {}
+    for file_name, blocks in BLOCKS.items():
+        path = docs_dir / file_name
+        current = path.read_text(encoding="utf-8")
+        new = current
+        for name, make in blocks.items():
+            new = render(new, name, make())
+        out[path] = (current, new)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only report stale files")
+    args = parser.parse_args(argv)
+    stale = []
+    for path, (current, new) in render_all().items():
+        if current != new:
+            stale.append(path)
+            if not args.check:
+                path.write_text(new, encoding="utf-8")
+    for path in stale:
+        verb = "stale" if args.check else "rewrote"
+        print(f"{verb}: {path.relative_to(ROOT)}")
+    return 1 if (args.check and stale) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

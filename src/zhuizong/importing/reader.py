@@ -1,0 +1,440 @@
+"""Read an import file into columns of strings, with the row number the user sees for every row.
+
+CSV: UTF-8 (with or without BOM), GB18030/GBK, UTF-16/UTF-32 (with BOM). Detection: BOM first,
+then strict UTF-8, then GB18030. XLSX: openpyxl in read-only mode, the sheet named after the kind
+(code or Chinese label) else the first one; the archive is checked for zip bombs *before* it is
+opened, formula cells and merged header cells are refused. The file size limit is checked before
+anything is read. Every value comes back as a string (null for an empty cell); nothing is typed
+here except Excel dates in date columns, which become ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from zhuizong.importing.kinds import ImportKind
+from zhuizong.importing.normalize import RowError, fold, map_headers
+from zhuizong.settings import ImportSettings
+
+MB = 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+ACCEPTED_ENCODINGS_ZH = "UTF-8 (可带 BOM)、GB18030/GBK、UTF-16 (带 BOM)"
+ACCEPTED_ENCODINGS_EN = "UTF-8 (with or without BOM), GB18030/GBK, UTF-16 (with BOM)"
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+class ReadRejected(Exception):
+    """The file cannot be read as a table; ``errors`` say why (row 0 = the file as a whole)."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__("; ".join(e.reason_en for e in errors))
+        self.errors = errors
+
+
+def _reject(zh: str, en: str, *, row: int = 0, column: str = "", value: str = "") -> ReadRejected:
+    return ReadRejected([RowError(row, column, value, zh, en)])
+
+
+@dataclass
+class RawTable:
+    """Headers as written, one pyarrow string column per header, user row number per row."""
+
+    headers: list[str]
+    columns: list[pa.Array]
+    rows: np.ndarray  # int64, same length as every column
+    encoding: str | None = None
+    sheet: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def check_size(path: Path, settings: ImportSettings) -> int:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _reject(f"无法读取文件: {exc.strerror}", f"cannot read the file: {exc.strerror}") from None
+    limit = settings.max_file_mb * MB
+    if size > limit:
+        raise _reject(
+            f"文件过大: {size / MB:.1f} MB, 上限 {settings.max_file_mb} MB (设置 import.max_file_mb)",
+            f"file too large: {size / MB:.1f} MB, limit {settings.max_file_mb} MB "
+            "(setting import.max_file_mb)",
+        )
+    return size
+
+
+def read_file(path: Path, kind: ImportKind, settings: ImportSettings) -> RawTable:
+    """Read ``path`` (CSV or XLSX, decided by content, not by name) for ``kind``."""
+    check_size(path, settings)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return read_xlsx(path, kind, settings)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _reject(
+            "不支持旧版 Excel (.xls) 文件: 请另存为 .xlsx 或 CSV",
+            "old Excel (.xls) files are not supported: save as .xlsx or CSV",
+        )
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        raise _reject("不是有效的 XLSX 文件", "not a valid XLSX file")
+    return read_csv_bytes(path.read_bytes())
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode CSV bytes: BOM, then strict UTF-8, then GB18030. Returns (text, encoding)."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(enc), enc + (" (BOM)" if enc != "utf-8" else "-sig")
+            except UnicodeDecodeError as exc:
+                raise _reject(
+                    f"文件以 {enc} BOM 开头, 但第 {exc.start} 字节处无法解码",
+                    f"file starts with a {enc} BOM but cannot be decoded at byte {exc.start}",
+                ) from None
+    if b"\x00" in data[:4096]:
+        # UTF-16 without a BOM: every other byte of ASCII text is NUL.
+        sample = data[:4096]
+        enc = "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError:
+            pass
+        raise _reject(
+            f"无法识别文件编码 (含 NUL 字节, 可能不是文本文件); 支持的编码: {ACCEPTED_ENCODINGS_ZH}",
+            f"cannot decode the file (it contains NUL bytes, perhaps not text); "
+            f"accepted encodings: {ACCEPTED_ENCODINGS_EN}",
+        )
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        pass
+    raise _reject(
+        f"无法识别文件编码; 支持的编码: {ACCEPTED_ENCODINGS_ZH}",
+        f"cannot decode the file; accepted encodings: {ACCEPTED_ENCODINGS_EN}",
+    )
+
+
+_FIELDS_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def read_csv_bytes(data: bytes) -> RawTable:
+    if not data.strip():
+        raise _reject("文件为空", "the file is empty")
+    text, encoding = decode(data)
+    if not text.strip(" \t\r\n\ufeff\u3000"):
+        raise _reject("文件为空", "the file is empty")
+    first_line = text.split("\n", 1)[0]
+    sep = "\t" if "\t" in first_line and "," not in first_line else ","
+    fast = _read_csv_arrow(text, sep, encoding)
+    if fast is not None:
+        return drop_blank_rows(fast)
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            quoting=csv.QUOTE_MINIMAL,
+            engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        m = _FIELDS_RE.search(str(exc))
+        if m:
+            exp, line, saw = m.groups()
+            raise _reject(
+                f"第 {line} 行有 {saw} 个字段, 表头只有 {exp} 列",
+                f"line {line} has {saw} fields but the header has {exp} columns",
+                row=int(line),
+            ) from None
+        raise _reject(f"CSV 格式错误: {exc}", f"malformed CSV: {exc}") from None
+    except pd.errors.EmptyDataError:
+        raise _reject("文件为空", "the file is empty") from None
+    if df.empty:
+        raise _reject("文件为空", "the file is empty")
+    headers = ["" if pd.isna(h) else str(h) for h in df.iloc[0].tolist()]
+    body = df.iloc[1:]
+    rows = np.arange(2, len(df) + 1, dtype=np.int64)
+    columns = [pa.array(body[c].to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+               for c in df.columns]
+    table = RawTable(headers, columns, rows, encoding=encoding)
+    return drop_blank_rows(table)
+
+
+def _read_csv_arrow(text: str, sep: str, encoding: str) -> RawTable | None:
+    """The fast path (pyarrow's CSV reader). Only when every physical line is one row (no blank
+    lines, no line breaks inside quotes), so row numbers are line numbers; else None."""
+    import pyarrow.csv as pacsv
+
+    body = text.rstrip("\r\n")
+    if not body or "\n\n" in body or "\n\r\n" in body:
+        return None
+    try:
+        tbl = pacsv.read_csv(
+            io.BytesIO(body.encode("utf-8")),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=False,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(body.split("\n", 1)[0].count(sep) + 1)},
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    if tbl.num_rows < 1:
+        return None
+    n_lines = body.count("\n") + 1
+    if n_lines != tbl.num_rows:  # quoted line breaks: numbering would drift
+        return None
+    headers = [tbl.column(i)[0].as_py() or "" for i in range(tbl.num_columns)]
+    columns = [tbl.column(i).slice(1).combine_chunks() for i in range(tbl.num_columns)]
+    rows = np.arange(2, tbl.num_rows + 1, dtype=np.int64)
+    return RawTable(headers, columns, rows, encoding=encoding)
+
+
+def drop_blank_rows(table: RawTable) -> RawTable:
+    """Remove rows whose every cell is empty or whitespace (blank lines, trailing Excel rows)."""
+    import pyarrow.compute as pc
+
+    if not table.columns or len(table.rows) == 0:
+        return table
+    blank = None
+    for col in table.columns:
+        trimmed = pc.utf8_trim(col, characters=" \t\r\n\u3000\u00a0\ufeff")
+        b = pc.fill_null(pc.equal(trimmed, ""), True)
+        blank = b if blank is None else pc.and_(blank, b)
+    if not pc.any(blank).as_py():
+        return table
+    keep = pc.invert(blank)
+    return RawTable(
+        table.headers,
+        [pc.filter(c, keep) for c in table.columns],
+        table.rows[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)],
+        encoding=table.encoding,
+        sheet=table.sheet,
+        warnings=table.warnings,
+    )
+
+
+# --- XLSX -------------------------------------------------------------------------------------
+
+
+def check_zip(path: Path, settings: ImportSettings) -> None:
+    """Refuse zip bombs: total uncompressed size and per-entry compression ratio."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _reject(f"不是有效的 XLSX 文件 ({exc})", f"not a valid XLSX file ({exc})") from None
+    total = sum(i.file_size for i in infos)
+    limit = settings.max_xlsx_uncompressed_mb * MB
+    if total > limit:
+        raise _reject(
+            f"XLSX 解压后 {total / MB:.0f} MB, 超过上限 {settings.max_xlsx_uncompressed_mb} MB "
+            "(设置 import.max_xlsx_uncompressed_mb); 疑似 zip 炸弹",
+            f"XLSX expands to {total / MB:.0f} MB, over the limit of "
+            f"{settings.max_xlsx_uncompressed_mb} MB (setting import.max_xlsx_uncompressed_mb); "
+            "possible zip bomb",
+        )
+    for i in infos:
+        if i.file_size > 1024 * 1024 and i.file_size > MAX_COMPRESSION_RATIO * max(i.compress_size, 1):
+            raise _reject(
+                f"XLSX 内部文件 {i.filename} 压缩比 {i.file_size // max(i.compress_size, 1)}:1 "
+                f"超过 {MAX_COMPRESSION_RATIO}:1; 疑似 zip 炸弹",
+                f"XLSX member {i.filename} has a compression ratio of "
+                f"{i.file_size // max(i.compress_size, 1)}:1, over {MAX_COMPRESSION_RATIO}:1; "
+                "possible zip bomb",
+            )
+
+
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+
+
+def _merged_ranges(path: Path, member: str | None) -> list[tuple[str, int, int]]:
+    """(ref, first row, last row) of every merged range in a sheet (streamed, not loaded whole)."""
+    if not member:
+        return []
+    member = member.lstrip("/")
+    out: list[tuple[str, int, int]] = []
+    with zipfile.ZipFile(path) as zf:
+        try:
+            fh = zf.open(member)
+        except KeyError:
+            return []
+        with fh:
+            tail = b""
+            while chunk := fh.read(1 << 20):
+                buf = tail + chunk
+                if b"mergeCell" in buf:
+                    for m in _MERGE_RE.finditer(buf):
+                        c1, r1, c2, r2 = m.groups()
+                        ref = f"{c1.decode()}{r1.decode()}" + (
+                            f":{c2.decode()}{r2.decode()}" if c2 else ""
+                        )
+                        out.append((ref, int(r1), int(r2 or r1)))
+                # an element split across chunks is matched with the next chunk (the set below
+                # drops the repeats)
+                tail = buf[-300:]
+    return sorted(set(out), key=lambda t: (t[1], t[0]))
+
+
+def _cell_text(value: object, is_date_col: bool) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int):
+        if is_date_col and 1 <= value < 2958466:
+            return _excel_serial(float(value))
+        return str(value)
+    if isinstance(value, float):
+        if is_date_col and value.is_integer() and 1 <= value < 2958466:
+            return _excel_serial(value)
+        if value.is_integer() and abs(value) < 1e18:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def _excel_serial(value: float) -> str:
+    from openpyxl.utils.datetime import from_excel
+
+    d = from_excel(value)
+    return (d.date() if isinstance(d, dt.datetime) else d).isoformat()
+
+
+def read_xlsx(path: Path, kind: ImportKind, settings: ImportSettings) -> RawTable:
+    import openpyxl
+
+    check_zip(path, settings)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl raises many kinds for corrupt files
+        raise _reject(
+            f"无法打开 XLSX 文件 ({type(exc).__name__}: {exc})",
+            f"cannot open the XLSX file ({type(exc).__name__}: {exc})",
+        ) from None
+    try:
+        return _read_workbook(path, wb, kind)
+    finally:
+        wb.close()
+
+
+def _read_workbook(path: Path, wb: object, kind: ImportKind) -> RawTable:
+    sheets = list(wb.worksheets)  # type: ignore[attr-defined]
+    if not sheets:
+        raise _reject("工作簿中没有工作表", "the workbook has no worksheet")
+    wanted = {kind.name.lower(), fold(kind.zh).lower()}
+    ws = next((s for s in sheets if fold(s.title).lower() in wanted), sheets[0])
+    if not hasattr(ws, "iter_rows"):
+        raise _reject(
+            f"工作表 {ws.title!r} 不是数据表", f"sheet {ws.title!r} is not a worksheet"
+        )
+    sheet_hint_zh = f"工作表 {ws.title!r}"
+    sheet_hint_en = f"sheet {ws.title!r}"
+    errors: list[RowError] = []
+    merged = _merged_ranges(path, getattr(ws, "_worksheet_path", None))
+    for ref, r1, r2 in merged:
+        if r1 <= 1:
+            errors.append(RowError(0, ref, "", f"{sheet_hint_zh}: 表头有合并单元格 {ref}",
+                                   f"{sheet_hint_en}: merged header cells {ref}"))
+        else:
+            errors.append(RowError(r1, ref, "", f"合并单元格 {ref}", f"merged cells {ref}"))
+
+    it = ws.iter_rows(min_row=1)
+    header_row = None
+    for header_row in it:
+        break
+    if header_row is None:
+        raise _reject(f"{sheet_hint_zh} 为空", f"{sheet_hint_en} is empty")
+    headers: list[str] = []
+    for cell in header_row:
+        v = getattr(cell, "value", None)
+        if getattr(cell, "data_type", None) == "f":
+            errors.append(RowError(0, getattr(cell, "coordinate", ""), str(v),
+                                   "表头是公式单元格", "header is a formula cell"))
+        headers.append("" if v is None else _cell_text(v, False) or "")
+    while headers and not headers[-1].strip():
+        headers.pop()
+    if not headers:
+        raise _reject(f"{sheet_hint_zh} 为空 (没有表头)", f"{sheet_hint_en} is empty (no header)")
+    codes, _ = map_headers(kind, headers)
+    is_date = [bool(c) and kind.column(c).type == "date" for c in codes]
+    ncol = len(headers)
+    data: list[list[str | None]] = [[] for _ in range(ncol)]
+    rows: list[int] = []
+    rownum = 1
+    for row in it:
+        rownum += 1
+        vals: list[str | None] = [None] * ncol
+        any_value = False
+        for j, cell in enumerate(row):
+            v = getattr(cell, "value", None)
+            if v is None:
+                continue
+            if getattr(cell, "data_type", None) == "f" or (
+                isinstance(v, str) and v.startswith("=") and getattr(cell, "data_type", "") == "f"
+            ):
+                col = headers[j] if j < ncol else getattr(cell, "column_letter", str(j + 1))
+                errors.append(RowError(rownum, col, str(v), "公式单元格: 请粘贴为数值",
+                                       "formula cell: paste values instead"))
+                continue
+            text = _cell_text(v, is_date[j] if j < ncol else False)
+            if j >= ncol:
+                if text is not None and text.strip():
+                    errors.append(RowError(rownum, getattr(cell, "column_letter", str(j + 1)),
+                                           text, "此列没有表头", "value in a column without header"))
+                continue
+            vals[j] = text
+            any_value = True
+        if not any_value:
+            continue
+        rows.append(rownum)
+        for j in range(ncol):
+            data[j].append(vals[j])
+    if errors:
+        raise ReadRejected(errors)
+    table = RawTable(
+        headers,
+        [pa.array(col, type=pa.string()) for col in data],
+        np.asarray(rows, dtype=np.int64),
+        sheet=ws.title,
+    )
+    return drop_blank_rows(table)

@@ -1,0 +1,327 @@
+"""Import a file (or a DataFrame) of one kind: all or nothing, idempotent, with a full error list.
+
+Pipeline: size check -> sha256 (already imported? stop) -> read (reader) -> map headers
+(normalize) -> validate column-wise (validate) -> in ONE transaction: check references against
+the database, record the batch, staged upsert (upsert), rebuild derived history for agents /
+agent_events, audit log -> commit (or roll back for a dry run or on any error).
+
+Validation problems never raise: they come back as a ``rejected`` :class:`ImportResult` whose
+``errors`` list every problem (row 0 = the file as a whole).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from zhuizong.errors import ZhuizongError
+from zhuizong.importing import reader
+from zhuizong.importing.kinds import KINDS, ImportKind
+from zhuizong.importing.normalize import RowError, fold, map_headers
+from zhuizong.importing.upsert import Counts, upsert
+from zhuizong.importing.validate import Validated, check_references, validate_columns
+from zhuizong.store.db import atomic
+from zhuizong.store.models import table
+from zhuizong.workspace import Workspace
+
+__all__ = ["ImportResult", "RowError", "import_file", "import_frame", "get_kind"]
+
+Status = Literal["committed", "dry_run", "rejected", "already_imported"]
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    file_name: str
+    sha256: str
+    status: Status
+    rows_total: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    batch_id: int | None = None
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "rejected"
+
+
+class _Abort(Exception):
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} errors")
+        self.errors = errors
+
+
+class _DryRun(Exception):
+    def __init__(self, counts: Counts) -> None:
+        super().__init__("dry run")
+        self.counts = counts
+
+
+def get_kind(kind: str) -> ImportKind:
+    """The import kind named ``kind`` (code or Chinese label)."""
+    k = KINDS.get(kind) or KINDS.get(kind.strip().lower())
+    if k is None:
+        k = next((x for x in KINDS.values() if x.zh == fold(kind)), None)
+    if k is None:
+        known = ", ".join(f"{x.name} ({x.zh})" for x in KINDS.values())
+        raise ZhuizongError(f"未知的导入类型 {kind!r}; 可用: {known}",
+                            f"unknown import kind {kind!r}; known: {known}")
+    return k
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    """A content hash of a frame: its column names and every value (row order matters)."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, frame.columns)).encode())
+    if len(frame):
+        h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _find_batch(conn: Connection, kind: str, sha: str) -> tuple[int, int] | None:
+    b = table("import_batches")
+    row = conn.execute(
+        select(b.c.id, b.c.rows_total).where(b.c.kind == kind, b.c.file_sha256 == sha)
+    ).first()
+    return (int(row[0]), int(row[1])) if row else None
+
+
+def _rejected(kind: ImportKind, name: str, sha: str, errors: list[RowError], t0: float,
+              rows_total: int = 0) -> ImportResult:
+    return ImportResult(kind.name, name, sha, "rejected", rows_total, 0, 0, 0, errors, None,
+                        time.perf_counter() - t0)
+
+
+# --- public API -------------------------------------------------------------------------------
+
+
+def import_file(ws: Workspace, kind: str, path: Path, *, dry_run: bool = False,
+                actor: str = "system", progress: Progress | None = None) -> ImportResult:
+    """Import one CSV/XLSX file of ``kind`` into the workspace's database (all or nothing)."""
+    t0 = time.perf_counter()
+    k = get_kind(kind)
+    path = Path(path)
+    name = path.name
+    settings = ws.settings.import_
+    try:
+        reader.check_size(path, settings)
+        sha = _file_sha256(path)
+    except reader.ReadRejected as exc:
+        return _rejected(k, name, "", exc.errors, t0)
+    done = _already(ws, k, name, sha, t0)
+    if done is not None:
+        return done
+    try:
+        raw = reader.read_file(path, k, settings)
+    except reader.ReadRejected as exc:
+        return _rejected(k, name, sha, exc.errors, t0)
+    columns, errors = _map_raw(k, raw)
+    if errors:
+        return _rejected(k, name, sha, errors, t0, len(raw))
+    if len(raw) == 0:
+        return _rejected(k, name, sha, [RowError(0, "", "", "文件没有数据行",
+                                                 "the file has no data rows")], t0)
+    v = validate_columns(k, columns, raw.rows)
+    return _apply(ws, k, v, name, sha, dry_run=dry_run, actor=actor, progress=progress, t0=t0)
+
+
+def import_frame(ws: Workspace, kind: str, frame: pd.DataFrame, *, source_name: str,
+                 sha256: str | None = None, dry_run: bool = False, actor: str = "system",
+                 progress: Progress | None = None) -> ImportResult:
+    """Import a DataFrame whose columns are column codes (or headers); values may be strings
+    or already typed (dates, ints, floats/Decimal for money, bools). Row numbers in errors are
+    as if the frame were a file: first row = 2."""
+    t0 = time.perf_counter()
+    k = get_kind(kind)
+    sha = sha256 or frame_sha256(frame)
+    done = _already(ws, k, source_name, sha, t0)
+    if done is not None:
+        return done
+    codes, errors = map_headers(k, [str(c) for c in frame.columns])
+    if errors:
+        return _rejected(k, source_name, sha, errors, t0, len(frame))
+    if len(frame) == 0:
+        return _rejected(k, source_name, sha, [RowError(0, "", "", "没有数据行",
+                                                        "there are no data rows")], t0)
+    columns: dict[str, pa.Array] = {}
+    for pos, code in enumerate(codes):
+        if code is not None:
+            columns[code] = _to_arrow(frame.iloc[:, pos])
+    rows = np.arange(2, len(frame) + 2, dtype=np.int64)
+    v = validate_columns(k, columns, rows)
+    return _apply(ws, k, v, source_name, sha, dry_run=dry_run, actor=actor, progress=progress,
+                  t0=t0)
+
+
+# --- steps ------------------------------------------------------------------------------------
+
+
+def _to_arrow(s: pd.Series) -> pa.Array:
+    try:
+        arr = pa.Array.from_pandas(s)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        # mixed Python objects: fall back to their text
+        arr = pa.Array.from_pandas(s.astype(object).where(s.notna(), None).astype(str)
+                                   .where(s.notna(), None))
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr
+
+
+def _already(ws: Workspace, k: ImportKind, name: str, sha: str, t0: float) -> ImportResult | None:
+    with ws.engine.connect() as conn:
+        found = _find_batch(conn, k.name, sha)
+    if found is None:
+        return None
+    return ImportResult(k.name, name, sha, "already_imported", found[1], 0, 0, 0, [], found[0],
+                        time.perf_counter() - t0)
+
+
+def _map_raw(k: ImportKind, raw: reader.RawTable) -> tuple[dict[str, pa.Array], list[RowError]]:
+    codes, errors = map_headers(k, raw.headers)
+    if raw.sheet and errors:
+        hint_zh, hint_en = f" (工作表 {raw.sheet!r})", f" (sheet {raw.sheet!r})"
+        for e in errors:
+            e.reason_zh += hint_zh
+            e.reason_en += hint_en
+    columns: dict[str, pa.Array] = {}
+    for code, header, col in zip(codes, raw.headers, raw.columns, strict=True):
+        if code is not None:
+            columns[code] = col
+        elif not (header or "").strip():
+            trimmed = pc.utf8_trim_whitespace(col)
+            has = pc.fill_null(pc.not_equal(trimmed, ""), False)
+            idx = np.flatnonzero(np.asarray(has.to_numpy(zero_copy_only=False), dtype=bool))
+            vals = pc.take(col, pa.array(idx)).to_pylist() if len(idx) else []
+            for i, val in zip(idx.tolist(), vals, strict=True):
+                errors.append(RowError(int(raw.rows[i]), "", val, "此列没有表头",
+                                       "value in a column without header"))
+    return columns, errors
+
+
+def _apply(ws: Workspace, k: ImportKind, v: Validated, name: str, sha: str, *, dry_run: bool,
+           actor: str, progress: Progress | None, t0: float) -> ImportResult:
+    n = len(v)
+    if v.errors:
+        # Report unknown references too, so one round of corrections fixes the whole file.
+        with ws.engine.connect() as conn:
+            ref_errors = check_references(conn, v)
+        errors = sorted([*v.errors, *ref_errors], key=lambda e: (e.row, e.column))
+        return _rejected(k, name, sha, errors, t0, n)
+    b = table("import_batches")
+    try:
+        with atomic(ws.engine) as conn:
+            found = _find_batch(conn, k.name, sha)
+            if found is not None:
+                return ImportResult(k.name, name, sha, "already_imported", found[1], 0, 0, 0, [],
+                                    found[0], time.perf_counter() - t0)
+            ref_errors = check_references(conn, v)
+            if ref_errors:
+                raise _Abort(ref_errors)
+            started = _now()
+            batch_id = conn.execute(
+                insert(b).values(
+                    kind=k.name, file_name=name[:500], file_sha256=sha, rows_total=n,
+                    rows_inserted=0, rows_updated=0, rows_unchanged=0,
+                    min_date=v.min_date, max_date=v.max_date, actor=actor,
+                    started_at=started, finished_at=started,
+                )
+            ).inserted_primary_key[0]
+            counts = upsert(conn, k, v.columns, batch_id, progress)
+            if k.name in ("agents", "agent_events"):
+                problems = _rebuild_history(conn, v)
+                if problems:
+                    raise _Abort(problems)
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
+            conn.execute(
+                update(b).where(b.c.id == batch_id).values(
+                    rows_inserted=counts.inserted, rows_updated=counts.updated,
+                    rows_unchanged=counts.unchanged, finished_at=_now(),
+                )
+            )
+            from zhuizong.services import audit
+
+            audit.record(
+                conn, actor=actor, action="import", object_type=k.name, object_id=name[:200],
+                detail={"file_name": name, "sha256": sha, "batch_id": batch_id, "rows_total": n,
+                        "inserted": counts.inserted, "updated": counts.updated,
+                        "unchanged": counts.unchanged},
+            )
+            if dry_run:
+                raise _DryRun(counts)
+    except _Abort as exc:
+        return _rejected(k, name, sha, exc.errors, t0, n)
+    except _DryRun as d:
+        c = d.counts
+        return ImportResult(k.name, name, sha, "dry_run", n, c.inserted, c.updated, c.unchanged,
+                            [], None, time.perf_counter() - t0)
+    except IntegrityError as exc:
+        return _rejected(k, name, sha, [_db_error(exc)], t0, n)
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise
+        return _rejected(k, name, sha, [_db_error(exc)], t0, n)
+    return ImportResult(k.name, name, sha, "committed", n, counts.inserted, counts.updated,
+                        counts.unchanged, [], int(batch_id), time.perf_counter() - t0)
+
+
+def _db_error(exc: DBAPIError) -> RowError:
+    msg = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    return RowError(0, "", "", f"数据库拒绝了导入: {msg}", f"the database refused the import: {msg}")
+
+
+def _rebuild_history(conn: Connection, v: Validated) -> list[RowError]:
+    from zhuizong.store.history import rebuild_history
+
+    codes = pc.unique(v.columns["agent_code"]).drop_null().to_pylist()
+    problems = rebuild_history(conn, codes)
+    if not problems:
+        return []
+    # locate each problem in the file: the matching event row, else the agent's first row
+    agent_codes = v.columns["agent_code"].to_pylist()
+    dates = v.columns["event_date"].to_pylist() if "event_date" in v.columns else None
+    by_agent: dict[str, int] = {}
+    by_event: dict[tuple[str, dt.date], int] = {}
+    for i, code in enumerate(agent_codes):
+        by_agent.setdefault(code, int(v.rows[i]))
+        if dates is not None:
+            by_event.setdefault((code, dates[i]), int(v.rows[i]))
+    out: list[RowError] = []
+    for p in problems:
+        row = by_event.get((p.agent_code, p.event_date)) if p.event_date else None
+        column = "event_date" if row is not None else "agent_code"
+        if row is None:
+            row = by_agent.get(p.agent_code, 0)
+        value = p.agent_code if p.event_date is None else f"{p.agent_code} {p.event_date}"
+        out.append(RowError(row, column, value, p.reason_zh, p.reason_en))
+    out.sort(key=lambda e: e.row)
+    return out

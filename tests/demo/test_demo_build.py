@@ -1,0 +1,58 @@
+"""build_demo stores the generated agency through the import pipeline (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from zhuizong.access import users as access_users
+from zhuizong.demo import DemoParams, generate
+from zhuizong.demo.service import build_demo, demo_users
+from zhuizong.importing.kinds import IMPORT_ORDER, KINDS
+from zhuizong.store.models import ROLES, table
+from zhuizong.workspace import Workspace
+
+PARAMS = DemoParams(agents=300, years=1, end_date=dt.date(2026, 4, 30))
+
+
+def _count(ws: Workspace, name: str) -> int:
+    with ws.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table(name))).scalar_one())
+
+
+@pytest.mark.pg
+def test_build_demo_imports_every_kind_and_creates_users(workspace: Workspace) -> None:
+    phases: list[str] = []
+    summary = build_demo(workspace, PARAMS, lambda phase, done, total: phases.append(phase))
+    assert summary.statuses == {k: "committed" for k in IMPORT_ORDER}
+    assert [p for p in dict.fromkeys(phases) if p.startswith("import:")] == [
+        f"import:{k}" for k in IMPORT_ORDER
+    ]
+    data = generate(PARAMS)
+    assert summary.counts == data.counts()
+    for kind in IMPORT_ORDER:
+        assert _count(workspace, KINDS[kind].table) == summary.counts[kind], kind
+    ev = data["agent_events"]
+    assert _count(workspace, "employment_spells") == ev.event_type.isin(["hire", "rehire"]).sum()
+    # money arrives in fen, exactly
+    p = table("premiums")
+    with workspace.engine.connect() as conn:
+        fen = conn.execute(select(func.sum(p.c.amount_fen))).scalar_one()
+    assert fen == round(data["premiums"].amount.sum() * 100)
+    # one user per role, with scopes
+    with workspace.engine.connect() as conn:
+        infos = {u.username: u for u in access_users.list_users(conn)}
+    expected = demo_users(data)
+    assert {u["username"] for u in expected} <= set(infos)
+    roles = {r for u in expected for r in u["roles"]}
+    assert roles == set(ROLES)
+    assert _count(workspace, "user_scopes") >= len(expected)
+    assert summary.db_bytes and summary.db_bytes > 0
+    assert summary.seconds > 0 and "generate" in summary.timings
+
+    # building again is harmless: every batch is recognised, users are kept
+    again = build_demo(workspace, PARAMS)
+    assert set(again.statuses.values()) == {"already_imported"}
+    assert _count(workspace, "premiums") == summary.counts["premiums"]
