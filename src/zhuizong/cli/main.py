@@ -240,15 +240,23 @@ def demo(
 
 
 def _print_demo(ws: Workspace, summary: Any) -> None:
+    from zhuizong.demo.service import DEMO_PASSWORD
+
     c = output.console
-    c.print(f"演示机构已生成 / demo agency built in {ws.home} ({ws.db_display})", highlight=False)
-    counts = getattr(summary, "counts", {}) or {}
-    c.print(output.table("数据 / data", ["kind", "rows"], [[k, f"{v:,}"] for k, v in counts.items()]))
-    seconds = getattr(summary, "seconds_total", None)
-    if seconds is not None:
-        c.print(f"用时 time: {seconds:.1f}s", highlight=False)
-    for line in getattr(summary, "notes", []) or []:
-        c.print(line, highlight=False)
+    p = summary.params
+    c.print(f"演示机构 / demo agency: {p.agents:,} 人 agents · {p.years} 年 years · seed {p.seed} · "
+            f"{p.start_date} … {p.end_date}", highlight=False)
+    c.print(f"工作区 workspace: {ws.home} ({ws.db_display})", highlight=False)
+    c.print(output.table(
+        "数据 / data", ["kind", "rows", "import"],
+        [[k, f"{v:,}", summary.statuses.get(k, "")] for k, v in summary.counts.items()]))
+    size = f" · {summary.db_bytes / 1e6:,.0f} MB" if summary.db_bytes else ""
+    c.print(f"用时 time: {summary.seconds:.1f}s{size}", highlight=False)
+    if summary.users:
+        c.print(output.table(
+            f"登录 / logins (password {DEMO_PASSWORD})", ["user", "name", "roles", "agent", "scope"],
+            [[u["username"], u["display_name"], ",".join(u["roles"]), u.get("agent_code") or "",
+              ", ".join(f"{t}:{o or a}" for t, o, a in u.get("scopes", []))] for u in summary.users]))
 
 
 # --- users -------------------------------------------------------------------------------------

@@ -71,16 +71,20 @@ def _sqlite_values(arr: pa.Array) -> list[object]:
 
 
 def _load_sqlite(conn: Connection, stage: Table, data: dict[str, pa.Array], n: int,
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, extra: dict[str, object] | None = None) -> None:
+    """executemany in chunks; ``extra`` adds constant columns (e.g. the batch id)."""
     cols = list(data)
-    sql = (f'INSERT INTO "{stage.name}" ({", ".join(chr(34) + c + chr(34) for c in cols)}) '
-           f"VALUES ({', '.join('?' for _ in cols)})")
-    chunk = max(1, SQLITE_MAX_VARIABLES // max(1, len(cols)))
+    consts = list((extra or {}).items())
+    names = [*cols, *(k for k, _ in consts)]
+    sql = (f'INSERT INTO "{stage.name}" ({", ".join(chr(34) + c + chr(34) for c in names)}) '
+           f"VALUES ({', '.join('?' for _ in cols)}{''.join(', ?' for _ in consts)})")
+    chunk = max(1, SQLITE_MAX_VARIABLES // max(1, len(names)))
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
             lists = [_sqlite_values(data[c].slice(start, stop - start)) for c in cols]
+            lists += [[v] * (stop - start) for _, v in consts]
             cur.executemany(sql, zip(*lists, strict=True))
             if progress:
                 progress(stop, n)
@@ -124,8 +128,13 @@ def upsert(conn: Connection, kind: ImportKind, data: dict[str, pa.Array], batch_
 
     if dialect == "sqlite":
         # a larger page cache speeds up the index updates of big files
-        conn.exec_driver_sql("PRAGMA main.cache_size=-131072")
+        conn.exec_driver_sql("PRAGMA main.cache_size=-524288")
         conn.exec_driver_sql("PRAGMA temp.cache_size=-131072")
+        if n and conn.execute(select(literal(1)).select_from(target).limit(1)).first() is None:
+            # Initial load into an empty table: every row is new (keys are unique within the
+            # file, checked by validation), so write straight into the table, no staging.
+            _load_sqlite(conn, target, data, n, progress, extra={"batch_id": batch_id})
+            return Counts(inserted=n)
         conn.exec_driver_sql(f'DROP TABLE IF EXISTS temp."{stage.name}"')
     else:
         conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{stage.name}"')

@@ -154,7 +154,9 @@ class Product(Base):
 class Premium(Base):
     __tablename__ = "premiums"
     txn_id: Mapped[str] = mapped_column(CODE, primary_key=True)
-    policy_no: Mapped[str] = mapped_column(CODE, index=True)
+    # No index on policy_no: random keys make it the costliest index to maintain on bulk
+    # imports, and policy-level questions (persistency) are answered by the analytic snapshot.
+    policy_no: Mapped[str] = mapped_column(CODE)
     agent_code: Mapped[str] = mapped_column(CODE, ForeignKey("agents.agent_code"), index=True)
     product_code: Mapped[str] = mapped_column(CODE, ForeignKey("products.product_code"))
     txn_date: Mapped[dt.date] = mapped_column(Date, index=True)

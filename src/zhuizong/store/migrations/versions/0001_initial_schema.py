@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 04:08:16.190238
+Create Date: 2026-11-28 04:35:12.561283
 """
 from alembic import op
 import sqlalchemy as sa
@@ -190,7 +190,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('premiums', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_premiums_agent_code'), ['agent_code'], unique=False)
-        batch_op.create_index(batch_op.f('ix_premiums_policy_no'), ['policy_no'], unique=False)
         batch_op.create_index(batch_op.f('ix_premiums_txn_date'), ['txn_date'], unique=False)
 
     op.create_table('users',
@@ -263,7 +262,6 @@ def downgrade() -> None:
     op.drop_table('users')
     with op.batch_alter_table('premiums', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_premiums_txn_date'))
-        batch_op.drop_index(batch_op.f('ix_premiums_policy_no'))
         batch_op.drop_index(batch_op.f('ix_premiums_agent_code'))
 
     op.drop_table('premiums')
