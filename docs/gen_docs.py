@@ -149,42 +149,12 @@ def import_kinds_block(zh: bool = False) -> str:
 
 # --- settings --------------------------------------------------------------------------------
 
-#: English meaning of each setting, where the registry (``SettingInfo.en``) only repeats the
-#: allowed values. A new setting without an entry here makes the generator stop (datasette habit:
-#: an undocumented setting is an error), so add one line when adding a setting.
-SETTING_EN: dict[str, str] = {
-    "database.url": "SQLAlchemy database URL; empty = the embedded SQLite file `zhuizong.db` "
-    "in the workspace",
-    "calendar.month_basis": "month basis of every period: natural months or work months (工作月)",
-    "calendar.cutoff_day": "cut-off day of the work month (used when month_basis = work)",
-    "kpi.premium_basis": "premium basis: received (预收, transaction date) or issued (承保, "
-    "new business on the issue date)",
-    "kpi.active_rule": "who counts as active (实动): FYP > 0, ≥ 1 net case, or FYC ≥ an amount "
-    "in 元 (有效人力)",
-    "kpi.cases": "new cases net of free-look cancellations, or gross",
-    "kpi.average_headcount": "average headcount of a multi-month period: mean of monthly "
-    "averages, or (opening + closing) / 2",
-    "kpi.persistency_grace_days": "grace days after the policy anniversary for persistency "
-    "(继续率)",
-    "import.max_file_mb": "largest import file accepted, in MB",
-    "import.max_xlsx_uncompressed_mb": "largest uncompressed size of an XLSX file, in MB "
-    "(zip-bomb guard)",
-}
-
-
 def _setting_en(info: settings_mod.SettingInfo) -> str:
-    if info.en and info.en != info.allowed:
-        return info.en
-    if info.key in SETTING_EN:
-        return SETTING_EN[info.key]
-    raise SystemExit(
-        f"setting {info.key} has no English meaning: add it to SETTING_EN in docs/gen_docs.py"
-    )
+    return info.en
 
 
 def _setting_ref(key: str) -> str:
-    docs = getattr(settings_mod, "_DOCS", {})
-    ref = docs.get(key, ("", "", ""))[2] if key in docs else ""
+    ref = settings_mod.SETTINGS[key].ref
     if ref.startswith("kpi-spec"):
         return ref
     if ref == "imports":

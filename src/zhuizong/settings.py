@@ -96,6 +96,7 @@ class SettingInfo:
     allowed: str
     zh: str
     en: str
+    ref: str
 
 
 def _attr(section: str) -> str:
@@ -109,32 +110,52 @@ _SECTIONS: dict[str, type[_Section]] = {
     "import": ImportSettings,
 }
 
-_DOCS: dict[str, tuple[str, str, str]] = {
+#: key -> (allowed values, 中文含义, English meaning, where it matters)
+_DOCS: dict[str, tuple[str, str, str, str]] = {
     "database.url": (
         "SQLAlchemy URL, empty for the embedded SQLite file",
         "数据库地址 (空 = 工作区内嵌 SQLite 文件)",
-        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+        "SQLAlchemy database URL; empty = the embedded SQLite file `zhuizong.db` in the workspace",
+        "deployment",
     ),
-    "calendar.month_basis": ("natural | work", "月份口径: 自然月 / 工作月", "kpi-spec §1"),
-    "calendar.cutoff_day": ("1..28", "工作月截止日 (口径为工作月时)", "kpi-spec §1"),
-    "kpi.premium_basis": ("received | issued", "保费口径: 预收 / 承保", "kpi-spec §3"),
+    "calendar.month_basis": (
+        "natural | work", "月份口径: 自然月 / 工作月",
+        "month basis of every period: natural months or work months (工作月)", "kpi-spec §1",
+    ),
+    "calendar.cutoff_day": (
+        "1..28", "工作月截止日 (口径为工作月时)",
+        "cut-off day of the work month (used when month_basis = work)", "kpi-spec §1",
+    ),
+    "kpi.premium_basis": (
+        "received | issued", "保费口径: 预收 / 承保",
+        "premium basis: received (预收, transaction date) or issued (承保, new business on the "
+        "issue date)", "kpi-spec §3",
+    ),
     "kpi.active_rule": (
         "fyp_positive | cases_positive | fyc_at_least:<元>",
         "实动口径: FYP>0 / 净件数≥1 / FYC≥门槛 (有效人力)",
+        "who counts as active (实动): FYP > 0, ≥ 1 net case, or FYC ≥ an amount in 元 (有效人力)",
         "kpi-spec §4",
     ),
-    "kpi.cases": ("net | gross", "件数口径: 扣除犹豫期撤单 / 不扣除", "kpi-spec §3"),
-    "kpi.average_headcount": (
-        "mean_of_months | endpoints",
-        "多月平均人力: 各月平均之均值 / (期初+期末)/2",
-        "kpi-spec §2",
+    "kpi.cases": (
+        "net | gross", "件数口径: 扣除犹豫期撤单 / 不扣除",
+        "new cases net of free-look cancellations, or gross", "kpi-spec §3",
     ),
-    "kpi.persistency_grace_days": ("0..366", "继续率宽限天数", "kpi-spec §6"),
-    "import.max_file_mb": ("1..10000", "导入文件大小上限 (MB)", "imports"),
+    "kpi.average_headcount": (
+        "mean_of_months | endpoints", "多月平均人力: 各月平均之均值 / (期初+期末)/2",
+        "average headcount of a multi-month period: mean of monthly averages, or "
+        "(opening + closing) / 2", "kpi-spec §2",
+    ),
+    "kpi.persistency_grace_days": (
+        "0..366", "继续率宽限天数",
+        "grace days after the policy anniversary for persistency (继续率)", "kpi-spec §6",
+    ),
+    "import.max_file_mb": (
+        "1..10000", "导入文件大小上限 (MB)", "largest import file accepted, in MB", "imports",
+    ),
     "import.max_xlsx_uncompressed_mb": (
-        "1..100000",
-        "XLSX 解压后大小上限 (MB), 防 zip 炸弹",
-        "imports",
+        "1..100000", "XLSX 解压后大小上限 (MB), 防 zip 炸弹",
+        "largest uncompressed size of an XLSX file, in MB (zip-bomb guard)", "imports",
     ),
 }
 
@@ -145,8 +166,10 @@ def _registry() -> dict[str, SettingInfo]:
     for section, model in _SECTIONS.items():
         for name in model.model_fields:
             key = f"{section}.{name}"
-            allowed, zh, _ref = _DOCS[key]
-            out[key] = SettingInfo(key, defaults.get(key), allowed, zh, allowed)
+            if key not in _DOCS:  # an undocumented setting is a bug, caught at import time
+                raise RuntimeError(f"setting {key} has no entry in settings._DOCS")
+            allowed, zh, en, ref = _DOCS[key]
+            out[key] = SettingInfo(key, defaults.get(key), allowed, zh, en, ref)
     return out
 
 
@@ -237,7 +260,7 @@ def set_setting(home: Path, key: str, value: str) -> Any:
 
 def default_toml() -> str:
     """The commented settings file ``zhuizong init`` writes."""
-    lines = ["# zhuizong settings — see docs/configuration.md", ""]
+    lines = ["# zhuizong settings — see docs/configuration.md"]
     current = ""
     for info in SETTINGS.values():
         section, name = info.key.split(".")
@@ -245,7 +268,7 @@ def default_toml() -> str:
             lines += ["", f"[{section}]"]
             current = section
         value = tomlkit.item(info.default).as_string()
-        lines.append(f"# {info.zh} ({info.allowed})")
+        lines.append(f"# {info.zh} — {info.en} ({info.allowed})")
         lines.append(f"{name} = {value}")
     return "\n".join(lines).lstrip() + "\n"
 
