@@ -111,6 +111,12 @@ def _load_postgresql(conn: Connection, stage: Table, data: dict[str, pa.Array], 
                 progress(min(n, start + PG_COPY_ROWS), n)
 
 
+def _sorted_by(data: dict[str, pa.Array], keys: list[str]) -> dict[str, pa.Array]:
+    tbl = pa.table(data)
+    order = pc.sort_indices(tbl, sort_keys=[(k, "ascending") for k in keys])
+    return {name: col.combine_chunks() for name, col in zip(tbl.column_names, tbl.take(order).columns, strict=True)}
+
+
 def _insert(conn: Connection):  # type: ignore[no-untyped-def]
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
@@ -132,8 +138,10 @@ def upsert(conn: Connection, kind: ImportKind, data: dict[str, pa.Array], batch_
         conn.exec_driver_sql("PRAGMA temp.cache_size=-131072")
         if n and conn.execute(select(literal(1)).select_from(target).limit(1)).first() is None:
             # Initial load into an empty table: every row is new (keys are unique within the
-            # file, checked by validation), so write straight into the table, no staging.
-            _load_sqlite(conn, target, data, n, progress, extra={"batch_id": batch_id})
+            # file, checked by validation), so write straight into the table, no staging, in
+            # key order so the primary-key B-tree only ever appends.
+            _load_sqlite(conn, target, _sorted_by(data, keys), n, progress,
+                         extra={"batch_id": batch_id})
             return Counts(inserted=n)
         conn.exec_driver_sql(f'DROP TABLE IF EXISTS temp."{stage.name}"')
     else:
@@ -162,7 +170,7 @@ def upsert(conn: Connection, kind: ImportKind, data: dict[str, pa.Array], batch_
     # --- the upsert -----------------------------------------------------------------------
     if counts.inserted or counts.updated:
         ins = _insert(conn)(target)
-        src = select(*(stage.c[c] for c in cols), literal(batch_id, Integer)).where(true())
+        src = select(*(stage.c[c] for c in cols), literal(batch_id, Integer)).where(true()).order_by(*(stage.c[k] for k in keys))
         stmt = ins.from_select([*cols, "batch_id"], src)
         if nonkeys:
             stmt = stmt.on_conflict_do_update(

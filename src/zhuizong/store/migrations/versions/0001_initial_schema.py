@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 04:35:12.561283
+Create Date: 2026-11-28 04:41:18.038473
 """
 from alembic import op
 import sqlalchemy as sa
@@ -156,11 +156,9 @@ def upgrade() -> None:
     sa.CheckConstraint("status IN ('present', 'late', 'leave', 'absent')", name=op.f('ck_attendance_status')),
     sa.ForeignKeyConstraint(['agent_code'], ['agents.agent_code'], name=op.f('fk_attendance_agent_code_agents')),
     sa.ForeignKeyConstraint(['batch_id'], ['import_batches.id'], name=op.f('fk_attendance_batch_id_import_batches')),
-    sa.PrimaryKeyConstraint('agent_code', 'date', 'meeting', name=op.f('pk_attendance'))
+    sa.PrimaryKeyConstraint('agent_code', 'date', 'meeting', name=op.f('pk_attendance')),
+    sqlite_with_rowid=False
     )
-    with op.batch_alter_table('attendance', schema=None) as batch_op:
-        batch_op.create_index('ix_attendance_date', ['date'], unique=False)
-
     op.create_table('employment_spells',
     sa.Column('agent_code', sa.String(length=64), nullable=False),
     sa.Column('spell_no', sa.Integer(), nullable=False),
@@ -216,11 +214,9 @@ def upgrade() -> None:
     sa.Column('batch_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['agent_code'], ['agents.agent_code'], name=op.f('fk_work_logs_agent_code_agents')),
     sa.ForeignKeyConstraint(['batch_id'], ['import_batches.id'], name=op.f('fk_work_logs_batch_id_import_batches')),
-    sa.PrimaryKeyConstraint('agent_code', 'date', name=op.f('pk_work_logs'))
+    sa.PrimaryKeyConstraint('agent_code', 'date', name=op.f('pk_work_logs')),
+    sqlite_with_rowid=False
     )
-    with op.batch_alter_table('work_logs', schema=None) as batch_op:
-        batch_op.create_index('ix_work_logs_date', ['date'], unique=False)
-
     op.create_table('user_roles',
     sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('role', sa.String(length=32), nullable=False),
@@ -255,9 +251,6 @@ def downgrade() -> None:
 
     op.drop_table('user_scopes')
     op.drop_table('user_roles')
-    with op.batch_alter_table('work_logs', schema=None) as batch_op:
-        batch_op.drop_index('ix_work_logs_date')
-
     op.drop_table('work_logs')
     op.drop_table('users')
     with op.batch_alter_table('premiums', schema=None) as batch_op:
@@ -266,9 +259,6 @@ def downgrade() -> None:
 
     op.drop_table('premiums')
     op.drop_table('employment_spells')
-    with op.batch_alter_table('attendance', schema=None) as batch_op:
-        batch_op.drop_index('ix_attendance_date')
-
     op.drop_table('attendance')
     with op.batch_alter_table('agent_history', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agent_history_supervisor_code'))
