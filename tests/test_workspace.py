@@ -25,16 +25,14 @@ def test_init_creates_schema_and_is_idempotent(home: Path) -> None:
 def test_atomic_rolls_back_and_nests(workspace: Workspace) -> None:
     eng = workspace.engine
     ins = text("INSERT INTO audit_log (at, actor, action) VALUES (CURRENT_TIMESTAMP, 't', :a)")
-    with pytest.raises(RuntimeError):
-        with atomic(eng) as conn:
-            conn.execute(ins, {"a": "x"})
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), atomic(eng) as conn:
+        conn.execute(ins, {"a": "x"})
+        raise RuntimeError("boom")
     with atomic(eng) as conn:
         conn.execute(ins, {"a": "outer"})
-        with pytest.raises(RuntimeError):
-            with atomic(conn):
-                conn.execute(ins, {"a": "inner"})
-                raise RuntimeError("inner boom")
+        with pytest.raises(RuntimeError), atomic(conn):
+            conn.execute(ins, {"a": "inner"})
+            raise RuntimeError("inner boom")
     with eng.connect() as conn:
         actions = [r[0] for r in conn.execute(text("SELECT action FROM audit_log"))]
     assert actions == ["outer"]

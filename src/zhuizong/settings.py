@@ -225,7 +225,9 @@ def load_settings(home: Path, environ: dict[str, str] | None = None) -> Settings
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: 无法解析 TOML ({exc})", f"{path}: not valid TOML ({exc})")
+            raise ConfigError(
+                f"{path}: 无法解析 TOML ({exc})", f"{path}: not valid TOML ({exc})"
+            ) from None
         _validate(data, str(path))
     for section, values in _env_overrides(environ).items():
         data.setdefault(section, {}).update(values)

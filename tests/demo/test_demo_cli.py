@@ -62,7 +62,7 @@ def check_identity(ws: Workspace) -> int:
         s, e = m.start_time.normalize(), m.end_time.normalize()
         flows: dict[str, int] = {}
 
-        def add(org_codes: pd.Series, sign: int) -> None:
+        def add(org_codes: pd.Series, sign: int, flows: dict[str, int] = flows) -> None:
             for code, n in org_codes.value_counts().items():
                 for a in anc[code]:
                     flows[a] = flows.get(a, 0) + sign * int(n)

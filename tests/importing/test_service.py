@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
+from zhuizong.errors import ZhuizongError
 from zhuizong.importing.report import write_error_report
 from zhuizong.importing.service import ImportResult, RowError, import_file, import_frame
 from zhuizong.store.models import table
@@ -182,7 +183,7 @@ def test_error_report_csv_and_xlsx(tmp_path: Path) -> None:
     assert values[2][2] == "'=HYPERLINK(\"http://evil\")"
     assert all(c.data_type != "f" for r in ws.iter_rows() for c in r)
     assert len(values) == 5
-    with pytest.raises(Exception):
+    with pytest.raises(ZhuizongError):
         write_error_report(res, tmp_path / "e.txt")
 
 

@@ -151,8 +151,9 @@ def test_money_round_trip(fen: int) -> None:
 
 
 def test_references_against_file_and_database(workspace) -> None:  # type: ignore[no-untyped-def]
-    from zhuizong.importing.service import import_frame
     import pandas as pd
+
+    from zhuizong.importing.service import import_frame
 
     r = import_frame(workspace, "org_units", pd.DataFrame({"org_code": ["HQ"], "org_name": ["总"]}),
                      source_name="o")

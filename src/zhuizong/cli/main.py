@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -61,8 +61,8 @@ def _actor(ws: Workspace) -> Actor:
 
 @app.callback()
 def _root(
-    home: Annotated[Optional[str], typer.Option("--home", help="workspace folder (else $ZHUIZONG_HOME, else ./zhuizong_data)")] = None,
-    as_user: Annotated[Optional[str], typer.Option("--as", help="act as this user (roles and scope)")] = None,
+    home: Annotated[str | None, typer.Option("--home", help="workspace folder (else $ZHUIZONG_HOME, else ./zhuizong_data)")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="act as this user (roles and scope)")] = None,
     version: Annotated[bool, typer.Option("--version", help="print the version")] = False,
 ) -> None:
     if version:
@@ -111,7 +111,7 @@ def status(fmt: FormatOpt = "table") -> None:
 
 
 @config_app.command("get")
-def config_get(key: Annotated[Optional[str], typer.Argument(help="e.g. kpi.premium_basis")] = None) -> None:
+def config_get(key: Annotated[str | None, typer.Argument(help="e.g. kpi.premium_basis")] = None) -> None:
     """Print one setting, or all of them. 查看设置."""
     from zhuizong.settings import SETTINGS
 
@@ -149,7 +149,7 @@ def import_(
     kind: Annotated[str, typer.Argument(help="org_units | ranks | agents | agent_events | products | premiums | plans | attendance | work_logs")],
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8, GB18030/GBK, UTF-16) or XLSX")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and count, commit nothing")] = False,
-    errors: Annotated[Optional[Path], typer.Option("--errors", help="write the error report (.xlsx or .csv)")] = None,
+    errors: Annotated[Path | None, typer.Option("--errors", help="write the error report (.xlsx or .csv)")] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Import a file, all or nothing. 导入数据文件 (全部成功或全部不导入)."""
@@ -267,8 +267,8 @@ def users_add(
     username: str,
     name: Annotated[str, typer.Option("--name", help="display name")],
     role: Annotated[list[str], typer.Option("--role", help="admin, executive, assessment, campaign, training, trainer, supervisor, agent (repeatable)")],
-    agent: Annotated[Optional[str], typer.Option("--agent", help="the user's own agent code")] = None,
-    password: Annotated[Optional[str], typer.Option("--password", envvar="ZHUIZONG_NEW_PASSWORD", help="initial password (or $ZHUIZONG_NEW_PASSWORD)")] = None,
+    agent: Annotated[str | None, typer.Option("--agent", help="the user's own agent code")] = None,
+    password: Annotated[str | None, typer.Option("--password", envvar="ZHUIZONG_NEW_PASSWORD", help="initial password (or $ZHUIZONG_NEW_PASSWORD)")] = None,
 ) -> None:
     """Create a user. 新建用户."""
     from zhuizong.access import users
@@ -285,9 +285,9 @@ def users_add(
 @users_app.command("grant")
 def users_grant(
     username: str,
-    org: Annotated[Optional[str], typer.Option("--org", help="see this org unit and everything below")] = None,
-    line: Annotated[Optional[str], typer.Option("--line", help="see this agent's reporting line")] = None,
-    self_: Annotated[Optional[str], typer.Option("--self", help="see only this agent")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="see this org unit and everything below")] = None,
+    line: Annotated[str | None, typer.Option("--line", help="see this agent's reporting line")] = None,
+    self_: Annotated[str | None, typer.Option("--self", help="see only this agent")] = None,
 ) -> None:
     """Grant a data scope. 授予数据范围."""
     from zhuizong.access import users
@@ -347,7 +347,7 @@ def users_list(fmt: FormatOpt = "table") -> None:
 
 @agents_app.command("list")
 def agents_list(
-    org: Annotated[Optional[str], typer.Option("--org", help="only agents currently in this org unit")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="only agents currently in this org unit")] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Agents you may see. 可见人员."""

@@ -371,7 +371,7 @@ def _read_workbook(path: Path, wb: object, kind: ImportKind) -> RawTable:
     sheet_hint_en = f"sheet {ws.title!r}"
     errors: list[RowError] = []
     merged = _merged_ranges(path, getattr(ws, "_worksheet_path", None))
-    for ref, r1, r2 in merged:
+    for ref, r1, _r2 in merged:
         if r1 <= 1:
             errors.append(RowError(0, ref, "", f"{sheet_hint_zh}: 表头有合并单元格 {ref}",
                                    f"{sheet_hint_en}: merged header cells {ref}"))
@@ -379,9 +379,7 @@ def _read_workbook(path: Path, wb: object, kind: ImportKind) -> RawTable:
             errors.append(RowError(r1, ref, "", f"合并单元格 {ref}", f"merged cells {ref}"))
 
     it = ws.iter_rows(min_row=1)
-    header_row = None
-    for header_row in it:
-        break
+    header_row = next(it, None)
     if header_row is None:
         raise _reject(f"{sheet_hint_zh} 为空", f"{sheet_hint_en} is empty")
     headers: list[str] = []

@@ -36,7 +36,7 @@ from zhuizong.store.db import atomic
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 
-__all__ = ["ImportResult", "RowError", "import_file", "import_frame", "get_kind"]
+__all__ = ["ImportResult", "RowError", "get_kind", "import_file", "import_frame"]
 
 Status = Literal["committed", "dry_run", "rejected", "already_imported"]
 Progress = Callable[[int, int], None]

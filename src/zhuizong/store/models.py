@@ -24,7 +24,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     MetaData,
     Numeric,
