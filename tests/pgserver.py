@@ -43,9 +43,18 @@ def find_bin(name: str) -> str | None:
     return shutil.which(name)
 
 
+def _runuser() -> str:
+    """runuser lives in /usr/sbin, which a root shell's PATH may lack."""
+    found = shutil.which("runuser", path=os.pathsep.join(
+        [os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin", "/bin"]))
+    if not found:
+        raise RuntimeError("runuser not found: needed to run PostgreSQL as a non-root user")
+    return found
+
+
 def _run(cmd: list[str], user: str | None) -> subprocess.CompletedProcess[str]:
     if user:
-        cmd = ["runuser", "-u", user, "--", *cmd]
+        cmd = [_runuser(), "-u", user, "--", *cmd]
     return subprocess.run(cmd, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
 
 
