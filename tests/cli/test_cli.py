@@ -148,3 +148,13 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     r = subprocess.run([zhuizong_exe(), "--home", str(ws), "import", "agents", str(tmp_path / "missing.csv")],
                        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
     assert r.returncode != 0 and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args", [["import"], ["nosuch"], ["config", "get", "a.b.c"],
+                                  ["users", "grant", "x", "--org", "A", "--self", "B"]])
+def test_usage_errors_are_messages_not_tracebacks(tmp_path: Path, args: list[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHUIZONG_")}
+    r = subprocess.run([zhuizong_exe(), "--home", str(tmp_path / "w"), *args], capture_output=True,
+                       text=True, env=env, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr and (r.stderr.strip() or r.stdout.strip())

@@ -207,6 +207,74 @@ def _print_import(result: Any, errors_path: Path | None) -> None:
         output.err_console.print(f"错误报告 error report: {errors_path}", highlight=False)
 
 
+# --- KPIs --------------------------------------------------------------------------------------
+
+
+@app.command()
+def kpi(
+    period: Annotated[str | None, typer.Option("--period", "-p", help="2026-05, 2026Q2, 2026 or 2026-05-01..2026-05-20")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="org unit (default: the root)")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="children | level:NAME | agent")] = None,
+    segment: Annotated[str, typer.Option("--segment", help="none | rank_category | rank")] = "none",
+    metrics: Annotated[str | None, typer.Option("--metrics", help="comma-separated metric codes")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="to-date period ending on this date (YYYY-MM-DD)")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv | xlsx")] = "table",
+    out: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="list the metrics and their formulas")] = False,
+) -> None:
+    """KPIs of an org unit for a period, exactly per the 口径. 指标查询."""
+    import datetime as dt
+
+    from zhuizong.kpi.engine import KpiRequest
+    from zhuizong.kpi.registry import METRICS
+    from zhuizong.kpi.service import format_value, kpi_report, to_csv, write_xlsx
+
+    if list_:
+        output.console.print(output.table(
+            "指标 / metrics", ["code", "指标", "metric", "公式", "formula"],
+            [[m.code, m.zh, m.en, m.formula_zh, m.formula_en] for m in METRICS.values()]))
+        return
+    if not period:
+        raise ZhuizongError("请给出 --period", "give --period (e.g. 2026-05)")
+    try:
+        as_of_date = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise ZhuizongError(f"日期格式应为 YYYY-MM-DD: {as_of}", f"--as-of must be YYYY-MM-DD: {as_of}") from None
+    req = KpiRequest(period=period, org=org, by=by, segment=segment,
+                     metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()) if metrics else None,
+                     as_of=as_of_date)
+    ws = _ws()
+    result = kpi_report(ws, _actor(ws), req)
+    if fmt == "json":
+        import json
+
+        text = json.dumps(result.as_json(), ensure_ascii=False)
+        if out:
+            out.write_text(text, encoding="utf-8")
+        else:
+            print(text)
+    elif fmt == "csv":
+        text = to_csv(result)
+        if out:
+            out.write_text(text, encoding="utf-8-sig")
+        else:
+            print(text, end="")
+    elif fmt == "xlsx":
+        if not out:
+            raise ZhuizongError("xlsx 需要 --out 文件", "--format xlsx needs --out FILE")
+        write_xlsx(result, out)
+        output.console.print(f"已写入 written: {out}", highlight=False)
+    else:
+        p = result.period
+        title = f"{p.label} ({p.start} … {p.end}) · " + ", ".join(f"{k}={v}" for k, v in result.settings.items())
+        output.console.print(output.table(
+            title, ["机构 org", "人员 agent", "分组 segment", "指标 metric", "值 value", "分子 num", "分母 den"],
+            [[r.org_code, r.agent_code, r.segment, f"{METRICS[r.metric].zh} {r.metric}",
+              format_value(r.metric, r.value),
+              "" if r.numerator is None else f"{r.numerator:,.2f}",
+              "" if r.denominator is None else f"{r.denominator:,.2f}"] for r in result.rows]))
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 
@@ -441,12 +509,13 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         output.error("已中止", "aborted")
         sys.exit(1)
-    except Exception as exc:  # click usage errors arrive as ClickException
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:
+        # Usage errors (click's ClickException; vendored inside newer Typer): duck-typed so that
+        # every supported Typer version prints the usage message instead of a traceback.
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         raise
     # Without standalone mode, click returns the code of a typer.Exit instead of raising it.
     sys.exit(rc if isinstance(rc, int) else 0)

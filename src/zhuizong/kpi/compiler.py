@@ -1,0 +1,514 @@
+"""Compile base measures (IR leaves) into grouped Ibis expressions over the analytic snapshot.
+
+Every leaf becomes one number per (grain unit, segment). Attribution follows docs/kpi-engine.md:
+facts are placed with a range join on the agent's dated placement (no ASOF joins), mapped to the
+requested units through ``org_ancestors`` (so distinct counts are computed at every level from the
+facts, never summed from children), and aggregated. Only portable Ibis operations are used
+(joins, filters, window ``lag``, ``nunique``, ``ifelse``), so the same expressions can run on Spark.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+
+from zhuizong.analytics.calendar import Period, day_num, from_day_num
+from zhuizong.kpi.ir import Active, Cohort, Leaf, Meetings, People, Plan, Production, ToolUse
+from zhuizong.settings import Settings
+from zhuizong.workspace import Workspace
+
+OPEN_DAY = 10_000_000
+FEN = Decimal(100)
+_D0 = Decimal(0)
+
+#: empty-table schemas for fact tables that have no partition yet
+_FACT_SCHEMAS: dict[str, pa.Schema] = {
+    "premiums": pa.schema([
+        ("txn_id", pa.string()), ("policy_no", pa.string()), ("agent_code", pa.string()),
+        ("product_code", pa.string()), ("txn_type", pa.string()), ("txn_day", pa.int32()),
+        ("issue_day", pa.int32()), ("amount_fen", pa.int64()), ("fyc_fen", pa.decimal128(24, 6)),
+        ("std_fen", pa.decimal128(24, 4)), ("fyp_sign", pa.int8()), ("is_main", pa.bool_()),
+        ("pay_mode", pa.string()), ("term_years", pa.int32()), ("policy_year", pa.int32()),
+    ]),
+    "attendance": pa.schema([
+        ("agent_code", pa.string()), ("day", pa.int32()), ("meeting", pa.string()),
+        ("status", pa.string()), ("attended", pa.bool_()),
+    ]),
+    "work_logs": pa.schema([("agent_code", pa.string()), ("day", pa.int32())]),
+}
+
+
+@dataclass
+class Snapshot:
+    con: Any
+    t: dict[str, ir.Table]
+    orgs_df: pd.DataFrame
+    anc_df: pd.DataFrame
+    ranks_df: pd.DataFrame
+    placements_df: pd.DataFrame
+    plans_df: pd.DataFrame
+
+    @classmethod
+    def open(cls, ws: Workspace) -> Snapshot:
+        from zhuizong.analytics import snapshot
+
+        snapshot.refresh(ws)
+        paths = snapshot.tables(ws)
+        con = ibis.duckdb.connect()
+        t: dict[str, ir.Table] = {}
+        for name, path in paths.items():
+            if any(ch in path for ch in "*?") and not glob.glob(path):
+                t[name] = ibis.memtable(_FACT_SCHEMAS[name].empty_table())
+            else:
+                t[name] = con.read_parquet(path, table_name=f"zz_{name}")
+        dfs = {n: t[n].to_pandas() if False else con.execute(t[n]) for n in
+               ("orgs", "org_ancestors", "ranks", "placements", "plans")}
+        return cls(con, t, dfs["orgs"], dfs["org_ancestors"], dfs["ranks"], dfs["placements"],
+                   dfs["plans"])
+
+    def agent_org_at(self, day: dt.date) -> dict[str, str]:
+        p = self.placements_df
+        d = day_num(day)
+        cur = p[(p.from_day <= d) & (p.to_day > d)]
+        first = p.sort_values("from_day").drop_duplicates("agent_code")
+        out = dict(zip(first.agent_code, first.org_code, strict=True))
+        out.update(zip(cur.agent_code, cur.org_code, strict=True))
+        return out
+
+
+@dataclass(frozen=True)
+class Grain:
+    units: list[str]
+    agent_of: str | None = None  # set: one row per agent within this unit's subtree
+
+
+@dataclass
+class Context:
+    snap: Snapshot
+    period: Period
+    settings: Settings
+    grain: Grain
+    segment: str
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def run(self, expr: ir.Table) -> pd.DataFrame:
+        return self.snap.con.execute(expr)
+
+
+def is_nullable(leaf: Leaf) -> bool:
+    """Leaves whose absence means "unknown" (null), not zero."""
+    return isinstance(leaf, Plan)
+
+
+# --- shared building blocks -------------------------------------------------------------------
+
+
+def _placements(ctx: Context) -> ir.Table:
+    """Placements with the earliest row extended backwards (days before the first hire)."""
+    if "placements" not in ctx._cache:
+        p = ctx.snap.t["placements"]
+        first = p.group_by("agent_code").aggregate(first_from=p.from_day.min())
+        p = p.join(first, "agent_code")
+        p = p.mutate(from_day=ibis.ifelse(p.from_day == p.first_from, -OPEN_DAY, p.from_day))
+        ctx._cache["placements"] = p.select(
+            p_agent=p.agent_code, p_from=p.from_day, p_to=p.to_day, leaf=p.org_code,
+            category=p.category, rank_code=p.rank_code,
+        )
+    return ctx._cache["placements"]
+
+
+def _place(ctx: Context, t: ir.Table, day: ir.Value) -> ir.Table:
+    """Join each row of ``t`` (with ``agent_code``) to its placement on ``day``."""
+    p = _placements(ctx)
+    return t.join(p, [t.agent_code == p.p_agent, p.p_from <= day, day < p.p_to])
+
+
+def _segment_value(ctx: Context, t: ir.Table) -> ir.Value:
+    if ctx.segment == "rank_category":
+        return t.category
+    if ctx.segment == "rank":
+        return t.rank_code
+    return ibis.literal("all")
+
+
+def _to_units(ctx: Context, t: ir.Table) -> ir.Table:
+    """Map placed rows (with ``leaf``) to grain units; adds ``unit`` and ``seg``."""
+    anc = ctx.snap.t["org_ancestors"]
+    if ctx.grain.agent_of is not None:
+        sub = anc.filter(anc.ancestor_code == ctx.grain.agent_of)
+        j = t.join(sub, t.leaf == sub.org_code)
+        return j.mutate(unit=j.agent_code, seg=_segment_value(ctx, j))
+    a = anc.filter(anc.ancestor_code.isin(ctx.grain.units))
+    j = t.join(a, t.leaf == a.org_code)
+    return j.mutate(unit=j.ancestor_code, seg=_segment_value(ctx, j))
+
+
+def _collect(df: pd.DataFrame, col: str, scale: Decimal = Decimal(1)) -> dict[tuple[str, str], Decimal]:
+    out: dict[tuple[str, str], Decimal] = {}
+    for u, s, v in zip(df["unit"], df["seg"], df[col], strict=True):
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            continue
+        out[(u, s)] = Decimal(str(v)) / scale if scale != 1 else Decimal(str(v))
+    return out
+
+
+def _days(period: Period) -> tuple[int, int]:
+    return day_num(period.start), day_num(period.end)
+
+
+# --- production ---------------------------------------------------------------------------
+
+
+def _attribution_day(ctx: Context, t: ir.Table) -> ir.Value:
+    if ctx.settings.kpi.premium_basis == "issued":
+        return ibis.ifelse((t.txn_type == "new") & t.issue_day.notnull(), t.issue_day, t.txn_day)
+    return t.txn_day
+
+
+def _offset_range(ctx: Context, offset: str | None) -> tuple[int, int]:
+    p = ctx.period
+    if offset is None:
+        return _days(p)
+    if offset == "previous":
+        return _days(p.previous())
+    if offset == "last_year":
+        return _days(p.same_last_year())
+    year = p.basis.month_of(p.end)[0]
+    return day_num(p.basis.month_bounds(year, 1)[0]), day_num(p.end)
+
+
+def _production_rows(ctx: Context, s: int, e: int) -> ir.Table:
+    t = ctx.snap.t["premiums"]
+    t = t.mutate(att_day=_attribution_day(ctx, t))
+    t = t.filter((t.att_day >= s) & (t.att_day <= e))
+    return _to_units(ctx, _place(ctx, t, t.att_day))
+
+
+def _production_aggs(t: ir.Table) -> dict[str, ir.Scalar]:
+    main = t.is_main.fill_null(False)
+    return {
+        "fyp": (t.amount_fen * t.fyp_sign.cast("int64")).sum(),
+        "fyc": (t.fyc_fen * t.fyp_sign.cast("decimal(24,6)")).sum(),
+        "std_premium": (t.std_fen * t.fyp_sign.cast("decimal(24,4)")).sum(),
+        "new_cases": t.policy_no.nunique(where=(t.txn_type == "new") & main),
+        "cancelled_cases": t.policy_no.nunique(where=(t.txn_type == "free_look_cancel") & main),
+    }
+
+
+def production(ctx: Context, leaves_: list[Production]) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
+    out: dict[Leaf, dict[tuple[str, str], Decimal]] = {}
+    net = ctx.settings.kpi.cases == "net"
+    for offset in dict.fromkeys(leaf.offset for leaf in leaves_):
+        s, e = _offset_range(ctx, offset)
+        rows = _production_rows(ctx, s, e)
+        df = ctx.run(rows.group_by(["unit", "seg"]).aggregate(**_production_aggs(rows)))
+        df["cases"] = df["new_cases"] - (df["cancelled_cases"] if net else 0)
+        for leaf in leaves_:
+            if leaf.offset != offset:
+                continue
+            if leaf.measure == "cases":
+                out[leaf] = _collect(df, "cases")
+            else:
+                out[leaf] = _collect(df, leaf.measure, FEN)
+    return out
+
+
+# --- active -------------------------------------------------------------------------------
+
+
+def active(ctx: Context, leaves_: list[Active]) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
+    s, e = _days(ctx.period)
+    t = ctx.snap.t["premiums"]
+    t = t.mutate(att_day=_attribution_day(ctx, t))
+    t = t.filter((t.att_day >= s) & (t.att_day <= e))
+    placed = _place(ctx, t, t.att_day)
+    anc = ctx.snap.t["org_ancestors"]
+    if ctx.grain.agent_of is not None:
+        a = anc.filter(anc.ancestor_code == ctx.grain.agent_of)
+    else:
+        a = anc.filter(anc.ancestor_code.isin(ctx.grain.units))
+    j = placed.join(a, placed.leaf == a.org_code)
+    unit = j.agent_code if ctx.grain.agent_of is not None else j.ancestor_code
+    j = j.mutate(unit=unit)
+    aggs = _production_aggs(j)
+    per_agent = j.group_by(["unit", "agent_code"]).aggregate(
+        fyp=aggs["fyp"], fyc=aggs["fyc"], new_cases=aggs["new_cases"],
+        cancelled=aggs["cancelled_cases"])
+    rule = ctx.settings.kpi.active_rule
+    if rule == "fyp_positive":
+        cond = per_agent.fyp > 0
+    elif rule == "cases_positive":
+        cond = (per_agent.new_cases - per_agent.cancelled) >= 1
+    else:
+        threshold = ctx.settings.kpi.active_threshold or Decimal(0)
+        cond = per_agent.fyc >= ibis.literal(threshold * FEN, type="decimal(38,6)")
+    act = per_agent.filter(cond)
+    # segment: the agent's placement on their last in-force day of the period
+    sp = ctx.snap.t["spells"]
+    sp = sp.filter(sp.hire_day <= e)
+    last = sp.group_by("agent_code").aggregate(
+        last_day=ibis.least(ibis.literal(e), sp.leave_day - 1).max())
+    act = act.left_join(last, act.agent_code == last.agent_code).select(
+        act.unit, act.agent_code, seg_day=ibis.coalesce(last.last_day, ibis.literal(e)))
+    act = _place(ctx, act, act.seg_day)
+    act = act.mutate(seg=_segment_value(ctx, act))
+    df = ctx.run(act.group_by(["unit", "seg"]).aggregate(n=act.agent_code.nunique()))
+    df_cat = ctx.run(act.group_by(["unit", "category"]).aggregate(n=act.agent_code.nunique()))
+    out: dict[Leaf, dict[tuple[str, str], Decimal]] = {}
+    for leaf in leaves_:
+        if leaf.category is None:
+            out[leaf] = _collect(df, "n")
+        else:
+            # active_<category> counts agents of that category; with a segment split they sit in
+            # their own segment's row (the others are 0)
+            sub = df_cat[df_cat.category == leaf.category]
+            vals: dict[tuple[str, str], Decimal] = {}
+            for u, n in zip(sub.unit, sub.n, strict=True):
+                seg = {"none": "all", "rank_category": leaf.category}.get(ctx.segment)
+                if seg is not None:
+                    vals[(u, seg)] = Decimal(int(n))
+            if ctx.segment == "rank":
+                r = act.filter(act.category == leaf.category)
+                d2 = ctx.run(r.group_by(["unit", "seg"]).aggregate(n=r.agent_code.nunique()))
+                vals = _collect(d2, "n")
+            out[leaf] = vals
+    return out
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+def _headcounts(ctx: Context, days: list[int]) -> dict[int, dict[tuple[str, str], Decimal]]:
+    """Agents in force at the end of each day in ``days``."""
+    days = sorted(set(days))
+    dt_ = ibis.memtable(pd.DataFrame({"snap_day": pd.Series(days, dtype="int32")}))
+    sp = ctx.snap.t["spells"]
+    j = sp.cross_join(dt_)
+    j = j.filter((j.hire_day <= j.snap_day) & (j.snap_day < j.leave_day))
+    placed = _to_units(ctx, _place(ctx, j, j.snap_day))
+    df = ctx.run(placed.group_by(["unit", "seg", "snap_day"]).aggregate(n=placed.agent_code.count()))
+    out: dict[int, dict[tuple[str, str], Decimal]] = {d: {} for d in days}
+    for u, s, d, n in zip(df.unit, df.seg, df.snap_day, df.n, strict=True):
+        out[int(d)][(u, s)] = Decimal(int(n))
+    return out
+
+
+def _add(a: dict[tuple[str, str], Decimal], b: dict[tuple[str, str], Decimal]) -> dict[tuple[str, str], Decimal]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, _D0) + v
+    return out
+
+
+def _scale(a: dict[tuple[str, str], Decimal], f: Decimal) -> dict[tuple[str, str], Decimal]:
+    return {k: v * f for k, v in a.items()}
+
+
+def people(ctx: Context, leaves_: list[People]) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
+    p = ctx.period
+    s, e = _days(p)
+    pieces = p.month_periods() if p.kind != "range" or p.basis.month_of(p.start) != p.basis.month_of(p.end) else [p]
+    if p.kind == "range" and len(pieces) > 1:
+        pieces = [pc for pc in pieces]
+    multi = len(pieces) > 1
+    out: dict[Leaf, dict[tuple[str, str], Decimal]] = {}
+    snap_needed = {"headcount_open", "headcount_close", "headcount_avg", "sum_monthly_open",
+                   "sum_monthly_avg"}
+    if any(leaf.measure in snap_needed for leaf in leaves_):
+        days = [s - 1, e] + [d for pc in pieces for d in (day_num(pc.start) - 1, day_num(pc.end))]
+        hc = _headcounts(ctx, days)
+        opening, closing = hc[s - 1], hc[e]
+        half = Decimal("0.5")
+        piece_avgs = [_scale(_add(hc[day_num(pc.start) - 1], hc[day_num(pc.end)]), half) for pc in pieces]
+        sum_avgs: dict[tuple[str, str], Decimal] = {}
+        for a in piece_avgs:
+            sum_avgs = _add(sum_avgs, a)
+        sum_opens: dict[tuple[str, str], Decimal] = {}
+        for pc in pieces:
+            sum_opens = _add(sum_opens, hc[day_num(pc.start) - 1])
+        endpoints = _scale(_add(opening, closing), half)
+        if multi and ctx.settings.kpi.average_headcount == "mean_of_months":
+            avg = _scale(sum_avgs, Decimal(1) / Decimal(len(pieces)))
+        else:
+            avg = endpoints
+        table = {
+            "headcount_open": opening,
+            "headcount_close": closing,
+            "headcount_avg": avg,
+            "sum_monthly_open": sum_opens if multi else opening,
+            "sum_monthly_avg": sum_avgs if multi else opening,
+        }
+        for leaf in leaves_:
+            if leaf.measure in table:
+                out[leaf] = table[leaf.measure]
+    sp = ctx.snap.t["spells"]
+    for leaf in leaves_:
+        if leaf.measure == "new_hires":
+            h = sp.filter((sp.hire_day >= s) & (sp.hire_day <= e))
+            placed = _to_units(ctx, _place(ctx, h, h.hire_day))
+            out[leaf] = _collect(ctx.run(placed.group_by(["unit", "seg"]).aggregate(n=placed.agent_code.count())), "n")
+        elif leaf.measure == "leavers":
+            lv = sp.filter((sp.leave_day >= s) & (sp.leave_day <= e))
+            lv = lv.mutate(last_day=ibis.greatest(lv.hire_day, lv.leave_day - 1))
+            placed = _to_units(ctx, _place(ctx, lv, lv.last_day))
+            out[leaf] = _collect(ctx.run(placed.group_by(["unit", "seg"]).aggregate(n=placed.agent_code.count())), "n")
+        elif leaf.measure == "conversions":
+            pl = ctx.snap.t["placements"]
+            w = ibis.window(group_by=pl.agent_code, order_by=pl.from_day)
+            pl = pl.mutate(prev_category=pl.category.lag().over(w))
+            c = pl.filter((pl.prev_category == "probationary")
+                          & pl.category.isin(["formal", "director"])
+                          & (pl.from_day >= s) & (pl.from_day <= e))
+            c = c.select(agent_code=c.agent_code, leaf=c.org_code, category=c.category,
+                         rank_code=c.rank_code)
+            placed = _to_units(ctx, c)
+            out[leaf] = _collect(ctx.run(placed.group_by(["unit", "seg"]).aggregate(n=placed.agent_code.count())), "n")
+    return out
+
+
+# --- cohorts ------------------------------------------------------------------------------
+
+
+def cohorts(ctx: Context, leaves_: list[Cohort]) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
+    p = ctx.period
+    basis = p.basis
+    out: dict[Leaf, dict[tuple[str, str], Decimal]] = {}
+    sp = ctx.snap.t["spells"]
+    for t in sorted({leaf.months for leaf in leaves_}):
+        rows = []
+        for y, m in p.months():
+            idx = y * 12 + m - 1 - t
+            cy, cm = idx // 12, idx % 12 + 1
+            cs, ce = basis.month_bounds(cy, cm)
+            eval_day = min(basis.month_bounds(y, m)[1], p.end)
+            rows.append((day_num(cs), day_num(ce), day_num(eval_day)))
+        ranges = ibis.memtable(pd.DataFrame(rows, columns=["c_start", "c_end", "eval_day"]).astype("int32"))
+        j = sp.join(ranges, [sp.hire_day >= ranges.c_start, sp.hire_day <= ranges.c_end])
+        placed = _to_units(ctx, _place(ctx, j, j.hire_day))
+        retained = placed.leave_day > placed.eval_day
+        # category at the evaluation day, for conversion
+        pl = _placements(ctx)
+        q = placed.select(placed.unit, placed.seg, agent_code=placed.agent_code,
+                          eval_day=placed.eval_day, retained=retained)
+        q2 = q.join(pl, [q.agent_code == pl.p_agent, pl.p_from <= q.eval_day, q.eval_day < pl.p_to])
+        agg = q2.group_by(["unit", "seg"]).aggregate(
+            size=q2.agent_code.count(),
+            retained=q2.retained.cast("int64").sum(),
+            converted=(q2.retained & q2.category.isin(["formal", "director"])).cast("int64").sum(),
+        )
+        df = ctx.run(agg)
+        for leaf in leaves_:
+            if leaf.months == t:
+                out[leaf] = _collect(df, leaf.kind if leaf.kind != "size" else "size")
+    return out
+
+
+# --- tools --------------------------------------------------------------------------------
+
+
+def _in_force_rows(ctx: Context, t: ir.Table, day: ir.Value) -> ir.Table:
+    sp = ctx.snap.t["spells"]
+    sp = sp.select(s_agent=sp.agent_code, s_hire=sp.hire_day, s_leave=sp.leave_day)
+    return t.join(sp, [t.agent_code == sp.s_agent, sp.s_hire <= day, day < sp.s_leave])
+
+
+def meetings(ctx: Context, leaves_: list[Meetings]) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
+    s, e = _days(ctx.period)
+    a = ctx.snap.t["attendance"]
+    a = a.filter((a.day >= s) & (a.day <= e))
+    a = _in_force_rows(ctx, a, a.day)
+    placed = _to_units(ctx, _place(ctx, a, a.day))
+    df = ctx.run(placed.group_by(["unit", "seg"]).aggregate(
+        attended=placed.attended.cast("int64").sum(), scheduled=placed.agent_code.count()))
+    return {leaf: _collect(df, leaf.kind) for leaf in leaves_}
+
+
+def tool_use(ctx: Context, leaves_: list[ToolUse]) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
+    s, e = _days(ctx.period)
+    a = ctx.snap.t["attendance"]
+    a = a.filter((a.day >= s) & (a.day <= e) & (a.meeting == "morning"))
+    placed = _to_units(ctx, _place(ctx, a, a.day))
+    workdays = placed.select(w_unit=placed.unit, w_day=placed.day).distinct()
+    days = workdays.select(d=workdays.w_day).distinct()
+    sp = ctx.snap.t["spells"]
+    j = sp.cross_join(days)
+    j = j.filter((j.hire_day <= j.d) & (j.d < j.leave_day))
+    inforce = _to_units(ctx, _place(ctx, j, j.d))
+    inforce = inforce.join(workdays, [inforce.unit == workdays.w_unit, inforce.d == workdays.w_day])
+    wl = ctx.snap.t["work_logs"].select(l_agent="agent_code", l_day="day").distinct()
+    k = inforce.left_join(wl, [inforce.agent_code == wl.l_agent, inforce.d == wl.l_day])
+    df = ctx.run(k.group_by(["unit", "seg"]).aggregate(
+        in_force=k.agent_code.count(), filled=k.l_agent.notnull().cast("int64").sum()))
+    return {leaf: _collect(df, leaf.kind) for leaf in leaves_}
+
+
+# --- plans --------------------------------------------------------------------------------
+
+
+def _plan_value(plans: dict[tuple[str, str, str], Decimal], children: dict[str, list[str]],
+                unit: str, label: str, month_labels: list[str], metric: str) -> Decimal | None:
+    exact = plans.get((unit, label, metric))
+    if exact is not None:
+        return exact
+    if len(month_labels) > 1 or (month_labels and month_labels[0] != label):
+        vals = [plans.get((unit, m, metric)) for m in month_labels]
+        if vals and all(v is not None for v in vals):
+            return sum(vals, _D0)  # type: ignore[arg-type]
+    kids = children.get(unit, [])
+    if kids:
+        vals = [_plan_value(plans, children, k, label, month_labels, metric) for k in kids]
+        if all(v is not None for v in vals):
+            return sum(vals, _D0)  # type: ignore[arg-type]
+    return None
+
+
+def plans(ctx: Context, leaves_: list[Plan]) -> dict[Leaf, dict[tuple[str, str], Decimal | None]]:
+    df = ctx.snap.plans_df
+    table = {(o, p, m): Decimal(str(v)) for o, p, m, v in zip(df.org_code, df.period, df.metric, df.target, strict=True)}
+    orgs = ctx.snap.orgs_df
+    children: dict[str, list[str]] = {}
+    for c, par in zip(orgs.org_code, orgs.parent_code, strict=True):
+        if par is not None and par == par:
+            children.setdefault(par, []).append(c)
+    per = ctx.period.uncut()
+    out: dict[Leaf, dict[tuple[str, str], Decimal | None]] = {}
+    for leaf in leaves_:
+        if leaf.year:
+            year = per.basis.month_of(ctx.period.end)[0]
+            label, months = f"{year:04d}", [f"{year:04d}-{m:02d}" for m in range(1, 13)]
+        elif per.kind == "range":
+            label, months = per.label, []
+        else:
+            label, months = per.label, [f"{y:04d}-{m:02d}" for y, m in per.months()]
+        vals: dict[tuple[str, str], Decimal | None] = {}
+        if ctx.segment == "none" and ctx.grain.agent_of is None:
+            for u in ctx.grain.units:
+                vals[(u, "all")] = _plan_value(table, children, u, label, months, leaf.metric)
+        out[leaf] = vals
+    return out
+
+
+# --- dispatch -----------------------------------------------------------------------------
+
+
+def evaluate_leaves(ctx: Context, needed: list[Leaf]) -> dict[Leaf, dict[tuple[str, str], Any]]:
+    groups: dict[type, list[Any]] = {}
+    for leaf in needed:
+        groups.setdefault(type(leaf), []).append(leaf)
+    out: dict[Leaf, dict[tuple[str, str], Any]] = {}
+    runners = {Production: production, Active: active, People: people, Cohort: cohorts,
+               Meetings: meetings, ToolUse: tool_use, Plan: plans}
+    for kind, group in groups.items():
+        out.update(runners[kind](ctx, group))
+    return out
+
+
+__all__ = ["Context", "Grain", "Snapshot", "evaluate_leaves", "from_day_num", "is_nullable"]

@@ -1,0 +1,98 @@
+"""Scoped KPI queries and their file formats (the entry point for the CLI, web and API)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+
+from zhuizong.access.actor import Actor
+from zhuizong.access.scope import scope_for
+from zhuizong.errors import NotFound
+from zhuizong.importing.report import safe_cell
+from zhuizong.kpi.engine import KpiRequest, KpiResult, compute
+from zhuizong.kpi.registry import METRICS
+from zhuizong.store.models import table
+from zhuizong.workspace import Workspace
+
+
+def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
+    """KPIs for ``req``, refused (as not found) when the org unit is outside the actor's scope."""
+    actor.require("view_agents")
+    engine = ws.require_ready()
+    result = compute(ws, req)
+    if actor.is_system:
+        return result
+    with engine.connect() as conn:
+        scope = scope_for(conn, actor)
+        o = table("org_units")
+        visible_orgs = set(conn.execute(select(o.c.org_code).where(scope.org_filter(o.c.org_code))).scalars())
+        visible_agents: set[str] = set()
+        if req.by == "agent":
+            a = table("agents")
+            visible_agents = set(conn.execute(
+                select(a.c.agent_code).where(scope.agent_filter(a.c.agent_code))).scalars())
+    if result.org_code not in visible_orgs:
+        raise NotFound(f"找不到机构 {result.org_code}", f"org unit {result.org_code} not found")
+    if req.by == "agent":
+        result.rows = [r for r in result.rows if r.agent_code in visible_agents]
+    else:
+        result.rows = [r for r in result.rows if r.org_code in visible_orgs]
+    return result
+
+
+def format_value(metric: str, value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    unit = METRICS[metric].unit
+    if unit == "rate":
+        return f"{value * 100:,.2f}%"
+    if unit == "yuan":
+        return f"{value:,.2f}"
+    if unit == "persons" or unit == "cases":
+        return f"{value:,.1f}" if value != value.to_integral_value() else f"{int(value):,}"
+    return f"{value:,.2f}"
+
+
+COLUMNS = ["org_code", "org_name", "agent_code", "segment", "metric", "label", "value",
+           "numerator", "denominator"]
+
+
+def _records(result: KpiResult) -> list[list[object]]:
+    return [[r.org_code, r.org_name, r.agent_code, r.segment, r.metric, METRICS[r.metric].zh,
+             r.value, r.numerator, r.denominator] for r in result.rows]
+
+
+def to_csv(result: KpiResult) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(COLUMNS)
+    for rec in _records(result):
+        w.writerow(["" if v is None else safe_cell(v) if isinstance(v, str) else v for v in rec])
+    return buf.getvalue()
+
+
+def write_xlsx(result: KpiResult, path: Path) -> None:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False})
+    ws = wb.add_worksheet("KPI")
+    bold = wb.add_format({"bold": True})
+    ws.write_row(0, 0, COLUMNS, bold)
+    for i, rec in enumerate(_records(result), start=1):
+        for j, v in enumerate(rec):
+            if v is None:
+                continue
+            if isinstance(v, Decimal):
+                ws.write_number(i, j, float(v))
+            else:
+                ws.write_string(i, j, safe_cell(v))
+    info = wb.add_worksheet("settings")
+    info.write_row(0, 0, ["period", result.period.label, str(result.period.start), str(result.period.end)])
+    for i, (k, v) in enumerate(result.settings.items(), start=1):
+        info.write_row(i, 0, [k, str(v)])
+    ws.freeze_panes(1, 0)
+    wb.close()
