@@ -30,10 +30,14 @@ config_app = typer.Typer(help="Read and change settings (zhuizong.toml). 读取/
 users_app = typer.Typer(help="Users, roles and scopes. 用户、角色与数据范围.", no_args_is_help=True)
 agents_app = typer.Typer(help="Agents within your scope. 人员查询.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Org units within your scope. 机构查询.", no_args_is_help=True)
+report_app = typer.Typer(help="Standard reports (xlsx, pdf, png). 标准报表.", no_args_is_help=True)
+analytics_app = typer.Typer(help="The analytic snapshot (Parquet). 分析快照.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(users_app, name="users")
 app.add_typer(agents_app, name="agents")
 app.add_typer(orgs_app, name="orgs")
+app.add_typer(report_app, name="report")
+app.add_typer(analytics_app, name="analytics")
 
 
 class State:
@@ -273,6 +277,71 @@ def kpi(
               format_value(r.metric, r.value),
               "" if r.numerator is None else f"{r.numerator:,.2f}",
               "" if r.denominator is None else f"{r.denominator:,.2f}"] for r in result.rows]))
+
+
+@report_app.command("monthly")
+def report_monthly(
+    period: Annotated[str, typer.Option("--period", "-p", help="2026-05, 2026Q2, 2026")],
+    out: Annotated[Path, typer.Option("--out", help="report.xlsx or report.pdf")],
+    org: Annotated[str | None, typer.Option("--org", help="org unit (default: the root)")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="xlsx | pdf (default: from --out)")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="to-date report ending on this date")] = None,
+    money: Annotated[str | None, typer.Option("--money", help="yuan | wan (万元)")] = None,
+    pdf_font: Annotated[Path | None, typer.Option("--pdf-font", help="TrueType font to embed in the PDF")] = None,
+) -> None:
+    """The monthly KPI report: one row per child unit + total, plan/达成率/同比/环比. 月度报表."""
+    import datetime as dt
+
+    from zhuizong.reports.monthly import build_monthly
+
+    kind = fmt or (out.suffix.lstrip(".").lower() or "xlsx")
+    ws = _ws()
+    path = build_monthly(ws, _actor(ws), period, org, out, kind,  # type: ignore[arg-type]
+                         as_of=dt.date.fromisoformat(as_of) if as_of else None,
+                         money=money, pdf_font=pdf_font)  # type: ignore[arg-type]
+    output.console.print(f"已写入 written: {path}", highlight=False)
+
+
+@report_app.command("cohort")
+def report_cohort(
+    from_month: Annotated[str, typer.Option("--from", help="first hire month, e.g. 2025-01")],
+    to_month: Annotated[str, typer.Option("--to", help="last month, e.g. 2026-05")],
+    out: Annotated[Path, typer.Option("--out", help="cohort.xlsx")],
+    org: Annotated[str | None, typer.Option("--org", help="org unit (default: the root)")] = None,
+    heatmap: Annotated[Path | None, typer.Option("--heatmap", help="also write a heat-map PNG")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="heat map of retention | conversion")] = "retention",
+) -> None:
+    """Retention/conversion cohort table (hire month × months since hire). 批次留存表."""
+    from zhuizong.reports.cohort import build_cohort, cohort_heatmap_png
+
+    ws = _ws()
+    actor = _actor(ws)
+    path = build_cohort(ws, actor, from_month, to_month, org, out)
+    output.console.print(f"已写入 written: {path}", highlight=False)
+    if heatmap:
+        png = cohort_heatmap_png(ws, actor, from_month, to_month, org, heatmap, kind=kind)  # type: ignore[arg-type]
+        output.console.print(f"已写入 written: {png}", highlight=False)
+
+
+@analytics_app.command("rebuild")
+def analytics_rebuild() -> None:
+    """Rebuild the analytic snapshot from the system of record. 重建分析快照."""
+    from zhuizong.analytics import snapshot
+
+    ws = _ws()
+    ws.require_ready()
+    _actor(ws).require("import")
+    with _progress() as prog:
+        tasks: dict[str, Any] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = prog.add_task(phase, total=total or None)
+            prog.update(tasks[phase], completed=done, total=total or None)
+
+        info = snapshot.rebuild(ws, progress=report)
+    output.console.print(f"分析快照已重建 / snapshot rebuilt: {info.path} ({info.seconds:.1f}s)",
+                         highlight=False)
 
 
 # --- demo --------------------------------------------------------------------------------------

@@ -262,10 +262,17 @@ def _apply(ws: Workspace, k: ImportKind, v: Validated, name: str, sha: str, *, d
                     raise _Abort(problems)
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
+            # the batch's date range covers the new dates and the old dates of replaced rows
+            # (the analytic snapshot re-exports exactly these months)
+            min_date = min((d for d in (v.min_date, counts.old_min) if d is not None),
+                           default=None)
+            max_date = max((d for d in (v.max_date, counts.old_max) if d is not None),
+                           default=None)
             conn.execute(
                 update(b).where(b.c.id == batch_id).values(
                     rows_inserted=counts.inserted, rows_updated=counts.updated,
-                    rows_unchanged=counts.unchanged, finished_at=_now(),
+                    rows_unchanged=counts.unchanged, min_date=min_date, max_date=max_date,
+                    finished_at=_now(),
                 )
             )
             from zhuizong.services import audit

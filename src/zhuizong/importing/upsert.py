@@ -13,6 +13,7 @@ Columns absent from the file are left as they are on update (and NULL on insert)
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import pyarrow.csv as pacsv
 from sqlalchemy import (
     Column,
     Connection,
+    Date,
     Integer,
     MetaData,
     Table,
@@ -51,6 +53,10 @@ class Counts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    #: min/max of the kind's date column over the stored rows this batch changed (their old
+    #: dates), so the batch's date range also covers where those rows used to be
+    old_min: dt.date | None = None
+    old_max: dt.date | None = None
 
 
 def staging_table(kind: ImportKind, cols: list[str]) -> Table:
@@ -159,13 +165,20 @@ def upsert(conn: Connection, kind: ImportKind, data: dict[str, pa.Array], batch_
     join_on = and_(*(stage.c[k] == target.c[k] for k in keys))
     exists = target.c[keys[0]].is_not(None)
     differs = or_(*(target.c[c].is_distinct_from(stage.c[c]) for c in nonkeys)) if nonkeys else false()
-    q = select(
+    cells = [
         func.count(),
         func.coalesce(func.sum(case((exists, 0), else_=1)), 0),
         func.coalesce(func.sum(case((and_(exists, differs), 1), else_=0)), 0),
-    ).select_from(stage.outerjoin(target, join_on))
-    total, inserted, updated = conn.execute(q).one()
+    ]
+    date_col = kind.column(kind.date_column).target if kind.date_column else None
+    if date_col is not None:
+        old = case((and_(exists, differs), target.c[date_col]), else_=None)
+        cells += [func.min(old, type_=Date), func.max(old, type_=Date)]
+    row = conn.execute(select(*cells).select_from(stage.outerjoin(target, join_on))).one()
+    total, inserted, updated = row[0], row[1], row[2]
     counts = Counts(int(inserted), int(updated), int(total) - int(inserted) - int(updated))
+    if date_col is not None:
+        counts.old_min, counts.old_max = row[3], row[4]
 
     # --- the upsert -----------------------------------------------------------------------
     if counts.inserted or counts.updated:

@@ -60,8 +60,7 @@ class Snapshot:
     def open(cls, ws: Workspace) -> Snapshot:
         from zhuizong.analytics import snapshot
 
-        snapshot.refresh(ws)
-        paths = snapshot.tables(ws)
+        paths = snapshot.tables(ws)  # refreshes first when the database changed
         con = ibis.duckdb.connect()
         t: dict[str, ir.Table] = {}
         for name, path in paths.items():
@@ -69,7 +68,7 @@ class Snapshot:
                 t[name] = ibis.memtable(_FACT_SCHEMAS[name].empty_table())
             else:
                 t[name] = con.read_parquet(path, table_name=f"zz_{name}")
-        dfs = {n: t[n].to_pandas() if False else con.execute(t[n]) for n in
+        dfs = {n: con.execute(t[n]) for n in
                ("orgs", "org_ancestors", "ranks", "placements", "plans")}
         return cls(con, t, dfs["orgs"], dfs["org_ancestors"], dfs["ranks"], dfs["placements"],
                    dfs["plans"])
@@ -125,10 +124,15 @@ def _placements(ctx: Context) -> ir.Table:
     return ctx._cache["placements"]
 
 
-def _place(ctx: Context, t: ir.Table, day: ir.Value) -> ir.Table:
-    """Join each row of ``t`` (with ``agent_code``) to its placement on ``day``."""
+def _place(ctx: Context, t: ir.Table, day: str) -> ir.Table:
+    """Join each row of ``t`` (with ``agent_code``) to its placement on its column ``day``.
+
+    ``t`` is first made a relation of its own (``view``): it may be the output of another join,
+    and a join predicate may only reference the relations being joined.
+    """
+    t = t.view()
     p = _placements(ctx)
-    return t.join(p, [t.agent_code == p.p_agent, p.p_from <= day, day < p.p_to])
+    return t.join(p, [t.agent_code == p.p_agent, p.p_from <= t[day], t[day] < p.p_to])
 
 
 def _segment_value(ctx: Context, t: ir.Table) -> ir.Value:
@@ -189,7 +193,7 @@ def _production_rows(ctx: Context, s: int, e: int) -> ir.Table:
     t = ctx.snap.t["premiums"]
     t = t.mutate(att_day=_attribution_day(ctx, t))
     t = t.filter((t.att_day >= s) & (t.att_day <= e))
-    return _to_units(ctx, _place(ctx, t, t.att_day))
+    return _to_units(ctx, _place(ctx, t, "att_day"))
 
 
 def _production_aggs(t: ir.Table) -> dict[str, ir.Scalar]:
@@ -229,7 +233,7 @@ def active(ctx: Context, leaves_: list[Active]) -> dict[Leaf, dict[tuple[str, st
     t = ctx.snap.t["premiums"]
     t = t.mutate(att_day=_attribution_day(ctx, t))
     t = t.filter((t.att_day >= s) & (t.att_day <= e))
-    placed = _place(ctx, t, t.att_day)
+    placed = _place(ctx, t, "att_day")
     anc = ctx.snap.t["org_ancestors"]
     if ctx.grain.agent_of is not None:
         a = anc.filter(anc.ancestor_code == ctx.grain.agent_of)
@@ -258,7 +262,7 @@ def active(ctx: Context, leaves_: list[Active]) -> dict[Leaf, dict[tuple[str, st
         last_day=ibis.least(ibis.literal(e), sp.leave_day - 1).max())
     act = act.left_join(last, act.agent_code == last.agent_code).select(
         act.unit, act.agent_code, seg_day=ibis.coalesce(last.last_day, ibis.literal(e)))
-    act = _place(ctx, act, act.seg_day)
+    act = _place(ctx, act, "seg_day")
     act = act.mutate(seg=_segment_value(ctx, act))
     df = ctx.run(act.group_by(["unit", "seg"]).aggregate(n=act.agent_code.nunique()))
     df_cat = ctx.run(act.group_by(["unit", "category"]).aggregate(n=act.agent_code.nunique()))
@@ -293,7 +297,7 @@ def _headcounts(ctx: Context, days: list[int]) -> dict[int, dict[tuple[str, str]
     sp = ctx.snap.t["spells"]
     j = sp.cross_join(dt_)
     j = j.filter((j.hire_day <= j.snap_day) & (j.snap_day < j.leave_day))
-    placed = _to_units(ctx, _place(ctx, j, j.snap_day))
+    placed = _to_units(ctx, _place(ctx, j, "snap_day"))
     df = ctx.run(placed.group_by(["unit", "seg", "snap_day"]).aggregate(n=placed.agent_code.count()))
     out: dict[int, dict[tuple[str, str], Decimal]] = {d: {} for d in days}
     for u, s, d, n in zip(df.unit, df.seg, df.snap_day, df.n, strict=True):
@@ -353,12 +357,12 @@ def people(ctx: Context, leaves_: list[People]) -> dict[Leaf, dict[tuple[str, st
     for leaf in leaves_:
         if leaf.measure == "new_hires":
             h = sp.filter((sp.hire_day >= s) & (sp.hire_day <= e))
-            placed = _to_units(ctx, _place(ctx, h, h.hire_day))
+            placed = _to_units(ctx, _place(ctx, h, "hire_day"))
             out[leaf] = _collect(ctx.run(placed.group_by(["unit", "seg"]).aggregate(n=placed.agent_code.count())), "n")
         elif leaf.measure == "leavers":
             lv = sp.filter((sp.leave_day >= s) & (sp.leave_day <= e))
             lv = lv.mutate(last_day=ibis.greatest(lv.hire_day, lv.leave_day - 1))
-            placed = _to_units(ctx, _place(ctx, lv, lv.last_day))
+            placed = _to_units(ctx, _place(ctx, lv, "last_day"))
             out[leaf] = _collect(ctx.run(placed.group_by(["unit", "seg"]).aggregate(n=placed.agent_code.count())), "n")
         elif leaf.measure == "conversions":
             pl = ctx.snap.t["placements"]
@@ -392,7 +396,7 @@ def cohorts(ctx: Context, leaves_: list[Cohort]) -> dict[Leaf, dict[tuple[str, s
             rows.append((day_num(cs), day_num(ce), day_num(eval_day)))
         ranges = ibis.memtable(pd.DataFrame(rows, columns=["c_start", "c_end", "eval_day"]).astype("int32"))
         j = sp.join(ranges, [sp.hire_day >= ranges.c_start, sp.hire_day <= ranges.c_end])
-        placed = _to_units(ctx, _place(ctx, j, j.hire_day))
+        placed = _to_units(ctx, _place(ctx, j, "hire_day"))
         retained = placed.leave_day > placed.eval_day
         # category at the evaluation day, for conversion
         pl = _placements(ctx)
@@ -425,7 +429,7 @@ def meetings(ctx: Context, leaves_: list[Meetings]) -> dict[Leaf, dict[tuple[str
     a = ctx.snap.t["attendance"]
     a = a.filter((a.day >= s) & (a.day <= e))
     a = _in_force_rows(ctx, a, a.day)
-    placed = _to_units(ctx, _place(ctx, a, a.day))
+    placed = _to_units(ctx, _place(ctx, a, "day"))
     df = ctx.run(placed.group_by(["unit", "seg"]).aggregate(
         attended=placed.attended.cast("int64").sum(), scheduled=placed.agent_code.count()))
     return {leaf: _collect(df, leaf.kind) for leaf in leaves_}
@@ -435,13 +439,13 @@ def tool_use(ctx: Context, leaves_: list[ToolUse]) -> dict[Leaf, dict[tuple[str,
     s, e = _days(ctx.period)
     a = ctx.snap.t["attendance"]
     a = a.filter((a.day >= s) & (a.day <= e) & (a.meeting == "morning"))
-    placed = _to_units(ctx, _place(ctx, a, a.day))
+    placed = _to_units(ctx, _place(ctx, a, "day"))
     workdays = placed.select(w_unit=placed.unit, w_day=placed.day).distinct()
     days = workdays.select(d=workdays.w_day).distinct()
     sp = ctx.snap.t["spells"]
     j = sp.cross_join(days)
     j = j.filter((j.hire_day <= j.d) & (j.d < j.leave_day))
-    inforce = _to_units(ctx, _place(ctx, j, j.d))
+    inforce = _to_units(ctx, _place(ctx, j, "d"))
     inforce = inforce.join(workdays, [inforce.unit == workdays.w_unit, inforce.d == workdays.w_day])
     wl = ctx.snap.t["work_logs"].select(l_agent="agent_code", l_day="day").distinct()
     k = inforce.left_join(wl, [inforce.agent_code == wl.l_agent, inforce.d == wl.l_day])
