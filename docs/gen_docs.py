@@ -197,7 +197,20 @@ def settings_block() -> str:
 
 # --- blocks and files ------------------------------------------------------------------------
 
+def metrics_block() -> str:
+    from zhuizong.kpi.registry import METRICS
+
+    units = {"yuan": "元", "persons": "人", "cases": "件", "rate": "%", "yuan_per_person": "元/人",
+             "cases_per_person": "件/人", "yuan_per_case": "元/件"}
+    lines = ["| code | 指标 | metric | 单位 unit | 公式 | formula |", "|---|---|---|---|---|---|"]
+    for m in METRICS.values():
+        lines.append(f"| `{m.code}` | {m.zh} | {m.en} | {units[m.unit]} | {_cell(m.formula_zh)} "
+                     f"| {_cell(m.formula_en)} |")
+    return "\n".join(lines)
+
+
 BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
+    "kpi-definitions.md": {"metrics": metrics_block},
     "import-guide.md": {
         "import-kinds": lambda: import_kinds_block(zh=False),
         "import-kinds-zh": lambda: import_kinds_block(zh=True),

@@ -270,13 +270,37 @@ def kpi(
         output.console.print(f"已写入 written: {out}", highlight=False)
     else:
         p = result.period
-        title = f"{p.label} ({p.start} … {p.end}) · " + ", ".join(f"{k}={v}" for k, v in result.settings.items())
-        output.console.print(output.table(
-            title, ["机构 org", "人员 agent", "分组 segment", "指标 metric", "值 value", "分子 num", "分母 den"],
-            [[r.org_code, r.agent_code, r.segment, f"{METRICS[r.metric].zh} {r.metric}",
-              format_value(r.metric, r.value),
-              "" if r.numerator is None else f"{r.numerator:,.2f}",
-              "" if r.denominator is None else f"{r.denominator:,.2f}"] for r in result.rows]))
+        title = (f"{result.org_code} · {p.label} ({p.start} … {p.end})\n"
+                 + ", ".join(f"{k}={v}" for k, v in result.settings.items()))
+        output.console.print(_kpi_table(result, title, format_value))
+
+
+def _kpi_table(result: Any, title: str, format_value: Any) -> Any:
+    """Metrics down, one column per org unit / agent and segment (numerator/denominator if one)."""
+    from zhuizong.kpi.registry import METRICS
+
+    cols: list[tuple[str, str]] = []
+    cells: dict[tuple[str, tuple[str, str]], Any] = {}
+    for r in result.rows:
+        col = (r.agent_code or r.org_code, r.segment)
+        if col not in cols:
+            cols.append(col)
+        cells[(r.metric, col)] = r
+    metrics = list(dict.fromkeys(r.metric for r in result.rows))
+    single = len(cols) == 1
+    heads = ["指标 metric"] + (["值 value", "分子 num", "分母 den"] if single else
+                              [f"{u}" + ("" if s == "all" else f" {s}") for u, s in cols])
+    rows = []
+    for m in metrics:
+        line = [f"{METRICS[m].zh} {m}"]
+        for col in cols:
+            r = cells.get((m, col))
+            line.append("" if r is None else format_value(m, r.value))
+            if single and r is not None:
+                line += ["" if r.numerator is None else f"{r.numerator:,.2f}",
+                         "" if r.denominator is None else f"{r.denominator:,.2f}"]
+        rows.append(line)
+    return output.table(title, heads, rows)
 
 
 @report_app.command("monthly")
