@@ -218,7 +218,7 @@ def _print_import(result: Any, errors_path: Path | None) -> None:
 def kpi(
     period: Annotated[str | None, typer.Option("--period", "-p", help="2026-05, 2026Q2, 2026 or 2026-05-01..2026-05-20")] = None,
     org: Annotated[str | None, typer.Option("--org", help="org unit (default: the root)")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="children | level:NAME | agent")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="children | level:NAME | subtree | agent")] = None,
     segment: Annotated[str, typer.Option("--segment", help="none | rank_category | rank")] = "none",
     metrics: Annotated[str | None, typer.Option("--metrics", help="comma-separated metric codes")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="to-date period ending on this date (YYYY-MM-DD)")] = None,

@@ -31,7 +31,7 @@ CATEGORIES = ("probationary", "formal", "director")
 class KpiRequest:
     period: str
     org: str | None = None
-    by: str | None = None  # None | "children" | "level:NAME" | "agent"
+    by: str | None = None  # None | "children" | "level:NAME" | "subtree" | "agent"
     segment: str = "none"
     metrics: tuple[str, ...] | None = None
     as_of: dt.date | None = None
@@ -100,6 +100,8 @@ def _resolve_units(orgs: pd.DataFrame, anc: pd.DataFrame, org: str | None,
         return org, [org]
     if by == "children":
         return org, sorted(orgs.loc[orgs.parent_code == org, "org_code"].tolist())
+    if by == "subtree":  # the unit and every unit below it, in one pass
+        return org, sorted(anc.loc[anc.ancestor_code == org, "org_code"].tolist())
     if by.startswith("level:"):
         level = by.split(":", 1)[1]
         subtree = set(anc.loc[anc.ancestor_code == org, "org_code"])
@@ -110,7 +112,7 @@ def _resolve_units(orgs: pd.DataFrame, anc: pd.DataFrame, org: str | None,
                 f"unknown level {level}; known: {', '.join(sorted(orgs.level.dropna().unique()))}",
             )
         return org, sorted(units)
-    raise ZhuizongError(f"无法识别的 --by {by}", f"unknown --by {by}: use children, level:NAME, agent")
+    raise ZhuizongError(f"无法识别的 --by {by}", f"unknown --by {by}: use children, level:NAME, subtree, agent")
 
 
 def compute(ws: Workspace, req: KpiRequest) -> KpiResult:
