@@ -340,7 +340,8 @@ def people(ctx: Context, leaves_: list[People]) -> dict[Leaf, dict[tuple[str, st
             sum_opens = _add(sum_opens, hc[day_num(pc.start) - 1])
         endpoints = _scale(_add(opening, closing), half)
         if multi and ctx.settings.kpi.average_headcount == "mean_of_months":
-            avg = _scale(sum_avgs, Decimal(1) / Decimal(len(pieces)))
+            n_pieces = Decimal(len(pieces))
+            avg = {k: v / n_pieces for k, v in sum_avgs.items()}
         else:
             avg = endpoints
         table = {

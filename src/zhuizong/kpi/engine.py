@@ -161,7 +161,7 @@ def compute(ws: Workspace, req: KpiRequest) -> KpiResult:
                 if isinstance(node, Ratio):
                     n = _eval(node.numerator, base, (u, s))
                     d = _eval(node.denominator, base, (u, s))
-                    v = None if n is None or d is None or d == 0 else n / d
+                    v = None if n is None or d is None or d == 0 else _clean(n / d)
                     result.rows.append(KpiRow(org_code, names.get(org_code, ""),
                                               u if req.by == "agent" else None, s, c, v, n, d))
                 else:
@@ -169,6 +169,11 @@ def compute(ws: Workspace, req: KpiRequest) -> KpiResult:
                     result.rows.append(KpiRow(org_code, names.get(org_code, ""),
                                               u if req.by == "agent" else None, s, c, v, None, None))
     return result
+
+
+def _clean(v: Decimal) -> Decimal:
+    """A zero quotient as plain 0 (not 0E+28); other values unchanged."""
+    return Decimal(0) if v == 0 else v
 
 
 def _eval(node: Node, base: dict[Leaf, dict[tuple[str, str], Decimal | None]],
