@@ -72,11 +72,35 @@ class ImportSettings(_Section):
     max_xlsx_uncompressed_mb: int = Field(1000, ge=1, le=100_000)
 
 
+_TRACK_ROLES = ("supervisor", "trainer", "training", "assessment", "campaign", "executive")
+
+
+class TrackingSettings(_Section):
+    owner_precedence: str = ",".join(_TRACK_ROLES)
+    rules_file: str = "tracking_rules.toml"
+    escalation_days: int = Field(1, ge=0, le=30)
+    lift_window_days: int = Field(7, ge=1, le=60)
+
+    @field_validator("owner_precedence")
+    @classmethod
+    def _check_precedence(cls, v: str) -> str:
+        roles = [r.strip() for r in v.split(",") if r.strip()]
+        bad = [r for r in roles if r not in _TRACK_ROLES]
+        if bad or not roles or len(set(roles)) != len(roles):
+            raise ValueError(f"comma-separated, each once, from {', '.join(_TRACK_ROLES)}")
+        return ",".join(roles)
+
+    @property
+    def precedence(self) -> list[str]:
+        return self.owner_precedence.split(",")
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     calendar: CalendarSettings = CalendarSettings()
     kpi: KpiSettings = KpiSettings()
     import_: ImportSettings = Field(ImportSettings(), alias="import")
+    tracking: TrackingSettings = TrackingSettings()
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -108,6 +132,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "calendar": CalendarSettings,
     "kpi": KpiSettings,
     "import": ImportSettings,
+    "tracking": TrackingSettings,
 }
 
 #: key -> (allowed values, 中文含义, English meaning, where it matters)
@@ -156,6 +181,25 @@ _DOCS: dict[str, tuple[str, str, str, str]] = {
     "import.max_xlsx_uncompressed_mb": (
         "1..100000", "XLSX 解压后大小上限 (MB), 防 zip 炸弹",
         "largest uncompressed size of an XLSX file, in MB (zip-bomb guard)", "imports",
+    ),
+    "tracking.owner_precedence": (
+        "comma list of supervisor, trainer, training, assessment, campaign, executive",
+        "追踪事项负责人优先顺序 (默认直属主管优先)",
+        "which responsible role owns a tracking item when several could (default: the direct "
+        "supervisor first)", "tracking",
+    ),
+    "tracking.rules_file": (
+        "file name in the workspace", "追踪规则文件 (覆盖/停用/新增默认规则)",
+        "the workspace's tracking rule file: re-threshold, disable or add rules over the defaults",
+        "tracking",
+    ),
+    "tracking.escalation_days": (
+        "0..30", "升级后新的处理期限 (天)",
+        "days the superior gets after an escalation before the next escalation", "tracking",
+    ),
+    "tracking.lift_window_days": (
+        "1..60", "追踪效果观察窗口 (天)",
+        "days after tracking within which a target KPI must move to count as lift", "tracking",
     ),
 }
 

@@ -19,6 +19,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_agents": frozenset(
         {"admin", "executive", "assessment", "campaign", "training", "trainer", "supervisor", "agent"}
     ),
+    "run_tracking": frozenset({"admin"}),
+    "view_tracking": frozenset(
+        {"admin", "executive", "assessment", "campaign", "training", "trainer", "supervisor"}
+    ),
+    "record_tracking": frozenset(
+        {"admin", "executive", "assessment", "campaign", "training", "trainer", "supervisor"}
+    ),
 }
 
 

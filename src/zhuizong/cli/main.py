@@ -219,7 +219,7 @@ def kpi(
     period: Annotated[str | None, typer.Option("--period", "-p", help="2026-05, 2026Q2, 2026 or 2026-05-01..2026-05-20")] = None,
     org: Annotated[str | None, typer.Option("--org", help="org unit (default: the root)")] = None,
     by: Annotated[str | None, typer.Option("--by", help="children | level:NAME | subtree | agent")] = None,
-    segment: Annotated[str, typer.Option("--segment", help="none | rank_category | rank")] = "none",
+    segment: Annotated[str, typer.Option("--segment", help="none | rank_category | rank | tenure")] = "none",
     metrics: Annotated[str | None, typer.Option("--metrics", help="comma-separated metric codes")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="to-date period ending on this date (YYYY-MM-DD)")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv | xlsx")] = "table",
@@ -561,6 +561,13 @@ def orgs_list(fmt: FormatOpt = "table") -> None:
         return
     output.console.print(output.table(f"机构 / org units ({len(rows):,})", ["代码", "名称", "上级", "层级"],
                                       [[r.org_code, r.org_name, r.parent_code, r.level] for r in rows]))
+
+
+# --- tracking (commands in zhuizong.cli.track) ---------------------------------------------------
+
+from zhuizong.cli.track import track_app  # noqa: E402
+
+app.add_typer(track_app, name="track")
 
 
 # --- entry point -------------------------------------------------------------------------------

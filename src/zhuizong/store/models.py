@@ -74,6 +74,12 @@ ROLES = (
     "agent",
 )
 SCOPE_TYPES = ("org_subtree", "reporting_line", "self")
+TRACK_LINKS = ("campaign", "supervisor", "executive", "training", "coaching", "assessment")
+TRACK_STATUSES = ("open", "recorded", "escalated", "done", "closed")
+TRACK_METHODS = ("phone", "wechat", "face_to_face", "accompany", "other")
+TRACK_OUTCOMES = ("contacted", "committed", "resolved", "no_answer", "refused", "other")
+NOTIFY_CHANNELS = ("wecom", "dingtalk", "email")
+NOTIFY_STATUSES = ("pending", "sent", "failed")
 
 
 def _in(col: str, values: tuple[str, ...]) -> str:
@@ -256,6 +262,7 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(NAME)
     agent_code: Mapped[str | None] = mapped_column(CODE, ForeignKey("agents.agent_code"))
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
 
@@ -318,6 +325,130 @@ class AuditLog(Base):
     object_type: Mapped[str | None] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[str | None] = mapped_column(Text)  # JSON
+
+
+# --- tracking (追踪) ------------------------------------------------------------------------------
+
+
+class TrackItem(Base):
+    """One tracking item: a subject (agent or org unit) to follow up, from ``opened_on`` until done.
+
+    An open item whose condition persists is carried (``last_seen_on`` moves on), never duplicated:
+    at most one item per subject is live at a time, and the UNIQUE key on (subject, opened_on) makes
+    a second creation on the same day impossible even for two concurrent runs.
+    """
+
+    __tablename__ = "track_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject_type: Mapped[str] = mapped_column(String(8))
+    subject_code: Mapped[str] = mapped_column(CODE)
+    org_code: Mapped[str] = mapped_column(CODE, index=True)  # subject's org unit when last seen
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    last_seen_on: Mapped[dt.date] = mapped_column(Date)
+    link: Mapped[str] = mapped_column(String(16))  # link of the highest-priority reason
+    priority: Mapped[int] = mapped_column(Integer)  # 1 = highest
+    owner_role: Mapped[str] = mapped_column(String(32))
+    owner_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    escalated_to: Mapped[str | None] = mapped_column(String(64), index=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    __table_args__ = (
+        CheckConstraint(_in("subject_type", ("agent", "org")), name="subject_type"),
+        CheckConstraint(_in("link", TRACK_LINKS), name="link"),
+        CheckConstraint(_in("status", TRACK_STATUSES), name="status"),
+        UniqueConstraint("subject_type", "subject_code", "opened_on", name="uq_track_item_day"),
+    )
+
+
+class TrackReason(Base):
+    """Why an item exists: one row per rule that fired for it, with the facts when last seen."""
+
+    __tablename__ = "track_reasons"
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("track_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    link: Mapped[str] = mapped_column(String(16))
+    owner_role: Mapped[str] = mapped_column(String(32))
+    first_seen: Mapped[dt.date] = mapped_column(Date)
+    last_seen: Mapped[dt.date] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean)
+    message_zh: Mapped[str] = mapped_column(Text)
+    message_en: Mapped[str] = mapped_column(Text)
+    facts: Mapped[str] = mapped_column(Text)  # JSON object
+
+
+class TrackRecord(Base):
+    """What the owner did (追踪记录). Append-only: a correction is a new record naming the old one."""
+
+    __tablename__ = "track_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("track_items.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    on_date: Mapped[dt.date] = mapped_column(Date)
+    author: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    finding: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    next_date: Mapped[dt.date | None] = mapped_column(Date)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("track_records.id"))
+    __table_args__ = (
+        CheckConstraint(_in("method", TRACK_METHODS), name="method"),
+        CheckConstraint(_in("outcome", TRACK_OUTCOMES), name="outcome"),
+    )
+
+
+class TrackEvent(Base):
+    """Lifecycle of an item: opened, carried, reason added/cleared, recorded, escalated, closed."""
+
+    __tablename__ = "track_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("track_items.id", ondelete="CASCADE"), index=True)
+    on_date: Mapped[dt.date] = mapped_column(Date)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    event: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON
+
+
+class TrackRun(Base):
+    """One generation run per day; the row is locked while the day is generated."""
+
+    __tablename__ = "track_runs"
+    run_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    last_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_actor: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str | None] = mapped_column(Text)  # JSON counts of the last run
+
+
+class NotifyOutbox(Base):
+    """A digest message to deliver. Queued first, then paced and retried; never dropped."""
+
+    __tablename__ = "notify_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    digest_date: Mapped[dt.date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(16))
+    channel_name: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    __table_args__ = (
+        CheckConstraint(_in("channel", NOTIFY_CHANNELS), name="channel"),
+        CheckConstraint(_in("status", NOTIFY_STATUSES), name="status"),
+        UniqueConstraint("digest_date", "channel_name", "recipient", name="uq_notify_digest"),
+    )
 
 
 def table(name: str):  # type: ignore[no-untyped-def]

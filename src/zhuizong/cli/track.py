@@ -1,0 +1,181 @@
+"""``zhuizong track …``: generate, list, show, record, close, digest and effectiveness."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from zhuizong.cli import output
+from zhuizong.errors import ZhuizongError
+
+track_app = typer.Typer(help="Daily tracking (追踪): items, records, digests. 每日追踪.", no_args_is_help=True)
+
+DateOpt = Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json")]
+
+
+def _ctx() -> tuple[Any, Any]:
+    from zhuizong.cli.main import _actor, _ws
+
+    ws = _ws()
+    return ws, _actor(ws)
+
+
+def _date(text: str | None) -> dt.date:
+    if text is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ZhuizongError(f"无法识别的日期 {text!r} (应为 YYYY-MM-DD)", f"bad date {text!r}; use YYYY-MM-DD") from None
+
+
+@track_app.command("run")
+def track_run(date: DateOpt = None, fmt: FormatOpt = "table") -> None:
+    """Generate the day's tracking items from the rules (idempotent). 生成当日追踪事项."""
+    from zhuizong.tracking.generate import run
+
+    ws, actor = _ctx()
+    s = run(ws, _date(date), actor)
+    if fmt == "json":
+        output.print_json(s.as_dict())
+        return
+    output.console.print(
+        f"追踪事项 {s.date}: 新增 {s.opened}, 延续 {s.carried}, 自动关闭 {s.auto_closed}, 升级 {s.escalated} "
+        f"(触发对象 {s.subjects_fired}, 触发原因 {s.reasons_fired}; {s.seconds:.1f} s)\n"
+        f"tracking {s.date}: opened {s.opened}, carried {s.carried}, auto-closed {s.auto_closed}, "
+        f"escalated {s.escalated}", highlight=False)
+
+
+@track_app.command("list")
+def track_list(
+    date: Annotated[str | None, typer.Option("--date", help="items live on this date")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="owner code (工号/username) or 'me'")] = None,
+    status: Annotated[str, typer.Option("--status", help="open | done | escalated | all")] = "open",
+    link: Annotated[str | None, typer.Option("--link", help="campaign, supervisor, executive, training, coaching, assessment")] = None,
+    limit: Annotated[int | None, typer.Option("--limit")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Tracking items within your scope. 追踪清单."""
+    from zhuizong.tracking.service import LINK_ZH, ListQuery, list_items
+
+    ws, actor = _ctx()
+    items = list_items(ws, actor, ListQuery(date=None if date is None else _date(date), owner=owner,
+                                            status=status, link=link, limit=limit))
+    if fmt == "json":
+        output.print_json({"items": items})
+        return
+    rows = [[str(x["id"]), f"{x['subject_name']} {x['subject_code']}", LINK_ZH.get(x["link"], x["link"]),
+             x["tracked_by"] or "—", x["status"], x["due_date"] + (" ⚠" if x["overdue"] else ""),
+             "; ".join(r["message"] for r in x["reasons"])] for x in items]
+    output.console.print(output.table(f"追踪清单 tracking items ({len(items)})",
+                                      ["ID", "对象 subject", "环节 link", "负责人 owner", "状态 status",
+                                       "期限 due", "原因 reasons"], rows))
+
+
+@track_app.command("show")
+def track_show(item_id: int, fmt: FormatOpt = "table") -> None:
+    """One item with its reasons, records and history. 追踪事项详情."""
+    from zhuizong.tracking.service import LINK_ZH, show_item
+
+    ws, actor = _ctx()
+    x = show_item(ws, actor, item_id)
+    if fmt == "json":
+        output.print_json(x)
+        return
+    c = output.console
+    c.print(f"[bold]#{x['id']} {x['subject_name']} ({x['subject_code']})[/] · {LINK_ZH.get(x['link'], x['link'])} · "
+            f"{x['status']} · 负责人 {x['tracked_by'] or '—'} · 期限 {x['due_date']}", highlight=False)
+    for r in x["reasons"]:
+        mark = "•" if r["active"] else "✓"
+        c.print(f"  {mark} {r['message']}  ({r['rule']}, {r['first_seen']}–{r['last_seen']}) {r['facts']}",
+                highlight=False)
+    for r in x["records"]:
+        c.print(f"  ✎ {r['date']} {r['author_name'] or r['author']}: {r['method']} → {r['outcome']} "
+                f"{r['finding'] or ''} {('下次 ' + r['next_date']) if r['next_date'] else ''}", highlight=False)
+    for e in x["events"]:
+        c.print(f"  · {e['date']} {e['event']} {e['detail'] or ''}", highlight=False)
+
+
+@track_app.command("record")
+def track_record(
+    item_id: int,
+    method: Annotated[str, typer.Option("--method", help="phone | wechat | face_to_face | accompany | other")],
+    outcome: Annotated[str, typer.Option("--outcome", help="contacted | committed | resolved | no_answer | refused | other")],
+    finding: Annotated[str | None, typer.Option("--finding", help="what was found 发现的情况")] = None,
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    next_date: Annotated[str | None, typer.Option("--next", help="next follow-up date YYYY-MM-DD")] = None,
+    date: DateOpt = None,
+    corrects: Annotated[int | None, typer.Option("--corrects", help="id of the record this one corrects")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Record a follow-up (append-only). 记录追踪."""
+    from zhuizong.tracking.service import RecordInput, record
+
+    ws, actor = _ctx()
+    x = record(ws, actor, item_id, RecordInput(
+        method=method, outcome=outcome, finding=finding, note=note,
+        next_date=None if next_date is None else _date(next_date),
+        on_date=None if date is None else _date(date), corrects=corrects))
+    if fmt == "json":
+        output.print_json(x)
+        return
+    output.console.print(f"已记录 / recorded: #{x['id']} → {x['status']}", highlight=False)
+
+
+@track_app.command("close")
+def track_close(
+    item_id: int,
+    reason: Annotated[str, typer.Option("--reason", help="why it is closed")],
+    date: DateOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Close an item with a reason. 关闭追踪事项."""
+    from zhuizong.tracking.service import close
+
+    ws, actor = _ctx()
+    x = close(ws, actor, item_id, reason, None if date is None else _date(date))
+    if fmt == "json":
+        output.print_json(x)
+        return
+    output.console.print(f"已关闭 / closed: #{x['id']}", highlight=False)
+
+
+@track_app.command("digest")
+def track_digest(
+    date: DateOpt = None,
+    send: Annotated[bool, typer.Option("--send", help="deliver through the channels in notify.toml")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="write the digests into this folder as .md")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """One digest per recipient of their open and overdue items. 追踪日报."""
+    from zhuizong.tracking.service import digests
+
+    ws, actor = _ctx()
+    d = _date(date)
+    ds = digests(ws, actor, d)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for x in ds:
+            safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in x.recipient)
+            (out / f"{d.isoformat()}_{safe}.md").write_text(x.markdown, encoding="utf-8")
+    report: dict[str, Any] | None = None
+    if send:
+        from zhuizong.tracking.delivery import send_digests
+
+        report = send_digests(ws, actor, d, ds)
+    if fmt == "json":
+        output.print_json({"date": d.isoformat(), "digests": [
+            {"recipient": x.recipient, "recipient_name": x.recipient_name, "title": x.title,
+             "open": x.open_count, "overdue": x.overdue_count, "markdown": x.markdown} for x in ds],
+            "delivery": report})
+        return
+    if not send and out is None:
+        for x in ds:
+            output.console.print(x.markdown, highlight=False, markup=False)
+    output.console.print(f"{len(ds)} 份日报 / digests", highlight=False)
+    if report is not None:
+        output.print_json(report)

@@ -1,0 +1,319 @@
+"""Scoped tracking services: list, show, record, close and daily digests.
+
+Every read goes through the one scope function: an actor sees an item only when its subject (an
+agent, or an org unit) is in the actor's scope; anything else answers "not found". Records are
+append-only: a correction is a new record that names the one it corrects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+
+from zhuizong.access.actor import Actor
+from zhuizong.access.scope import Scope, scope_for
+from zhuizong.errors import NotFound, ZhuizongError
+from zhuizong.services import audit
+from zhuizong.store.db import atomic
+from zhuizong.store.models import TRACK_METHODS, TRACK_OUTCOMES, table
+from zhuizong.workspace import Workspace
+
+LIVE = ("open", "recorded", "escalated")
+STATUS_FILTERS = ("open", "done", "escalated", "all")
+LINK_ZH = {"campaign": "方案追踪", "supervisor": "主管追踪", "executive": "营销干部追踪",
+           "training": "培训追踪", "coaching": "组训追踪", "assessment": "考核晋升追踪"}
+METHOD_ZH = {"phone": "电话", "wechat": "微信", "face_to_face": "面谈", "accompany": "陪访", "other": "其他"}
+OUTCOME_ZH = {"contacted": "已沟通", "committed": "已承诺", "resolved": "已解决", "no_answer": "未联系上",
+              "refused": "拒绝", "other": "其他"}
+
+
+def _visible(scope: Scope):  # type: ignore[no-untyped-def]
+    i = table("track_items")
+    return or_(and_(i.c.subject_type == "agent", scope.agent_filter(i.c.subject_code)),
+               and_(i.c.subject_type == "org", scope.org_filter(i.c.subject_code)))
+
+
+def _me(conn: Connection, actor: Actor) -> set[str]:
+    if actor.is_system:
+        return set()
+    u = table("users")
+    code = conn.execute(select(u.c.agent_code).where(u.c.username == actor.username)).scalar()
+    return {actor.username} | ({code} if code else set())
+
+
+def _names(conn: Connection, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    a, u, o = table("agents"), table("users"), table("org_units")
+    out: dict[str, str] = {}
+    lst = sorted(codes)
+    for i in range(0, len(lst), 5000):
+        chunk = lst[i:i + 5000]
+        out.update(conn.execute(select(o.c.org_code, o.c.org_name).where(o.c.org_code.in_(chunk))).tuples().all())
+        out.update(conn.execute(select(u.c.username, u.c.display_name).where(u.c.username.in_(chunk))).tuples().all())
+        out.update(conn.execute(select(a.c.agent_code, a.c.agent_name).where(a.c.agent_code.in_(chunk))).tuples().all())
+    return out
+
+
+def _reasons(conn: Connection, ids: list[int], active_only: bool) -> dict[int, list[dict[str, Any]]]:
+    r = table("track_reasons")
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    for k in range(0, len(ids), 5000):
+        q = select(r).where(r.c.item_id.in_(ids[k:k + 5000])).order_by(r.c.item_id, r.c.first_seen, r.c.rule)
+        if active_only:
+            q = q.where(r.c.active.is_(True))
+        for row in conn.execute(q).mappings():
+            out[row["item_id"]].append({"rule": row["rule"], "link": row["link"],
+                                        "message": row["message_zh"], "message_en": row["message_en"],
+                                        "facts": json.loads(row["facts"]), "active": bool(row["active"]),
+                                        "first_seen": row["first_seen"].isoformat(),
+                                        "last_seen": row["last_seen"].isoformat()})
+    return out
+
+
+def _item_json(row: Any, reasons: list[dict[str, Any]], names: dict[str, str], me: set[str],
+               on: dt.date | None) -> dict[str, Any]:
+    holder = row["escalated_to"] or row["owner_code"]
+    today = on or dt.date.today()
+    return {
+        "id": row["id"], "date": row["opened_on"].isoformat(), "last_seen": row["last_seen_on"].isoformat(),
+        "subject_type": row["subject_type"], "subject_code": row["subject_code"],
+        "subject_name": names.get(row["subject_code"], ""), "org_code": row["org_code"],
+        "link": row["link"], "priority": row["priority"], "owner_role": row["owner_role"],
+        "owner_code": row["owner_code"], "owner_name": names.get(row["owner_code"] or "", ""),
+        "escalated_to": row["escalated_to"], "escalation_level": row["escalation_level"],
+        "status": row["status"], "due_date": row["due_date"].isoformat(),
+        "overdue": row["status"] in LIVE and row["due_date"] < today,
+        "closed_on": row["closed_on"].isoformat() if row["closed_on"] else None,
+        "close_reason": row["close_reason"],
+        "mine": bool(me & {row["owner_code"], row["escalated_to"]} - {None}),
+        "tracked_by": names.get(holder or "", holder) if holder else None,
+        "reasons": reasons,
+    }
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    date: dt.date | None = None
+    owner: str | None = None  # owner code, username, or "me"
+    status: str = "open"
+    link: str | None = None
+    subject: str | None = None
+    limit: int | None = None
+
+
+def list_items(ws: Workspace, actor: Actor, q: ListQuery) -> list[dict[str, Any]]:
+    actor.require("view_tracking")
+    if q.status not in STATUS_FILTERS:
+        raise ZhuizongError(f"无法识别的状态 {q.status}", f"unknown status {q.status}; use {', '.join(STATUS_FILTERS)}")
+    engine = ws.require_ready()
+    i = table("track_items")
+    with engine.connect() as conn:
+        scope = scope_for(conn, actor)
+        me = _me(conn, actor)
+        stmt = select(i).where(_visible(scope))
+        if q.date is not None:
+            stmt = stmt.where(i.c.opened_on <= q.date,
+                              or_(i.c.closed_on.is_(None), i.c.closed_on >= q.date))
+        if q.status == "open":
+            stmt = stmt.where(i.c.status.in_(LIVE))
+        elif q.status == "done":
+            stmt = stmt.where(i.c.status.in_(("done", "closed")))
+        elif q.status == "escalated":
+            stmt = stmt.where(i.c.status == "escalated")
+        if q.owner is not None:
+            owners = me if q.owner == "me" else {q.owner}
+            if not owners:
+                raise ZhuizongError("--owner me 需要 --as 用户", "--owner me needs --as USER")
+            stmt = stmt.where(or_(i.c.owner_code.in_(owners), i.c.escalated_to.in_(owners)))
+        if q.link is not None:
+            stmt = stmt.where(i.c.link == q.link)
+        if q.subject is not None:
+            stmt = stmt.where(i.c.subject_code == q.subject)
+        stmt = stmt.order_by(i.c.priority, i.c.due_date, i.c.id)
+        if q.limit:
+            stmt = stmt.limit(q.limit)
+        rows = conn.execute(stmt).mappings().all()
+        ids = [r["id"] for r in rows]
+        reasons = _reasons(conn, ids, active_only=True)
+        codes = {c for r in rows for c in (r["subject_code"], r["owner_code"], r["escalated_to"]) if c}
+        names = _names(conn, codes)
+    return [_item_json(r, reasons[r["id"]], names, me, q.date) for r in rows]
+
+
+def _get_visible(conn: Connection, actor: Actor, item_id: int) -> Any:
+    i = table("track_items")
+    scope = scope_for(conn, actor)
+    row = conn.execute(select(i).where(i.c.id == item_id, _visible(scope))).mappings().first()
+    if row is None:
+        raise NotFound(f"找不到追踪事项 {item_id}", f"tracking item {item_id} not found")
+    return row
+
+
+def show_item(ws: Workspace, actor: Actor, item_id: int) -> dict[str, Any]:
+    actor.require("view_tracking")
+    engine = ws.require_ready()
+    rec, ev = table("track_records"), table("track_events")
+    with engine.connect() as conn:
+        row = _get_visible(conn, actor, item_id)
+        me = _me(conn, actor)
+        reasons = _reasons(conn, [item_id], active_only=False)[item_id]
+        records = [dict(r) for r in conn.execute(
+            select(rec).where(rec.c.item_id == item_id).order_by(rec.c.id)).mappings()]
+        events = [dict(r) for r in conn.execute(
+            select(ev).where(ev.c.item_id == item_id).order_by(ev.c.id)).mappings()]
+        codes = {c for c in (row["subject_code"], row["owner_code"], row["escalated_to"]) if c}
+        codes |= {r["author"] for r in records}
+        names = _names(conn, codes)
+    out = _item_json(row, reasons, names, me, None)
+    out["records"] = [{
+        "id": r["id"], "at": r["at"].isoformat(timespec="seconds"), "date": r["on_date"].isoformat(),
+        "author": r["author"], "author_name": names.get(r["author"], ""), "method": r["method"],
+        "outcome": r["outcome"], "finding": r["finding"], "note": r["note"],
+        "next_date": r["next_date"].isoformat() if r["next_date"] else None,
+        "corrects": r["corrects_id"]} for r in records]
+    out["events"] = [{"date": e["on_date"].isoformat(), "event": e["event"], "actor": e["actor"],
+                      "detail": json.loads(e["detail"]) if e["detail"] else None} for e in events]
+    return out
+
+
+@dataclass(frozen=True)
+class RecordInput:
+    method: str
+    outcome: str
+    finding: str | None = None
+    note: str | None = None
+    next_date: dt.date | None = None
+    on_date: dt.date | None = None
+    corrects: int | None = None
+
+
+def record(ws: Workspace, actor: Actor, item_id: int, inp: RecordInput) -> dict[str, Any]:
+    """Append a tracking record; ``resolved`` closes the item as done."""
+    actor.require("record_tracking")
+    if inp.method not in TRACK_METHODS:
+        raise ZhuizongError(f"无法识别的方式 {inp.method}", f"unknown method {inp.method}; use {', '.join(TRACK_METHODS)}")
+    if inp.outcome not in TRACK_OUTCOMES:
+        raise ZhuizongError(f"无法识别的结果 {inp.outcome}", f"unknown outcome {inp.outcome}; use {', '.join(TRACK_OUTCOMES)}")
+    on = inp.on_date or dt.date.today()
+    if inp.next_date is not None and inp.next_date < on:
+        raise ZhuizongError("下次跟进日期不能早于记录日期", "the next date cannot be before the record date")
+    i, rec, ev = table("track_items"), table("track_records"), table("track_events")
+    engine = ws.require_ready()
+    now = audit.now()
+    with atomic(engine) as conn:
+        row = _get_visible(conn, actor, item_id)
+        if row["status"] not in LIVE:
+            raise ZhuizongError(f"追踪事项 {item_id} 已结束 ({row['status']}), 不能再记录",
+                                f"tracking item {item_id} is {row['status']}; it takes no more records")
+        if inp.corrects is not None:
+            ok = conn.execute(select(rec.c.id).where(rec.c.id == inp.corrects, rec.c.item_id == item_id)).scalar()
+            if ok is None:
+                raise NotFound(f"本事项没有记录 {inp.corrects}", f"record {inp.corrects} is not on this item")
+        rec_id = conn.execute(rec.insert().values(
+            item_id=item_id, at=now, on_date=on, author=actor.username, method=inp.method,
+            outcome=inp.outcome, finding=inp.finding, note=inp.note, next_date=inp.next_date,
+            corrects_id=inp.corrects).returning(rec.c.id)).scalar_one()
+        due = inp.next_date or on + dt.timedelta(days=1)
+        if inp.outcome == "resolved":
+            conn.execute(update(i).where(i.c.id == item_id).values(
+                status="done", closed_on=on, close_reason=f"跟进已解决 / resolved by {actor.username}",
+                closed_by=actor.username))
+            event = "resolved"
+        else:
+            conn.execute(update(i).where(i.c.id == item_id).values(status="recorded", due_date=max(due, on)))
+            event = "recorded"
+        conn.execute(ev.insert().values(item_id=item_id, on_date=on, at=now, event=event,
+                                        actor=actor.username,
+                                        detail=json.dumps({"record": rec_id}, ensure_ascii=False)))
+        audit.record(conn, actor=actor.username, action="track_record", object_type="track_item",
+                     object_id=str(item_id), detail={"record": rec_id, "method": inp.method,
+                                                     "outcome": inp.outcome})
+    return show_item(ws, actor, item_id)
+
+
+def close(ws: Workspace, actor: Actor, item_id: int, reason: str, on_date: dt.date | None = None) -> dict[str, Any]:
+    actor.require("record_tracking")
+    if not reason.strip():
+        raise ZhuizongError("关闭追踪事项需要说明原因", "closing an item needs a reason")
+    on = on_date or dt.date.today()
+    i, ev = table("track_items"), table("track_events")
+    engine = ws.require_ready()
+    with atomic(engine) as conn:
+        row = _get_visible(conn, actor, item_id)
+        if row["status"] not in LIVE:
+            raise ZhuizongError(f"追踪事项 {item_id} 已结束 ({row['status']})",
+                                f"tracking item {item_id} is already {row['status']}")
+        conn.execute(update(i).where(i.c.id == item_id).values(
+            status="closed", closed_on=on, close_reason=reason.strip(), closed_by=actor.username))
+        conn.execute(ev.insert().values(item_id=item_id, on_date=on, at=audit.now(), event="closed",
+                                        actor=actor.username,
+                                        detail=json.dumps({"reason": reason.strip()}, ensure_ascii=False)))
+        audit.record(conn, actor=actor.username, action="track_close", object_type="track_item",
+                     object_id=str(item_id), detail={"reason": reason.strip()})
+    return show_item(ws, actor, item_id)
+
+
+# --- digests -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestText:
+    recipient: str
+    recipient_name: str
+    date: dt.date
+    title: str
+    markdown: str
+    open_count: int
+    overdue_count: int
+
+
+def digests(ws: Workspace, actor: Actor, d: dt.date) -> list[DigestText]:
+    """One markdown digest per person holding live items on ``d`` (within the actor's scope)."""
+    items = list_items(ws, actor, ListQuery(date=d, status="open"))
+    by: dict[str, list[dict[str, Any]]] = {}
+    for it in items:
+        holder = it["escalated_to"] or it["owner_code"]
+        if holder:
+            by.setdefault(holder, []).append(it)
+    engine = ws.require_ready()
+    with engine.connect() as conn:
+        names = _names(conn, set(by))
+    out = []
+    for who in sorted(by):
+        its = sorted(by[who], key=lambda x: (not x["overdue"], x["priority"], x["due_date"], x["id"]))
+        overdue = [x for x in its if x["due_date"] < d.isoformat()]
+        name = names.get(who, who)
+        title = f"追踪日报 {d.isoformat()} · {name}"
+        lines = [f"## {title}", "",
+                 f"待跟进 **{len(its)}** 项, 其中逾期 **{len(overdue)}** 项 "
+                 f"({len(its)} open, {len(overdue)} overdue)", ""]
+        for section, rows in (("逾期 Overdue", overdue), ("待跟进 Open", [x for x in its if x not in overdue])):
+            if not rows:
+                continue
+            lines.append(f"### {section}")
+            for x in rows:
+                why = "; ".join(r["message"] for r in x["reasons"])
+                esc = f" ⬆升级{x['escalation_level']}级" if x["escalation_level"] else ""
+                lines.append(f"- #{x['id']} {x['subject_name']} ({x['subject_code']}) · "
+                             f"{LINK_ZH.get(x['link'], x['link'])} · {why} · 期限 {x['due_date']}{esc}")
+            lines.append("")
+        out.append(DigestText(who, name, d, title, "\n".join(lines).rstrip() + "\n", len(its), len(overdue)))
+    return out
+
+
+def run_dates(ws: Workspace) -> list[dict[str, Any]]:
+    tr = table("track_runs")
+    engine = ws.require_ready()
+    with engine.connect() as conn:
+        rows = conn.execute(select(tr).order_by(tr.c.run_date.desc()).limit(30)).mappings().all()
+    return [{"date": r["run_date"].isoformat(), "runs": r["runs"],
+             "summary": json.loads(r["summary"]) if r["summary"] else None} for r in rows]
+
+
+__all__ = ["DigestText", "ListQuery", "RecordInput", "close", "digests", "func", "list_items",
+           "record", "run_dates", "show_item"]
