@@ -57,9 +57,14 @@ def _in_force(sp: pd.DataFrame, day: pd.Timestamp) -> pd.Series:
 # --- shape and determinism ----------------------------------------------------------------------
 
 
-def test_default_end_date_is_last_day_of_previous_month() -> None:
-    assert default_end_date(dt.date(2026, 5, 17)) == dt.date(2026, 4, 30)
+def test_default_end_date_is_yesterday() -> None:
+    from zhuizong.demo.params import last_closed_month
+
+    assert default_end_date(dt.date(2026, 5, 17)) == dt.date(2026, 5, 16)
     assert default_end_date(dt.date(2026, 3, 1)) == dt.date(2026, 2, 28)
+    assert last_closed_month(dt.date(2026, 5, 16)) == "2026-04"
+    assert last_closed_month(dt.date(2026, 2, 28)) == "2026-02"
+    assert last_closed_month(dt.date(2026, 1, 5)) == "2025-12"
     p = DemoParams(end_date=END)
     assert p.start_date == dt.date(2023, 5, 1)
 

@@ -275,6 +275,21 @@ def kpi(
         output.console.print(_kpi_table(result, title, format_value))
 
 
+def _units_table(result: Any, title: str, format_value: Any) -> Any:
+    """One row per org unit, one column per metric (short Chinese labels): fits a terminal."""
+    from zhuizong.kpi.registry import METRICS
+
+    metrics = list(dict.fromkeys(r.metric for r in result.rows))
+    units: dict[str, str] = {}
+    cells: dict[tuple[str, str], str] = {}
+    for r in result.rows:
+        units.setdefault(r.org_code, r.org_name)
+        cells[(r.org_code, r.metric)] = format_value(r.metric, r.value)
+    return output.table(title, ["机构 unit", *(METRICS[m].zh for m in metrics)],
+                        [[f"{name} {code}", *(cells.get((code, m), "") for m in metrics)]
+                         for code, name in units.items()])
+
+
 def _kpi_table(result: Any, title: str, format_value: Any) -> Any:
     """Metrics down, one column per org unit / agent and segment (numerator/denominator if one)."""
     from zhuizong.kpi.registry import METRICS
@@ -395,6 +410,21 @@ def demo(
 
         summary = build_demo(ws, params, progress=report)
     _print_demo(ws, summary)
+    from zhuizong.demo.showcase import showcase
+    from zhuizong.kpi.service import format_value
+
+    with output.console.status("月报与今日追踪 / monthly report and today's tracking …"):
+        show = showcase(ws, params)
+    output.console.print(_units_table(show.kpis, f"{show.period} 月度 KPI (各下级机构) / monthly KPIs by unit",
+                                      format_value))
+    output.console.print(f"月报 Excel / monthly report: {show.report_path}", highlight=False)
+    t = show.tracking
+    output.console.print(
+        f"今日追踪 {show.track_date} / today's tracking: 待跟进 live {t.live}; 本次 this run: "
+        f"新增 opened {t.opened}, 延续 carried {t.carried}, "
+        f"自动关闭 auto-closed {t.auto_closed}, 升级 escalated {t.escalated} "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(t.by_link.items()))})  →  "
+        f"zhuizong track list --as supervisor", highlight=False)
     if not no_serve:
         output.console.print("网页端尚未提供 (web app not available yet): 见 `zhuizong status`.",
                              highlight=False)

@@ -44,9 +44,9 @@ def track_run(date: DateOpt = None, fmt: FormatOpt = "table") -> None:
         output.print_json(s.as_dict())
         return
     output.console.print(
-        f"追踪事项 {s.date}: 新增 {s.opened}, 延续 {s.carried}, 自动关闭 {s.auto_closed}, 升级 {s.escalated} "
+        f"追踪事项 {s.date}: 待跟进 {s.live}; 新增 {s.opened}, 延续 {s.carried}, 自动关闭 {s.auto_closed}, 升级 {s.escalated} "
         f"(触发对象 {s.subjects_fired}, 触发原因 {s.reasons_fired}; {s.seconds:.1f} s)\n"
-        f"tracking {s.date}: opened {s.opened}, carried {s.carried}, auto-closed {s.auto_closed}, "
+        f"tracking {s.date}: live {s.live}; opened {s.opened}, carried {s.carried}, auto-closed {s.auto_closed}, "
         f"escalated {s.escalated}", highlight=False)
 
 
@@ -179,3 +179,36 @@ def track_digest(
     output.console.print(f"{len(ds)} 份日报 / digests", highlight=False)
     if report is not None:
         output.print_json(report)
+
+
+@track_app.command("effectiveness")
+def track_effectiveness(
+    period: Annotated[str, typer.Option("--period", help="2026-05, 2026Q2, 2026 or a date range")],
+    by: Annotated[str, typer.Option("--by", help="owner | rule | org | link")] = "owner",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | xlsx")] = "table",
+    out: Annotated[Path | None, typer.Option("--out", help="file for --format xlsx")] = None,
+) -> None:
+    """Coverage, timeliness, resolution and outcome lift of tracking. 追踪效果."""
+    from zhuizong.tracking.effectiveness import effectiveness, write_xlsx
+
+    ws, actor = _ctx()
+    res = effectiveness(ws, actor, period, by)
+    if fmt == "json":
+        output.print_json(res)
+        return
+    if fmt == "xlsx":
+        path = out or Path(f"tracking-effectiveness-{res['period']['label']}.xlsx")
+        write_xlsx(res, path)
+        output.console.print(f"已写入 / written: {path}", highlight=False)
+        return
+
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{v * 100:.1f}%"
+
+    rows = [[x["key"], x["name"], str(x["items"]), pct(x["coverage"]), pct(x["timeliness"]),
+             pct(x["resolution"]), f"{x['tracked_moved']}/{x['tracked']}", f"{x['untracked_moved']}/{x['untracked']}",
+             "—" if x["lift_points"] is None else f"{x['lift_points']:+.1f}"]
+            for x in [*res["rows"], res["total"]]]
+    output.console.print(output.table(
+        f"追踪效果 tracking effectiveness {res['period']['label']} (by {res['by']}, {res['window_days']} 天)",
+        ["分组", "名称", "事项", "覆盖率", "及时率", "解决率", "追踪后改善", "未追踪改善", "提升(点)"], rows))

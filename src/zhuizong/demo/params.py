@@ -16,10 +16,19 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 def default_end_date(today: dt.date | None = None) -> dt.date:
-    """The last day of the month before ``today`` (the last closed month)."""
+    """Yesterday: the demo's data runs up to the last complete day, as a live system's would
+    (yesterday's premiums, attendance and work logs arrive overnight), so today's tracking and the
+    month to date are meaningful. The monthly report shows the last closed month."""
     today = today or dt.date.today()
-    first = today.replace(day=1)
-    return first - dt.timedelta(days=1)
+    return today - dt.timedelta(days=1)
+
+
+def last_closed_month(d: dt.date) -> str:
+    """``YYYY-MM`` of the last month fully covered by data ending on ``d``."""
+    if d == month_end(d):
+        return f"{d.year:04d}-{d.month:02d}"
+    prev = d.replace(day=1) - dt.timedelta(days=1)
+    return f"{prev.year:04d}-{prev.month:02d}"
 
 
 def month_end(d: dt.date) -> dt.date:

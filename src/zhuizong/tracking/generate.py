@@ -63,6 +63,7 @@ class RunSummary:
     carried: int = 0
     auto_closed: int = 0
     escalated: int = 0
+    live: int = 0  # live items (open, recorded, escalated) after the run
     reasons_fired: int = 0
     by_link: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -146,9 +147,9 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
         resp = Responsibility.load(conn, d, supervisor_of)
         live_rows = conn.execute(select(items).where(items.c.status.in_(LIVE))).mappings().all()
         live = {(r["subject_type"], r["subject_code"]): dict(r) for r in live_rows}
-        closed_today = set(conn.execute(
+        closed_today = set(tuple(r) for r in conn.execute(
             select(items.c.subject_type, items.c.subject_code).where(items.c.closed_on == d)
-        ).tuples().all())
+        ).all())
         live_ids = [r["id"] for r in live_rows]
         old_reasons: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
         for chunk in _chunks(live_ids, 5000):
@@ -262,7 +263,7 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
         for chunk in _chunks([it["id"] for it in due], 5000):
             last_rec.update(conn.execute(select(records.c.item_id, func.max(records.c.on_date))
                                          .where(records.c.item_id.in_(chunk))
-                                         .group_by(records.c.item_id)).tuples().all())
+                                         .group_by(records.c.item_id)).all())
         esc_updates = []
         for it in due:
             rec = last_rec.get(it["id"])
@@ -291,6 +292,8 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
             for chunk in _chunks(ev, 5000):
                 conn.execute(events.insert(), chunk)
 
+        summary.live = conn.execute(select(func.count()).select_from(items)
+                                    .where(items.c.status.in_(LIVE))).scalar_one()
         summary.seconds = round(time.perf_counter() - t0, 3)
         ins = _insert(conn)
         conn.execute(ins(tr).on_conflict_do_nothing(index_elements=["run_date"]),

@@ -71,10 +71,10 @@ class Responsibility:
         for covers in staff.values():
             covers.sort(key=lambda c: (c.size, c.username))
         a = table("agents")
-        names = dict(conn.execute(select(a.c.agent_code, a.c.agent_name)).tuples().all())
+        names = dict(conn.execute(select(a.c.agent_code, a.c.agent_name)).all())
         user_agent = dict(conn.execute(
             select(users.c.username, users.c.agent_code).where(users.c.agent_code.is_not(None))
-        ).tuples().all())
+        ).all())
         return cls(supervisor_of, staff, names, user_agent)
 
     def person(self, role: str, subject_type: str, code: str) -> str | None:

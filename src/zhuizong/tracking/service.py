@@ -53,9 +53,9 @@ def _names(conn: Connection, codes: set[str]) -> dict[str, str]:
     lst = sorted(codes)
     for i in range(0, len(lst), 5000):
         chunk = lst[i:i + 5000]
-        out.update(conn.execute(select(o.c.org_code, o.c.org_name).where(o.c.org_code.in_(chunk))).tuples().all())
-        out.update(conn.execute(select(u.c.username, u.c.display_name).where(u.c.username.in_(chunk))).tuples().all())
-        out.update(conn.execute(select(a.c.agent_code, a.c.agent_name).where(a.c.agent_code.in_(chunk))).tuples().all())
+        out.update(conn.execute(select(o.c.org_code, o.c.org_name).where(o.c.org_code.in_(chunk))).all())
+        out.update(conn.execute(select(u.c.username, u.c.display_name).where(u.c.username.in_(chunk))).all())
+        out.update(conn.execute(select(a.c.agent_code, a.c.agent_name).where(a.c.agent_code.in_(chunk))).all())
     return out
 
 

@@ -1,0 +1,40 @@
+"""What ``zhuizong demo`` shows after building the agency: the month's KPIs, the Excel monthly
+report and today's tracking items — each produced by the same services a user calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from zhuizong.access.actor import SYSTEM
+from zhuizong.demo.params import DemoParams, last_closed_month
+from zhuizong.kpi.engine import KpiRequest, KpiResult
+from zhuizong.kpi.service import kpi_report
+from zhuizong.tracking.generate import RunSummary, run
+from zhuizong.workspace import Workspace
+
+SUMMARY_METRICS = ("fyp", "fyp_plan_rate", "cases", "headcount_close", "active", "activity_rate",
+                   "new_hires", "attrition_rate")
+
+
+@dataclass
+class Showcase:
+    period: str
+    kpis: KpiResult
+    report_path: Path
+    track_date: dt.date
+    tracking: RunSummary
+
+
+def showcase(ws: Workspace, params: DemoParams) -> Showcase:
+    from zhuizong.reports.monthly import build_monthly
+
+    period = last_closed_month(params.end_date)
+    kpis = kpi_report(ws, SYSTEM, KpiRequest(period=period, by="children", metrics=SUMMARY_METRICS))
+    out = ws.home / "reports" / f"monthly-{period}.xlsx"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = build_monthly(ws, SYSTEM, period, None, out, "xlsx")
+    today = params.end_date + dt.timedelta(days=1)
+    tracking = run(ws, today, SYSTEM)
+    return Showcase(period, kpis, Path(path), today, tracking)
