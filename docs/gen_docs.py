@@ -209,8 +209,33 @@ def metrics_block() -> str:
     return "\n".join(lines)
 
 
+def signals_block(subject: str) -> str:
+    from zhuizong.tracking.signals import AGENT_SIGNALS, ORG_SIGNALS
+
+    sigs = AGENT_SIGNALS if subject == "agent" else ORG_SIGNALS
+    lines = ["| signal | 含义 | meaning |", "|---|---|---|"]
+    for s in sigs.values():
+        lines.append(f"| `{s.name}` | {_cell(s.zh)} | {_cell(s.en)} |")
+    return "\n".join(lines)
+
+
+def rules_block() -> str:
+    from zhuizong.tracking.rules import load_rules
+
+    lines = ["| rule | link | subject | when | params | owner | due | priority | message |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in load_rules().rules:
+        params = ", ".join(f"{k}={v}" for k, v in r.params.items())
+        lines.append(f"| `{r.name}` | {r.link} | {r.subject} | `{_cell(r.when.text)}` | {_cell(params)} "
+                     f"| {r.owner_role} | {r.due_days} | {r.priority} | {_cell(r.message_zh)} |")
+    return "\n".join(lines)
+
+
 BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "kpi-definitions.md": {"metrics": metrics_block},
+    "tracking.md": {"agent-signals": lambda: signals_block("agent"),
+                    "org-signals": lambda: signals_block("org"),
+                    "default-rules": rules_block},
     "import-guide.md": {
         "import-kinds": lambda: import_kinds_block(zh=False),
         "import-kinds-zh": lambda: import_kinds_block(zh=True),
