@@ -15,6 +15,8 @@ lint:
 bench:
 	$(PYTHON) bench/bench_import.py
 	$(PYTHON) bench/bench_demo.py
+	$(PYTHON) bench/bench_kpi.py
+	$(PYTHON) bench/bench_track.py
 
 docs:
 	$(PYTHON) docs/gen_docs.py
