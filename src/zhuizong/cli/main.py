@@ -595,9 +595,13 @@ def orgs_list(fmt: FormatOpt = "table") -> None:
 
 # --- tracking (commands in zhuizong.cli.track) ---------------------------------------------------
 
+from zhuizong.cli.assess import assess_app  # noqa: E402
+from zhuizong.cli.campaign import campaign_app  # noqa: E402
 from zhuizong.cli.track import track_app  # noqa: E402
 
 app.add_typer(track_app, name="track")
+app.add_typer(assess_app, name="assess")
+app.add_typer(campaign_app, name="campaign")
 
 
 # --- entry point -------------------------------------------------------------------------------
