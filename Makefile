@@ -20,3 +20,10 @@ bench:
 
 docs:
 	$(PYTHON) docs/gen_docs.py
+
+# Re-vendor the front-end assets from the npm registry (versions in src/zhuizong/web/static/vendor/VENDOR.md)
+vendor:
+	rm -rf /tmp/zz-vendor && mkdir -p /tmp/zz-vendor && cd /tmp/zz-vendor && npm pack echarts@5.6.0 htmx.org@2.0.11 && \
+	  for f in *.tgz; do mkdir -p $${f%.tgz} && tar xzf $$f -C $${f%.tgz}; done
+	cp /tmp/zz-vendor/echarts-5.6.0/package/dist/echarts.min.js src/zhuizong/web/static/vendor/
+	cp /tmp/zz-vendor/htmx.org-2.0.11/package/dist/htmx.min.js src/zhuizong/web/static/vendor/

@@ -48,8 +48,9 @@ def main() -> None:
     ws = Workspace.open(home)
     params = DemoParams(agents=args.agents, years=args.years,
                         **({"end_date": args.end} if args.end else {}))
-    if not (home / "zhuizong.db").exists():
-        ws.init()
+    built = (home / "zhuizong.db").exists()
+    ws.init()  # creates, or upgrades a reused workspace to the current schema
+    if not built:
         t = time.perf_counter()
         build_demo(ws, params)
         print(f"demo built in {time.perf_counter() - t:.1f}s")

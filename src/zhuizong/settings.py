@@ -95,12 +95,21 @@ class TrackingSettings(_Section):
         return self.owner_precedence.split(",")
 
 
+class WebSettings(_Section):
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    session_hours: int = Field(12, ge=1, le=24 * 30)
+    login_max_failures: int = Field(5, ge=1, le=100)
+    login_lock_minutes: int = Field(15, ge=1, le=24 * 60)
+    default_lang: Literal["zh", "en"] = "zh"
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     calendar: CalendarSettings = CalendarSettings()
     kpi: KpiSettings = KpiSettings()
     import_: ImportSettings = Field(ImportSettings(), alias="import")
     tracking: TrackingSettings = TrackingSettings()
+    web: WebSettings = WebSettings()
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -133,6 +142,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "kpi": KpiSettings,
     "import": ImportSettings,
     "tracking": TrackingSettings,
+    "web": WebSettings,
 }
 
 #: key -> (allowed values, 中文含义, English meaning, where it matters)
@@ -201,6 +211,21 @@ _DOCS: dict[str, tuple[str, str, str, str]] = {
         "1..60", "追踪效果观察窗口 (天)",
         "days after tracking within which a target KPI must move to count as lift", "tracking",
     ),
+    "web.cookie_secure": (
+        "auto | always | never", "会话 Cookie 的 Secure 标志 (auto: HTTPS 或本机时启用)",
+        "Secure flag of the session cookie; auto = on for HTTPS requests and for localhost",
+        "deployment",
+    ),
+    "web.session_hours": ("1..720", "登录会话有效时长 (小时)", "hours a login session lasts", "web"),
+    "web.login_max_failures": (
+        "1..100", "连续登录失败多少次后锁定 (返回 429)",
+        "wrong passwords in a row after which further attempts get HTTP 429", "web",
+    ),
+    "web.login_lock_minutes": (
+        "1..1440", "登录锁定时长 (分钟)", "minutes a username stays locked after too many failures",
+        "web",
+    ),
+    "web.default_lang": ("zh | en", "网页默认语言", "default language of the web pages", "web"),
 }
 
 

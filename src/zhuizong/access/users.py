@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from dataclasses import dataclass
 
 from pwdlib import PasswordHash
@@ -195,3 +196,22 @@ def load_actor(conn: Connection, username: str) -> Actor:
     if not info.is_active:
         raise NotFound(f"用户 {username} 已停用", f"user {username} is inactive")
     return Actor(username=username, roles=frozenset(info.roles), agent_code=info.agent_code)
+
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def change_own_password(ws: Any, actor: Any, old_password: str, new_password: str) -> None:
+    """A user changes their own password: the old one must be right, the new one ≥ 8 characters."""
+    from zhuizong.errors import ZhuizongError
+    from zhuizong.store.db import atomic
+
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise ZhuizongError(f"新密码至少 {MIN_PASSWORD_LENGTH} 位", f"the new password needs at least {MIN_PASSWORD_LENGTH} characters")
+    t = table("users")
+    with atomic(ws.engine) as conn:
+        current = conn.execute(select(t.c.password_hash).where(t.c.username == actor.username)).scalar()
+        ok = bool(current) and verify_password(old_password, current)[0]
+        if not ok:
+            raise ZhuizongError("原密码不正确", "the current password is wrong")
+        set_password(conn, actor.username, new_password, actor=actor.username)

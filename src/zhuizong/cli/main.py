@@ -426,8 +426,29 @@ def demo(
         f"({', '.join(f'{k} {v}' for k, v in sorted(t.by_link.items()))})  →  "
         f"zhuizong track list --as supervisor", highlight=False)
     if not no_serve:
-        output.console.print("网页端尚未提供 (web app not available yet): 见 `zhuizong status`.",
-                             highlight=False)
+        _serve(ws, "127.0.0.1", 8000, 1)
+
+
+def _serve(ws: Workspace, host: str, port: int, workers: int) -> None:
+    import os
+
+    import uvicorn
+
+    ws.require_ready()
+    os.environ["ZHUIZONG_HOME"] = str(ws.home)
+    output.console.print(f"网页端 / web app: http://{host}:{port}/  (Ctrl+C 停止 / to stop)", highlight=False)
+    uvicorn.run("zhuizong.web.app:create_app_from_env", factory=True, host=host, port=port,
+                workers=workers, proxy_headers=True, log_level="warning")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes (use PostgreSQL for more than one)")] = 1,
+) -> None:
+    """Serve the web app and the REST API. 启动网页端."""
+    _serve(_ws(), host, port, workers)
 
 
 def _print_demo(ws: Workspace, summary: Any) -> None:

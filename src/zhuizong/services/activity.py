@@ -1,0 +1,65 @@
+"""An agent's recent activity for profiles and tracking pages: attendance, work logs, production.
+
+Scoped by the one scope function (an agent outside the actor's scope is "not found"). Production
+figures come from the KPI engine (by agent, within the agent's org unit) so they match reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from zhuizong.access.actor import Actor
+from zhuizong.services.directory import AgentDetail, get_agent
+from zhuizong.store.models import table
+from zhuizong.workspace import Workspace
+
+
+@dataclass
+class Activity:
+    agent: AgentDetail
+    attendance: list[dict[str, Any]] = field(default_factory=list)
+    work_logs: list[dict[str, Any]] = field(default_factory=list)
+    production: dict[str, float | None] = field(default_factory=dict)  # metric -> month-to-date
+    premiums: list[dict[str, Any]] = field(default_factory=list)
+
+
+def recent_activity(ws: Workspace, actor: Actor, agent_code: str, on: dt.date | None = None,
+                    days: int = 14) -> Activity:
+    on = on or dt.date.today()
+    since = on - dt.timedelta(days=days - 1)
+    engine = ws.require_ready()
+    at, wl, pr = table("attendance"), table("work_logs"), table("premiums")
+    with engine.connect() as conn:
+        detail = get_agent(conn, actor, agent_code)  # raises NotFound outside the scope
+        att = [dict(r._mapping) for r in conn.execute(
+            select(at.c.date, at.c.meeting, at.c.status)
+            .where(at.c.agent_code == agent_code, at.c.date >= since, at.c.date <= on)
+            .order_by(at.c.date.desc(), at.c.meeting))]
+        logs = [dict(r._mapping) for r in conn.execute(
+            select(wl.c.date, wl.c.calls, wl.c.visits, wl.c.interviews, wl.c.proposals, wl.c.closes,
+                   wl.c.referrals, wl.c.recruit_talks, wl.c.note)
+            .where(wl.c.agent_code == agent_code, wl.c.date >= since, wl.c.date <= on)
+            .order_by(wl.c.date.desc()))]
+        prem = [dict(r._mapping) for r in conn.execute(
+            select(pr.c.txn_id, pr.c.policy_no, pr.c.product_code, pr.c.txn_date, pr.c.txn_type,
+                   pr.c.amount_fen)
+            .where(pr.c.agent_code == agent_code, pr.c.txn_date >= on.replace(day=1), pr.c.txn_date <= on)
+            .order_by(pr.c.txn_date.desc()))]
+    production: dict[str, float | None] = {}
+    try:
+        from zhuizong.kpi.engine import KpiRequest, compute
+
+        res = compute(ws, KpiRequest(period=f"{on.year:04d}-{on.month:02d}", org=detail.agent.org_code,
+                                     by="agent", metrics=("fyp", "fyc", "cases"), as_of=on))
+        for r in res.rows:
+            if r.agent_code == agent_code:
+                production[r.metric] = None if r.value is None else float(r.value)
+    except Exception:  # noqa: BLE001 - a profile still shows without the analytic snapshot
+        production = {}
+    for p in prem:
+        p["amount"] = p.pop("amount_fen") / 100
+    return Activity(detail, att, logs, production, prem)

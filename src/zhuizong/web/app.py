@@ -1,0 +1,223 @@
+"""The FastAPI application: middleware, error pages, login/logout/language/account, routers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from zhuizong import __version__
+from zhuizong.errors import NotFound, PermissionDenied, ZhuizongError
+from zhuizong.web import i18n, security
+from zhuizong.web.deps import TEMPLATES, Ctx, LoginRequired, page_ctx, workspace
+from zhuizong.workspace import Workspace
+
+STATIC = Path(__file__).with_name("static")
+CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+       "script-src 'self'; connect-src 'self'; font-src 'self' data:; object-src 'none'; "
+       "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "public, max-age=86400")
+        else:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def csrf_guard(request: Request) -> None:
+    """Refuse cross-origin and token-less state changes (see :mod:`zhuizong.web.security`)."""
+    if request.method not in security.UNSAFE_METHODS:
+        return
+    host = request.headers.get("host")
+    if not security.same_origin(request.headers.get("origin"), request.headers.get("referer"),
+                                host, request.url.scheme):
+        raise PermissionDenied("跨站请求被拒绝 (CSRF)", "cross-origin request refused (CSRF)")
+    token = request.headers.get("x-csrf-token")
+    if token is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        v = form.get("csrf_token")
+        token = v if isinstance(v, str) else None
+    ws = workspace(request)
+    if request.url.path == "/login":
+        if not security.tokens_match(token, request.cookies.get(security.LOGIN_CSRF_COOKIE)):
+            raise PermissionDenied("登录表单已过期, 请刷新页面", "login form expired; reload the page")
+        return
+    sess = security.session_for(ws, request.cookies.get(security.COOKIE))
+    if sess is None:
+        raise LoginRequired()
+    if not security.tokens_match(token, sess.csrf_token):
+        raise PermissionDenied("缺少或错误的 CSRF 令牌", "missing or wrong CSRF token")
+
+
+def _safe_next(path: str | None) -> str:
+    if not path or not path.startswith("/") or path.startswith("//") or urlsplit(path).netloc:
+        return "/"
+    return path
+
+
+def create_app(ws: Workspace) -> FastAPI:
+    ws.require_ready()
+    app = FastAPI(title="zhuizong API", version=__version__, openapi_url="/api/openapi.json",
+                  docs_url=None, redoc_url=None, dependencies=[Depends(csrf_guard)],
+                  description="追踪 zhuizong: agency KPIs and tracking. Authenticate with the "
+                              "session cookie from /login; send X-CSRF-Token on changes.")
+    app.state.ws = ws
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    def lang_of(request: Request) -> str:
+        c = request.cookies.get(security.LANG_COOKIE)
+        return c if c in i18n.LANGS else ws.settings.web.default_lang
+
+    def error_page(request: Request, status: int, zh: str, en: str) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": en, "detail_zh": zh}, status_code=status)
+        lang = lang_of(request)
+        return TEMPLATES.TemplateResponse(request, "error.html", {
+            "t": lambda k, **kw: i18n.t(k, lang, **kw), "lang": lang, "status": status,
+            "message": en if lang == "en" else zh, "ctx": None}, status_code=status)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if _is_api(request) or request.method != "GET":
+            return JSONResponse({"detail": "login required", "detail_zh": "请先登录"}, status_code=401)
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        return error_page(request, 404, exc.zh, exc.en)
+
+    @app.exception_handler(PermissionDenied)
+    async def _denied(request: Request, exc: PermissionDenied) -> Response:
+        from zhuizong.services import audit
+        from zhuizong.store.db import atomic
+
+        sess = security.session_for(ws, request.cookies.get(security.COOKIE))
+        with atomic(ws.engine) as conn:
+            audit.record(conn, actor=sess.username if sess else "anonymous", action="web.denied",
+                         object_type="route", object_id=f"{request.method} {request.url.path}"[:200],
+                         detail={"reason": exc.en})
+        return error_page(request, 403, exc.zh, exc.en)
+
+    @app.exception_handler(ZhuizongError)
+    async def _bad_request(request: Request, exc: ZhuizongError) -> Response:
+        return error_page(request, 400, exc.zh, exc.en)
+
+    @app.exception_handler(404)
+    async def _404(request: Request, exc: Exception) -> Response:
+        return error_page(request, 404, "找不到该页面或无权查看", "not found")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_page(request: Request, next: str = "/", error: str | None = None) -> Response:
+        import secrets
+
+        lang = lang_of(request)
+        token = secrets.token_urlsafe(32)
+        resp = TEMPLATES.TemplateResponse(request, "login.html", {
+            "t": lambda k, **kw: i18n.t(k, lang, **kw), "lang": lang, "next": _safe_next(next),
+            "error": error, "login_csrf": token, "ctx": None})
+        resp.set_cookie(security.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=security.cookie_secure(ws, request.url.scheme, request.headers.get("host")),
+                        path="/login")
+        return resp
+
+    @app.post("/login", include_in_schema=False)
+    def login_submit(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
+                     next: Annotated[str, Form()] = "/") -> Response:
+        ip = request.client.host if request.client else None
+        result, token = security.login(ws, username, password, ip)
+        lang = lang_of(request)
+        if result == security.LoginResult.LOCKED:
+            return TEMPLATES.TemplateResponse(request, "login.html", {
+                "t": lambda k, **kw: i18n.t(k, lang, **kw), "lang": lang, "next": _safe_next(next),
+                "error": i18n.t("locked", lang), "login_csrf": request.cookies.get(security.LOGIN_CSRF_COOKIE, ""),
+                "ctx": None}, status_code=429)
+        if result != security.LoginResult.OK or token is None:
+            return TEMPLATES.TemplateResponse(request, "login.html", {
+                "t": lambda k, **kw: i18n.t(k, lang, **kw), "lang": lang, "next": _safe_next(next),
+                "error": i18n.t("bad_login", lang), "login_csrf": request.cookies.get(security.LOGIN_CSRF_COOKIE, ""),
+                "ctx": None}, status_code=401)
+        resp = RedirectResponse(_safe_next(next), status_code=303)
+        resp.set_cookie(security.COOKIE, token, httponly=True, samesite="lax",
+                        secure=security.cookie_secure(ws, request.url.scheme, request.headers.get("host")),
+                        max_age=ws.settings.web.session_hours * 3600, path="/")
+        resp.delete_cookie(security.LOGIN_CSRF_COOKIE, path="/login")
+        return resp
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request) -> Response:
+        security.logout(ws, request.cookies.get(security.COOKIE))
+        resp = RedirectResponse("/login", status_code=303)
+        resp.delete_cookie(security.COOKIE, path="/")
+        return resp
+
+    @app.get("/lang/{code}", include_in_schema=False)
+    def switch_lang(request: Request, code: str, back: str = "/") -> Response:
+        code = code if code in i18n.LANGS else "zh"
+        sess = security.session_for(ws, request.cookies.get(security.COOKIE))
+        if sess is not None:
+            security.set_lang(ws, sess, code)
+        resp = RedirectResponse(_safe_next(back), status_code=303)
+        resp.set_cookie(security.LANG_COOKIE, code, samesite="lax", max_age=365 * 86400, path="/")
+        return resp
+
+    @app.get("/", include_in_schema=False)
+    def home(ctx: Annotated[Ctx, Depends(page_ctx)]) -> Response:
+        roles = ctx.roles
+        if roles & {"supervisor", "trainer", "training", "assessment", "campaign"}:
+            return RedirectResponse("/tracking", status_code=303)
+        if roles & {"admin", "executive"}:
+            return RedirectResponse("/dashboard", status_code=303)
+        return RedirectResponse("/account", status_code=303)
+
+    @app.get("/account", response_class=HTMLResponse, include_in_schema=False)
+    def account(ctx: Annotated[Ctx, Depends(page_ctx)], saved: int = 0, error: str | None = None) -> Response:
+        return ctx.render("account.html", saved=bool(saved), error=error)
+
+    @app.post("/account/password", include_in_schema=False)
+    def change_password(ctx: Annotated[Ctx, Depends(page_ctx)], old_password: Annotated[str, Form()],
+                        new_password: Annotated[str, Form()]) -> Response:
+        from zhuizong.access.users import change_own_password
+
+        try:
+            change_own_password(ctx.ws, ctx.actor, old_password, new_password)
+        except ZhuizongError as e:
+            return ctx.render("account.html", saved=False, error=e.en if ctx.lang == "en" else e.zh,
+                              status_code=400)
+        security.end_sessions(ctx.ws, ctx.actor.username, keep=ctx.session.token_hash)
+        return RedirectResponse("/account?saved=1", status_code=303)
+
+    from zhuizong.web.pages import register
+
+    register(app)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (several workers): the workspace from ``ZHUIZONG_HOME``."""
+    return create_app(Workspace.open(os.environ.get("ZHUIZONG_HOME")))

@@ -1,0 +1,17 @@
+"""Page routers, one module per area. ``register`` mounts every router listed in ``MODULES``."""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import FastAPI
+
+#: modules under zhuizong.web.pages (and zhuizong.web.api) that define ``router``
+MODULES = (
+    "zhuizong.web.pages.tracking",
+)
+
+
+def register(app: FastAPI) -> None:
+    for name in MODULES:
+        app.include_router(importlib.import_module(name).router)
