@@ -63,7 +63,9 @@ def item_page(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int, error: str |
     if x["subject_type"] == "agent":
         from zhuizong.services.activity import recent_activity
 
-        activity = recent_activity(ctx.ws, ctx.actor, x["subject_code"])
+        # the facts as of the day the item was last seen (the tracking date), not the wall clock
+        activity = recent_activity(ctx.ws, ctx.actor, x["subject_code"],
+                                   on=dt.date.fromisoformat(x["last_seen"]))
     return ctx.render("tracking/item.html", x=x, activity=activity, labels=_labels(ctx),
                       methods=TRACK_METHODS, outcomes=TRACK_OUTCOMES, error=error,
                       can_record=ctx.actor.can("record_tracking"))
