@@ -5,6 +5,11 @@ Builds (or reuses, with ``--home``) a demo workspace, then measures:
 - the full monthly report: every catalog metric, every org unit at every level, split by rank
   category, with plan / 同比 / 环比 (the derived metrics) — one engine call per org level;
   cold (first call after the rebuild, new process state) and warm (repeated), R runs each;
+- one dashboard-style read of materialised results (``kpi.materialized.get``: version check +
+  Parquet read), R runs after one computing read;
+- a straightforward pandas computation of the same monthly core report (FYP, cases, active,
+  headcount open/close by child org unit of the root) from the system-of-record tables, timed
+  next to the engine on the same request (and checked to give the same numbers);
 - snapshot refresh after importing one more month of premiums.
 
     python bench/bench_kpi.py --agents 3000 --years 3
@@ -24,14 +29,95 @@ from _common import append_result, clean_environment, machine_info  # type: igno
 from zhuizong.analytics import snapshot
 from zhuizong.demo.params import DemoParams
 from zhuizong.demo.service import build_demo
+from zhuizong.kpi import materialized
 from zhuizong.kpi.engine import KpiRequest, compute
 from zhuizong.workspace import Workspace
+
+#: the core monthly report the pandas baseline computes too
+CORE = ("fyp", "cases", "active", "headcount_open", "headcount_close")
 
 
 def monthly_report(ws: Workspace, period: str) -> int:
     """Every metric for every org unit at every level (one pass over the tree), by rank category."""
     res = compute(ws, KpiRequest(period=period, by="subtree", segment="rank_category"))
     return len(res.rows)
+
+
+def pandas_core_report(ws: Workspace, period: str) -> dict[tuple[str, str], float]:
+    """The core monthly report by child org unit of the root, in plain pandas from the system of
+    record (employment_spells, agent_history, premiums of the month, products, org_units), with
+    the engine's semantics for the default settings (natural month, received basis, net cases,
+    FYP > 0 active rule, attribution on the transaction date / the snapshot day)."""
+    import pandas as pd
+    from sqlalchemy import text
+
+    y, m = (int(x) for x in period.split("-"))
+    start = pd.Timestamp(y, m, 1)
+    end = start + pd.offsets.MonthEnd(0)
+    with ws.engine.connect() as conn:
+        orgs = pd.read_sql(text("select org_code, parent_code from org_units"), conn)
+        hist = pd.read_sql(text("select agent_code, valid_from, org_code from agent_history"), conn)
+        spells = pd.read_sql(text("select agent_code, hire_date, leave_date from employment_spells"),
+                             conn)
+        prods = pd.read_sql(text("select product_code, is_main from products"), conn)
+        prem = pd.read_sql(text(
+            "select policy_no, agent_code, product_code, txn_date, txn_type, amount_fen "
+            "from premiums where txn_date >= :s and txn_date <= :e"), conn,
+            params={"s": start.date(), "e": end.date()})
+    # org unit -> child of the root that contains it
+    parent = dict(zip(orgs.org_code, orgs.parent_code, strict=True))
+    root = next(o for o, p in parent.items() if p is None or p != p)
+    top: dict[str, str | None] = {}
+    for o in parent:
+        x, path = o, []
+        while x is not None and x == x and x != root:
+            path.append(x)
+            x = parent[x]
+        top[o] = path[-1] if path else None
+    hist["valid_from"] = pd.to_datetime(hist.valid_from).astype("datetime64[ns]")
+    hist = hist.sort_values("valid_from")
+    first = hist.drop_duplicates("agent_code")[["agent_code", "org_code"]]
+
+    def place(df: pd.DataFrame, day_col: str) -> pd.Series:
+        """org unit of each row's agent on its day (earliest row before the first placement)"""
+        d = df[["agent_code", day_col]].reset_index()
+        d[day_col] = d[day_col].astype("datetime64[ns]")
+        d = d.sort_values(day_col)
+        j = pd.merge_asof(d, hist, left_on=day_col, right_on="valid_from", by="agent_code")
+        j = j.set_index("index").sort_index()
+        fill = j.agent_code.map(dict(zip(first.agent_code, first.org_code, strict=True)))
+        return j.org_code.fillna(fill).map(top)
+
+    out: dict[tuple[str, str], float] = {}
+    prem["txn_date"] = pd.to_datetime(prem.txn_date)
+    prem = prem.merge(prods, on="product_code")
+    prem["unit"] = place(prem, "txn_date").values
+    sign = prem.txn_type.map({"new": 1, "fy_renewal": 1, "free_look_cancel": -1, "surrender": -1,
+                              "renewal": 0})
+    prem["fyp"] = prem.amount_fen * sign
+    for u, v in prem.groupby("unit").fyp.sum().items():
+        out[(u, "fyp")] = v / 100
+    main = prem[prem.is_main.astype(bool)]
+    new = main[main.txn_type == "new"].groupby("unit").policy_no.nunique()
+    canc = main[main.txn_type == "free_look_cancel"].groupby("unit").policy_no.nunique()
+    for u, v in new.sub(canc, fill_value=0).items():
+        out[(u, "cases")] = float(v)
+    per_agent = prem.groupby(["unit", "agent_code"]).fyp.sum()
+    for u, v in (per_agent > 0).groupby(level=0).sum().items():
+        out[(u, "active")] = float(v)
+    spells["hire_date"] = pd.to_datetime(spells.hire_date)
+    spells["leave_date"] = pd.to_datetime(spells.leave_date)
+    for metric, day in (("headcount_open", start - pd.Timedelta(days=1)), ("headcount_close", end)):
+        sp = spells[(spells.hire_date <= day) & (spells.leave_date.isna() | (spells.leave_date > day))]
+        sp = sp.assign(day=day)
+        for u, v in place(sp, "day").value_counts().items():
+            out[(u, metric)] = float(v)
+    return out
+
+
+def engine_core_report(ws: Workspace, period: str) -> dict[tuple[str, str], float]:
+    res = compute(ws, KpiRequest(period=period, by="children", metrics=CORE))
+    return {(r.org_code, r.metric): float(r.value or 0) for r in res.rows}
 
 
 def stats(xs: list[float]) -> dict[str, float]:
@@ -73,6 +159,34 @@ def main() -> None:
         monthly_report(ws, period)
         warm.append(time.perf_counter() - t)
     print(f"monthly report ({n:,} KPI rows, {period}): cold {stats(cold)}, warm {stats(warm)}")
+    # materialised reads: the first read computes and stores, the next ones only check the version
+    mat: dict[str, dict[str, float]] = {}
+    for name, req in (("dashboard", KpiRequest(period=period, by="children", segment="rank_category")),
+                      ("full_report", KpiRequest(period=period, by="subtree", segment="rank_category"))):
+        materialized.get(ws, req)
+        reads = []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            materialized.get(ws, req)
+            reads.append(time.perf_counter() - t)
+        mat[name] = stats(reads)
+        print(f"materialised read ({name}): {stats(reads)}")
+    # the same core report in plain pandas, next to the engine
+    pd_times, eng_times = [], []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        by_pandas = pandas_core_report(ws, period)
+        pd_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        by_engine = engine_core_report(ws, period)
+        eng_times.append(time.perf_counter() - t)
+    diff = {k: (v, by_engine.get(k, 0.0)) for k, v in by_pandas.items()
+            if abs(v - by_engine.get(k, 0.0)) > 1e-6}
+    diff.update({k: (by_pandas.get(k, 0.0), v) for k, v in by_engine.items()
+                 if k not in by_pandas and v != 0})
+    ratio = statistics.median(pd_times) / statistics.median(eng_times)
+    print(f"core report by child unit: pandas {stats(pd_times)}, engine {stats(eng_times)}, "
+          f"pandas/engine {ratio:.2f}x; {'same numbers' if not diff else f'DIFFERENT: {diff}'}")
     # one more month of premiums: move every premium of the last month forward by a month's copy
     import pandas as pd
     from sqlalchemy import text
@@ -98,6 +212,9 @@ def main() -> None:
     append_result({"bench": "kpi", "agents": args.agents, "years": args.years,
                    "rebuild_s": round(rebuild_s, 3), "monthly_cold": stats(cold),
                    "monthly_warm": stats(warm), "refresh_s": round(refresh_s, 3),
+                   "materialised_read": mat, "core_pandas": stats(pd_times),
+                   "core_engine": stats(eng_times), "core_ratio": round(ratio, 2),
+                   "core_same": not diff,
                    "kpi_rows": n, "machine": machine_info(), "at": dt.datetime.now().isoformat()})
 
 

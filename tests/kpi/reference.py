@@ -39,7 +39,7 @@ from zhuizong.analytics.calendar import Basis, Period, parse_period
 
 CATEGORIES = ("probationary", "formal", "director")
 FORMAL_OR_ABOVE = ("formal", "director")
-TENURE_BUCKETS = ("M0", "M1–M3", "M4–M6", "M7–M12", "M13+")
+TENURE_BUCKETS = ("M0", "M1-3", "M4-6", "M7-12", "M13+")
 FYP_SIGN = {"new": 1, "fy_renewal": 1, "free_look_cancel": -1, "surrender": -1, "renewal": 0}
 #: order of events that share a date (only matters for hand-made facts; the generator avoids it)
 EVENT_ORDER = {t: i for i, t in enumerate(
@@ -114,11 +114,11 @@ def tenure_bucket(months: int) -> str:
     if months <= 0:
         return "M0"
     if months <= 3:
-        return "M1–M3"
+        return "M1-3"
     if months <= 6:
-        return "M4–M6"
+        return "M4-6"
     if months <= 12:
-        return "M7–M12"
+        return "M7-12"
     return "M13+"
 
 
@@ -274,7 +274,7 @@ class World:
         started = [h for h, _ in self.spells[code] if h <= d]
         return max(started) if started else self.first_hire(code)
 
-    def segment_of(self, segment: str, code: str, d: dt.date) -> str:
+    def segment_of(self, segment: str, code: str, d: dt.date, basis: Basis | None = None) -> str:
         if segment == "none":
             return "all"
         org, rank = self.placement(code, d)
@@ -283,8 +283,11 @@ class World:
         if segment == "rank":
             return rank
         if segment == "tenure":
+            # basis months from the current spell's hire month to d's month
             h = self.current_spell_hire(code, d)
-            return tenure_bucket((d.year * 12 + d.month) - (h.year * 12 + h.month))
+            b = basis or Basis()
+            (dy, dm), (hy, hm) = b.month_of(d), b.month_of(h)
+            return tenure_bucket((dy * 12 + dm) - (hy * 12 + hm))
         raise ValueError(f"unknown segment {segment}")
 
     def category_on(self, code: str, d: dt.date) -> str:
@@ -367,7 +370,7 @@ class _Calc:
             if not start <= day <= end:
                 continue
             org, _ = self.w.placement(r["agent"], day)
-            seg = self.w.segment_of(self.segment, r["agent"], day)
+            seg = self.w.segment_of(self.segment, r["agent"], day, self.p.basis)
             sign = FYP_SIGN[r["type"]]
             main = self.w.products[r["product"]]["is_main"]
             for g in self.keys(org, r["agent"]):
@@ -431,7 +434,7 @@ class _Calc:
             if not ok:
                 continue
             d = self.last_in_force_day(agent)
-            seg = self.w.segment_of(self.segment, agent, d)
+            seg = self.w.segment_of(self.segment, agent, d, self.p.basis)
             act[(g, seg)] += 1
             act_cat[(g, seg, self.w.category_on(agent, d))] += 1
         return act, act_cat
@@ -443,7 +446,7 @@ class _Calc:
             if self.w.in_force_spell(code, d) is None:
                 continue
             org, _ = self.w.placement(code, d)
-            seg = self.w.segment_of(self.segment, code, d)
+            seg = self.w.segment_of(self.segment, code, d, self.p.basis)
             for g in self.keys(org, code):
                 out[(g, seg)] += 1
         return out
@@ -482,13 +485,13 @@ class _Calc:
             for hire, leave in spells:
                 if self.S <= hire <= self.E:
                     org, _ = self.w.placement(code, hire)
-                    seg = self.w.segment_of(self.segment, code, hire)
+                    seg = self.w.segment_of(self.segment, code, hire, self.p.basis)
                     for g in self.keys(org, code):
                         hires[(g, seg)] += 1
                 if leave is not None and self.S <= leave <= self.E:
                     last = max(hire, leave - ONE_DAY)
                     org, _ = self.w.placement(code, last)
-                    seg = self.w.segment_of(self.segment, code, last)
+                    seg = self.w.segment_of(self.segment, code, last, self.p.basis)
                     for g in self.keys(org, code):
                         leavers[(g, seg)] += 1
             # point 8: the category changes from probationary to formal/director on day t
@@ -497,7 +500,7 @@ class _Calc:
                 if self.w.category_on(code, t - ONE_DAY) == "probationary" \
                         and self.w.category_on(code, t) in FORMAL_OR_ABOVE:
                     org, _ = self.w.placement(code, t)
-                    seg = self.w.segment_of(self.segment, code, t)
+                    seg = self.w.segment_of(self.segment, code, t, self.p.basis)
                     for g in self.keys(org, code):
                         conversions[(g, seg)] += 1
         return {
@@ -521,7 +524,7 @@ class _Calc:
                     if not cs <= hire <= ce:
                         continue
                     org, _ = self.w.placement(code, hire)
-                    seg = self.w.segment_of(self.segment, code, hire)
+                    seg = self.w.segment_of(self.segment, code, hire, self.p.basis)
                     still = leave is None or leave > end_of_m
                     conv = still and self.w.category_on(code, end_of_m) in FORMAL_OR_ABOVE
                     for g in self.keys(org, code):
@@ -539,7 +542,7 @@ class _Calc:
             if not self.S <= d <= self.E or self.w.in_force_spell(r["agent"], d) is None:
                 continue
             org, _ = self.w.placement(r["agent"], d)
-            seg = self.w.segment_of(self.segment, r["agent"], d)
+            seg = self.w.segment_of(self.segment, r["agent"], d, self.p.basis)
             for g in self.keys(org, r["agent"]):
                 scheduled[(g, seg)] += 1
                 if r["status"] in ("present", "late"):
@@ -565,7 +568,7 @@ class _Calc:
                     org, _ = self.w.placement(code, d)
                     if g not in self.keys(org, code):
                         continue
-                    seg = self.w.segment_of(self.segment, code, d)
+                    seg = self.w.segment_of(self.segment, code, d, self.p.basis)
                     in_force[(g, seg)] += 1
                     if (code, d) in self.w.work_logs:
                         filled[(g, seg)] += 1

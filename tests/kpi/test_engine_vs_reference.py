@@ -3,7 +3,7 @@
 Each Hypothesis example is a random agency (``tests.kpi.agencies``) imported into a freshly reset
 workspace, plus one or more random queries: a period (month, quarter, year, date range, to-date
 month), a grain (the root, ``by="children"``, ``by="level:<a level>"``, ``by="subtree"``), a
-segment (``none``, ``rank_category``) and settings (both month bases — work months with cut-off
+segment (``none``, ``rank_category``, ``tenure``) and settings (both month bases — work months with cut-off
 25 — and, less often, the other KPI settings). Every metric the engine offers is compared with
 ``tests.kpi.reference``:
 
@@ -96,7 +96,7 @@ def queries(draw: st.DrawFn, facts: Facts) -> dict[str, Any]:
         lo, hi = basis_of(s).month_bounds(2026, m)
         as_of = lo + dt.timedelta(days=draw(st.integers(0, (hi - lo).days)))
     by = draw(st.sampled_from([None, "children", "subtree", *(f"level:{lv}" for lv in levels)]))
-    segment = draw(st.sampled_from(["none", "rank_category"]))
+    segment = draw(st.sampled_from(["none", "rank_category", "tenure"]))
     return {"period": period, "as_of": as_of, "by": by, "segment": segment, "settings": s}
 
 

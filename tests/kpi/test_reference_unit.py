@@ -477,7 +477,7 @@ def test_tenure_segment() -> None:
     f.hire(1, d(1, 1, 2025))
     res = f.kpis("2026-05", segment="tenure")
     assert count(res, "headcount_close", seg="M0") == 1
-    assert count(res, "headcount_close", seg="M1–M3") == 1
+    assert count(res, "headcount_close", seg="M1-3") == 1
     assert count(res, "headcount_close", seg="M13+") == 1
     assert count(res, "new_hires", seg="M0") == 1
 

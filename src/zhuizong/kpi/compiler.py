@@ -42,7 +42,10 @@ _FACT_SCHEMAS: dict[str, pa.Schema] = {
         ("agent_code", pa.string()), ("day", pa.int32()), ("meeting", pa.string()),
         ("status", pa.string()), ("attended", pa.bool_()),
     ]),
-    "work_logs": pa.schema([("agent_code", pa.string()), ("day", pa.int32())]),
+    "work_logs": pa.schema([("agent_code", pa.string()), ("day", pa.int32()),
+                            *((c, pa.int32()) for c in ("calls", "visits", "interviews",
+                                                        "proposals", "closes", "referrals",
+                                                        "recruit_talks"))]),
 }
 
 
@@ -97,8 +100,14 @@ class Context:
     grain: Grain
     segment: str
     _cache: dict[str, Any] = field(default_factory=dict)
+    #: "collect" mode: when a list, :meth:`run` records each expression here and returns an empty
+    #: frame of the expression's schema instead of executing it (see :func:`expressions`)
+    collected: list[ir.Table] | None = None
 
     def run(self, expr: ir.Table) -> pd.DataFrame:
+        if self.collected is not None:
+            self.collected.append(expr)
+            return pd.DataFrame({name: pd.Series([], dtype=object) for name in expr.columns})
         return self.snap.con.execute(expr)
 
 
@@ -132,7 +141,10 @@ def _place(ctx: Context, t: ir.Table, day: str) -> ir.Table:
     """
     t = t.view()
     p = _placements(ctx)
-    return t.join(p, [t.agent_code == p.p_agent, p.p_from <= t[day], t[day] < p.p_to])
+    placed = t.join(p, [t.agent_code == p.p_agent, p.p_from <= t[day], t[day] < p.p_to])
+    if ctx.segment == "tenure":
+        placed = _with_tenure(ctx, placed, day)
+    return placed
 
 
 def _segment_value(ctx: Context, t: ir.Table) -> ir.Value:
@@ -140,7 +152,86 @@ def _segment_value(ctx: Context, t: ir.Table) -> ir.Value:
         return t.category
     if ctx.segment == "rank":
         return t.rank_code
+    if ctx.segment == "tenure":
+        return t.tenure
     return ibis.literal("all")
+
+
+# --- tenure (docs/kpi-engine.md, "Tenure segment") ----------------------------------------------
+
+#: tenure buckets: (label, first tenure month, first tenure month of the next bucket or None)
+TENURE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("M0", 0, 1), ("M1-3", 1, 4), ("M4-6", 4, 7), ("M7-12", 7, 13), ("M13+", 13, None))
+TENURE_SEGMENTS: tuple[str, ...] = tuple(b[0] for b in TENURE_BUCKETS)
+#: the basis-month table of the tenure computation spans at least these years
+_TENURE_YEARS = (1900, 2200)
+
+
+def _month_table(ctx: Context) -> ir.Table:
+    """Basis months as day ranges: ``m_idx`` (year × 12 + month − 1), ``m_start``, ``m_end``."""
+    if "months" not in ctx._cache:
+        basis = ctx.period.basis
+        lo, hi = _TENURE_YEARS
+        p = ctx.snap.placements_df
+        if len(p):
+            known = [int(v) for v in (p.from_day.min(), p.to_day[p.to_day < OPEN_DAY].max())
+                     if v == v and abs(int(v)) < OPEN_DAY]
+            years = [from_day_num(v).year for v in known]
+            lo, hi = min([lo, *years]) - 1, max([hi, *years]) + 2
+        rows = []
+        for y in range(lo, hi + 1):
+            for m in range(1, 13):
+                s_, e_ = basis.month_bounds(y, m)
+                rows.append((y * 12 + m - 1, day_num(s_), day_num(e_)))
+        df = pd.DataFrame(rows, columns=["m_idx", "m_start", "m_end"]).astype("int64")
+        ctx._cache["months"] = ibis.memtable(df)
+    return ctx._cache["months"]
+
+
+def _tenure_intervals(ctx: Context) -> ir.Table:
+    """Per agent, the day ranges ``[t_from, t_to)`` of each tenure bucket (column ``tenure``).
+
+    The current spell on day d is the latest spell hired on or before d (the first spell for days
+    before every hire); the tenure month on d is the number of basis months from the spell's hire
+    month to d's month. Built from ``spells`` and the month table with window ``lag``/``lead`` and
+    equi/range joins only (portable).
+    """
+    if "tenure" in ctx._cache:
+        return ctx._cache["tenure"]
+    sp = ctx.snap.t["spells"]
+    w = ibis.window(group_by=sp.agent_code, order_by=sp.hire_day)
+    sp = sp.mutate(prev_hire=sp.hire_day.lag().over(w), next_hire=sp.hire_day.lead().over(w))
+    sp = sp.select(
+        s_agent=sp.agent_code, s_hire=sp.hire_day,
+        s_from=ibis.ifelse(sp.prev_hire.isnull(), ibis.literal(-OPEN_DAY, type="int64"),
+                           sp.hire_day.cast("int64")),
+        s_to=sp.next_hire.cast("int64").fill_null(OPEN_DAY))
+    cal = _month_table(ctx)
+    h = sp.join(cal, [sp.s_hire >= cal.m_start, sp.s_hire <= cal.m_end])
+    h = h.select(h.s_agent, h.s_from, h.s_to, h_idx=h.m_idx)
+    bk = ibis.memtable(pd.DataFrame(
+        [(label, lo, -1 if hi is None else hi) for label, lo, hi in TENURE_BUCKETS],
+        columns=["tenure", "b_lo", "b_hi"]).astype({"b_lo": "int64", "b_hi": "int64"}))
+    x = h.cross_join(bk)
+    lo_m = cal.select(lo_idx=cal.m_idx, lo_start=cal.m_start)
+    x = x.left_join(lo_m, x.h_idx + x.b_lo == lo_m.lo_idx)
+    x = x.select(*(c for c in x.columns if c != "lo_idx"))
+    hi_m = cal.select(hi_idx=cal.m_idx, hi_start=cal.m_start)
+    x = x.left_join(hi_m, x.h_idx + x.b_hi == hi_m.hi_idx)
+    t_from = ibis.ifelse(x.b_lo == 0, x.s_from,
+                         ibis.greatest(x.s_from, x.lo_start.fill_null(OPEN_DAY)))
+    t_to = ibis.ifelse(x.b_hi < 0, x.s_to, ibis.least(x.s_to, x.hi_start.fill_null(OPEN_DAY)))
+    x = x.select(t_agent=x.s_agent, t_from=t_from, t_to=t_to, tenure=x.tenure)
+    ctx._cache["tenure"] = x.filter(x.t_from < x.t_to)
+    return ctx._cache["tenure"]
+
+
+def _with_tenure(ctx: Context, t: ir.Table, day: str) -> ir.Table:
+    """Add ``tenure`` (the bucket label on column ``day``) to rows with ``agent_code``."""
+    t = t.view()
+    tn = _tenure_intervals(ctx)
+    j = t.join(tn, [t.agent_code == tn.t_agent, tn.t_from <= t[day], t[day] < tn.t_to])
+    return j.select(*(c for c in j.columns if c not in ("t_agent", "t_from", "t_to")))
 
 
 def _to_units(ctx: Context, t: ir.Table) -> ir.Table:
@@ -279,7 +370,7 @@ def active(ctx: Context, leaves_: list[Active]) -> dict[Leaf, dict[tuple[str, st
                 seg = {"none": "all", "rank_category": leaf.category}.get(ctx.segment)
                 if seg is not None:
                     vals[(u, seg)] = Decimal(int(n))
-            if ctx.segment == "rank":
+            if ctx.segment in ("rank", "tenure"):
                 r = act.filter(act.category == leaf.category)
                 d2 = ctx.run(r.group_by(["unit", "seg"]).aggregate(n=r.agent_code.nunique()))
                 vals = _collect(d2, "n")
@@ -293,7 +384,10 @@ def active(ctx: Context, leaves_: list[Active]) -> dict[Leaf, dict[tuple[str, st
 def _headcounts(ctx: Context, days: list[int]) -> dict[int, dict[tuple[str, str], Decimal]]:
     """Agents in force at the end of each day in ``days``."""
     days = sorted(set(days))
-    dt_ = ibis.memtable(pd.DataFrame({"snap_day": pd.Series(days, dtype="int32")}))
+    key = ("snap_days", tuple(days))
+    if key not in ctx._cache:  # one table per day list: equal expressions stay equal
+        ctx._cache[key] = ibis.memtable(pd.DataFrame({"snap_day": pd.Series(days, dtype="int32")}))
+    dt_ = ctx._cache[key]
     sp = ctx.snap.t["spells"]
     j = sp.cross_join(dt_)
     j = j.filter((j.hire_day <= j.snap_day) & (j.snap_day < j.leave_day))
@@ -373,7 +467,9 @@ def people(ctx: Context, leaves_: list[People]) -> dict[Leaf, dict[tuple[str, st
                           & pl.category.isin(["formal", "director"])
                           & (pl.from_day >= s) & (pl.from_day <= e))
             c = c.select(agent_code=c.agent_code, leaf=c.org_code, category=c.category,
-                         rank_code=c.rank_code)
+                         rank_code=c.rank_code, conv_day=c.from_day)
+            if ctx.segment == "tenure":
+                c = _with_tenure(ctx, c, "conv_day")
             placed = _to_units(ctx, c)
             out[leaf] = _collect(ctx.run(placed.group_by(["unit", "seg"]).aggregate(n=placed.agent_code.count())), "n")
     return out
@@ -395,7 +491,11 @@ def cohorts(ctx: Context, leaves_: list[Cohort]) -> dict[Leaf, dict[tuple[str, s
             cs, ce = basis.month_bounds(cy, cm)
             eval_day = min(basis.month_bounds(y, m)[1], p.end)
             rows.append((day_num(cs), day_num(ce), day_num(eval_day)))
-        ranges = ibis.memtable(pd.DataFrame(rows, columns=["c_start", "c_end", "eval_day"]).astype("int32"))
+        key = ("cohort_ranges", tuple(rows))
+        if key not in ctx._cache:
+            ctx._cache[key] = ibis.memtable(
+                pd.DataFrame(rows, columns=["c_start", "c_end", "eval_day"]).astype("int32"))
+        ranges = ctx._cache[key]
         j = sp.join(ranges, [sp.hire_day >= ranges.c_start, sp.hire_day <= ranges.c_end])
         placed = _to_units(ctx, _place(ctx, j, "hire_day"))
         retained = placed.leave_day > placed.eval_day
@@ -516,4 +616,20 @@ def evaluate_leaves(ctx: Context, needed: list[Leaf]) -> dict[Leaf, dict[tuple[s
     return out
 
 
-__all__ = ["Context", "Grain", "Snapshot", "evaluate_leaves", "from_day_num", "is_nullable"]
+def expressions(ctx: Context, needed: list[Leaf]) -> list[ir.Table]:
+    """The Ibis expressions ``evaluate_leaves(ctx, needed)`` would run, without running them.
+
+    For portability checks (``ibis.to_sql(expr, dialect="pyspark")``) and plan inspection. The
+    context is switched to collect mode for the call; base-measure values are not computed.
+    """
+    saved = ctx.collected
+    ctx.collected = []
+    try:
+        evaluate_leaves(ctx, needed)
+        return list(ctx.collected)
+    finally:
+        ctx.collected = saved
+
+
+__all__ = ["TENURE_SEGMENTS", "Context", "Grain", "Snapshot", "evaluate_leaves", "expressions",
+           "from_day_num", "is_nullable"]

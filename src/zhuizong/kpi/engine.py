@@ -23,7 +23,7 @@ from zhuizong.kpi.ir import Difference, Leaf, Node, Ratio, leaves
 from zhuizong.kpi.registry import METRICS
 from zhuizong.workspace import Workspace
 
-SEGMENTS = ("none", "rank_category", "rank")
+SEGMENTS = ("none", "rank_category", "rank", "tenure")
 CATEGORIES = ("probationary", "formal", "director")
 
 
@@ -115,7 +115,9 @@ def _resolve_units(orgs: pd.DataFrame, anc: pd.DataFrame, org: str | None,
     raise ZhuizongError(f"无法识别的 --by {by}", f"unknown --by {by}: use children, level:NAME, subtree, agent")
 
 
-def compute(ws: Workspace, req: KpiRequest) -> KpiResult:
+def _prepare(ws: Workspace, req: KpiRequest) -> tuple[compiler.Context, str, list[str], list[str],
+                                                    list[Leaf]]:
+    """Validate ``req`` and build its compiler context → (ctx, org, units, codes, leaves)."""
     settings = ws.settings
     if req.segment not in SEGMENTS:
         raise ZhuizongError(f"无法识别的分组 {req.segment}",
@@ -137,6 +139,23 @@ def compute(ws: Workspace, req: KpiRequest) -> KpiResult:
         for leaf in leaves(METRICS[c].node):
             if leaf not in needed:
                 needed.append(leaf)
+    return ctx, org, units, codes, needed
+
+
+def expressions(ws: Workspace, req: KpiRequest) -> dict[str, list[ibis.expr.types.Table]]:
+    """Per requested metric, the Ibis expressions :func:`compute` would run for it, built but not
+    executed (e.g. to check they compile for another engine: ``ibis.to_sql(expr, dialect=...)``).
+
+    One snapshot is opened for all metrics; a metric whose values are looked up rather than
+    compiled (a plan) may have none of its own beyond its other leaves."""
+    ctx, _org, _units, codes, _needed = _prepare(ws, req)
+    return {c: compiler.expressions(ctx, leaves(METRICS[c].node)) for c in codes}
+
+
+def compute(ws: Workspace, req: KpiRequest) -> KpiResult:
+    ctx, org, units, codes, needed = _prepare(ws, req)
+    snap, period, settings = ctx.snap, ctx.period, ctx.settings
+    orgs = snap.orgs_df
     base = compiler.evaluate_leaves(ctx, needed)
 
     # keys of the output: grain units × segment values
@@ -148,6 +167,8 @@ def compute(ws: Workspace, req: KpiRequest) -> KpiResult:
         segs = ["all"]
     elif req.segment == "rank_category":
         segs = list(CATEGORIES)
+    elif req.segment == "tenure":
+        segs = list(compiler.TENURE_SEGMENTS)
     else:
         segs = sorted(snap.ranks_df.rank_code.tolist())
     names = dict(zip(orgs.org_code, orgs.org_name, strict=True))
@@ -190,4 +211,4 @@ def _eval(node: Node, base: dict[Leaf, dict[tuple[str, str], Decimal | None]],
     return values.get(key, Decimal(0))
 
 
-__all__ = ["KpiRequest", "KpiResult", "KpiRow", "compute", "ibis"]
+__all__ = ["KpiRequest", "KpiResult", "KpiRow", "compute", "expressions", "ibis"]

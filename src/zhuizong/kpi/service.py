@@ -13,17 +13,21 @@ from zhuizong.access.actor import Actor
 from zhuizong.access.scope import scope_for
 from zhuizong.errors import NotFound
 from zhuizong.importing.report import safe_cell
-from zhuizong.kpi.engine import KpiRequest, KpiResult, compute
+from zhuizong.kpi import materialized
+from zhuizong.kpi.engine import KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 
 
 def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
-    """KPIs for ``req``, refused (as not found) when the org unit is outside the actor's scope."""
+    """KPIs for ``req``, refused (as not found) when the org unit is outside the actor's scope.
+
+    Served from the materialised results (:mod:`zhuizong.kpi.materialized`): recomputed only when
+    the data or the KPI settings changed since the request was last computed."""
     actor.require("view_agents")
     engine = ws.require_ready()
-    result = compute(ws, req)
+    result = materialized.get(ws, req)
     if actor.is_system:
         return result
     with engine.connect() as conn:

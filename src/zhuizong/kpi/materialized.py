@@ -1,0 +1,180 @@
+"""Materialised KPI results: computed rows stored for fast reads, never stale (architecture.md §4).
+
+A KPI request (period, org unit, grain, segment, metrics, as-of) under the workspace's KPI
+settings is computed once by :func:`zhuizong.kpi.engine.compute` and its rows — period label ×
+org unit (× agent) × segment × metric with value, numerator and denominator, and the settings hash
+and data version they were computed under — are written as one Parquet file:
+
+    <workspace>/analytics/kpi_results/<request key>.parquet
+
+The request key is a hash of the request *and* of the KPI settings (``calendar.*``, ``kpi.*``), so
+``zhuizong config set kpi.cases gross`` reads a different file. Every read first checks the data
+version: :func:`zhuizong.analytics.snapshot.refresh` compares the snapshot with the system of
+record (one small query; it exports what changed), and the version is the hash of the snapshot's
+``state.json`` (format, database identity, highest import batch id and batch count, months per
+fact, time written) — any import or rebuild changes it. A stored file whose version differs is
+recomputed and replaced: a version check, not a timer. Results are derived data like the snapshot
+(not in the system of record); deleting the folder (:func:`clear`) only costs recomputation.
+
+Files are written to a temporary name and renamed into place, so concurrent readers see either the
+old or the new file. Values are stored as decimal strings: a read returns exactly what ``compute``
+returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from zhuizong.analytics import snapshot
+from zhuizong.analytics.calendar import Basis, parse_period
+from zhuizong.kpi.engine import KpiRequest, KpiResult, KpiRow, compute
+from zhuizong.workspace import Workspace
+
+__all__ = ["RESULTS_DIR", "STATS", "clear", "data_version", "get", "path_for", "request_key",
+           "settings_hash"]
+
+RESULTS_DIR = "kpi_results"
+#: bump when the file layout or the engine's semantics change: older files are then recomputed
+FORMAT_VERSION = 1
+_META_KEY = b"zhuizong.kpi"
+
+#: counters for tests and benchmarks: reads served from a stored file / computed and stored
+STATS: dict[str, int] = {"hits": 0, "computed": 0}
+
+SCHEMA = pa.schema([
+    ("period_label", pa.string()), ("org_code", pa.string()), ("org_name", pa.string()),
+    ("agent_code", pa.string()), ("segment", pa.string()), ("metric", pa.string()),
+    ("value", pa.string()), ("numerator", pa.string()), ("denominator", pa.string()),
+    ("settings_hash", pa.string()), ("data_version", pa.string()),
+])
+
+
+def _sha(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def settings_hash(settings_used: dict[str, Any]) -> str:
+    """Hash of the settings that change KPI numbers (``Settings.kpi_settings_used()``)."""
+    return _sha(settings_used)[:16]
+
+
+def request_key(req: KpiRequest, settings_used: dict[str, Any]) -> str:
+    """The file key of ``req`` under these settings (metrics in the order asked: rows follow it)."""
+    return _sha({
+        "format": FORMAT_VERSION, "period": req.period, "org": req.org, "by": req.by,
+        "segment": req.segment, "metrics": list(req.metrics) if req.metrics else None,
+        "as_of": req.as_of.isoformat() if req.as_of else None,
+        "settings": settings_hash(settings_used),
+    })[:32]
+
+
+def path_for(ws: Workspace, req: KpiRequest) -> Path:
+    return ws.analytics_dir / RESULTS_DIR / f"{request_key(req, ws.settings.kpi_settings_used())}.parquet"
+
+
+def data_version(ws: Workspace) -> str:
+    """The analytic snapshot's version, after bringing it up to date with the system of record."""
+    snapshot.refresh(ws)
+    state = (ws.analytics_dir / snapshot.STATE_FILE).read_bytes()
+    return hashlib.sha256(state).hexdigest()[:16]
+
+
+def get(ws: Workspace, req: KpiRequest) -> KpiResult:
+    """The same result as ``engine.compute(ws, req)``: read from the store when it holds this
+    request under the current settings and data version, else computed and stored."""
+    version = data_version(ws)  # read before computing: a concurrent import only causes a recompute
+    used = ws.settings.kpi_settings_used()
+    path = ws.analytics_dir / RESULTS_DIR / f"{request_key(req, used)}.parquet"
+    cached = _read(path, ws, req, version, used)
+    if cached is not None:
+        STATS["hits"] += 1
+        return cached
+    result = compute(ws, req)
+    _write(path, req, result, version, settings_hash(used))
+    STATS["computed"] += 1
+    return result
+
+
+def clear(ws: Workspace) -> None:
+    """Delete every stored result (they are recomputed on the next read)."""
+    shutil.rmtree(ws.analytics_dir / RESULTS_DIR, ignore_errors=True)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def _dec(v: Decimal | None) -> str | None:
+    return None if v is None else str(v)
+
+
+def _undec(v: str | None) -> Decimal | None:
+    return None if v is None else Decimal(v)
+
+
+def _write(path: Path, req: KpiRequest, result: KpiResult, version: str, shash: str) -> None:
+    rows = result.rows
+    n = len(rows)
+    label = result.period.label
+    cols = {
+        "period_label": [label] * n,
+        "org_code": [r.org_code for r in rows],
+        "org_name": [r.org_name for r in rows],
+        "agent_code": [r.agent_code for r in rows],
+        "segment": [r.segment for r in rows],
+        "metric": [r.metric for r in rows],
+        "value": [_dec(r.value) for r in rows],
+        "numerator": [_dec(r.numerator) for r in rows],
+        "denominator": [_dec(r.denominator) for r in rows],
+        "settings_hash": [shash] * n,
+        "data_version": [version] * n,
+    }
+    meta = {
+        "format": FORMAT_VERSION, "data_version": version, "settings_hash": shash,
+        "settings": result.settings, "org_code": result.org_code,
+        "request": {"period": req.period, "org": req.org, "by": req.by, "segment": req.segment,
+                    "metrics": list(req.metrics) if req.metrics else None,
+                    "as_of": req.as_of.isoformat() if req.as_of else None},
+        "period": {"label": label, "start": result.period.start.isoformat(),
+                   "end": result.period.end.isoformat()},
+    }
+    schema = SCHEMA.with_metadata({_META_KEY: json.dumps(meta, default=str).encode()})
+    table = pa.table(cols, schema=schema)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}.{threading.get_ident()}")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _read(path: Path, ws: Workspace, req: KpiRequest, version: str,
+          used: dict[str, Any]) -> KpiResult | None:
+    try:
+        table = pq.read_table(path)
+        meta = json.loads(table.schema.metadata[_META_KEY])
+    except (OSError, KeyError, TypeError, ValueError, pa.ArrowException):
+        return None  # missing or unreadable: recompute
+    if (meta.get("format") != FORMAT_VERSION or meta.get("data_version") != version
+            or meta.get("settings_hash") != settings_hash(used)):
+        return None
+    cal = ws.settings.calendar
+    period = parse_period(req.period, Basis(cal.month_basis, cal.cutoff_day), req.as_of)
+    c = table.to_pydict()
+    rows = [KpiRow(o, name, a, s, m, _undec(v), _undec(nu), _undec(de))
+            for o, name, a, s, m, v, nu, de in zip(
+                c["org_code"], c["org_name"], c["agent_code"], c["segment"], c["metric"],
+                c["value"], c["numerator"], c["denominator"], strict=True)]
+    return KpiResult(period=period, settings=meta["settings"], org_code=meta["org_code"],
+                     rows=rows)
