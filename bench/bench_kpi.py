@@ -141,8 +141,11 @@ def main() -> None:
         t = time.perf_counter()
         build_demo(ws, params, users=False)
         print(f"demo built in {time.perf_counter() - t:.1f}s")
+    from zhuizong.demo.params import last_closed_month
+
+    ws.init()  # upgrade a reused workspace to the current schema
     end = params.end_date
-    period = f"{end.year:04d}-{end.month:02d}"
+    period = last_closed_month(end)  # the monthly report of the last closed month
     t = time.perf_counter()
     snapshot.rebuild(ws)
     rebuild_s = time.perf_counter() - t

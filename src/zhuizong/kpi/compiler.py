@@ -99,7 +99,7 @@ class Context:
     settings: Settings
     grain: Grain
     segment: str
-    _cache: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[Any, Any] = field(default_factory=dict)
     #: "collect" mode: when a list, :meth:`run` records each expression here and returns an empty
     #: frame of the expression's schema instead of executing it (see :func:`expressions`)
     collected: list[ir.Table] | None = None
@@ -108,7 +108,12 @@ class Context:
         if self.collected is not None:
             self.collected.append(expr)
             return pd.DataFrame({name: pd.Series([], dtype=object) for name in expr.columns})
-        return self.snap.con.execute(expr)
+        # via Arrow: decimal columns become Python Decimals in C (pyarrow), exactly, instead of
+        # Ibis' per-value pandas conversion, which dominated large by-agent requests
+        tbl = self.snap.con.to_pyarrow(expr)
+        return pd.DataFrame({name: (col.to_pylist() if pa.types.is_decimal(col.type)
+                                    else col.to_pandas())
+                             for name, col in zip(tbl.column_names, tbl.columns, strict=True)})
 
 
 def is_nullable(leaf: Leaf) -> bool:
@@ -234,6 +239,20 @@ def _with_tenure(ctx: Context, t: ir.Table, day: str) -> ir.Table:
     return j.select(*(c for c in j.columns if c not in ("t_agent", "t_from", "t_to")))
 
 
+def _in_units(ctx: Context, anc: ir.Table) -> ir.Table:
+    """``org_ancestors`` rows whose ancestor is a grain unit. A long unit list is joined as a small
+    table rather than written into the expression as an IN (...) list: thousands of literals make
+    Ibis/sqlglot compilation, not the query, the slow part."""
+    units = ctx.grain.units
+    if len(units) <= 64:
+        return anc.filter(anc.ancestor_code.isin(units))
+    key = ("units", tuple(units))
+    if key not in ctx._cache:
+        ctx._cache[key] = ibis.memtable(pd.DataFrame({"grain_unit": pd.Series(units, dtype="string")}))
+    u = ctx._cache[key]
+    return anc.join(u, anc.ancestor_code == u.grain_unit).drop("grain_unit")
+
+
 def _to_units(ctx: Context, t: ir.Table) -> ir.Table:
     """Map placed rows (with ``leaf``) to grain units; adds ``unit`` and ``seg``."""
     anc = ctx.snap.t["org_ancestors"]
@@ -241,7 +260,7 @@ def _to_units(ctx: Context, t: ir.Table) -> ir.Table:
         sub = anc.filter(anc.ancestor_code == ctx.grain.agent_of)
         j = t.join(sub, t.leaf == sub.org_code)
         return j.mutate(unit=j.agent_code, seg=_segment_value(ctx, j))
-    a = anc.filter(anc.ancestor_code.isin(ctx.grain.units))
+    a = _in_units(ctx, anc)
     j = t.join(a, t.leaf == a.org_code)
     return j.mutate(unit=j.ancestor_code, seg=_segment_value(ctx, j))
 
@@ -329,7 +348,7 @@ def active(ctx: Context, leaves_: list[Active]) -> dict[Leaf, dict[tuple[str, st
     if ctx.grain.agent_of is not None:
         a = anc.filter(anc.ancestor_code == ctx.grain.agent_of)
     else:
-        a = anc.filter(anc.ancestor_code.isin(ctx.grain.units))
+        a = _in_units(ctx, anc)
     j = placed.join(a, placed.leaf == a.org_code)
     unit = j.agent_code if ctx.grain.agent_of is not None else j.ancestor_code
     j = j.mutate(unit=unit)

@@ -115,8 +115,8 @@ def _resolve_units(orgs: pd.DataFrame, anc: pd.DataFrame, org: str | None,
     raise ZhuizongError(f"无法识别的 --by {by}", f"unknown --by {by}: use children, level:NAME, subtree, agent")
 
 
-def _prepare(ws: Workspace, req: KpiRequest) -> tuple[compiler.Context, str, list[str], list[str],
-                                                    list[Leaf]]:
+def _prepare(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = None
+             ) -> tuple[compiler.Context, str, list[str], list[str], list[Leaf]]:
     """Validate ``req`` and build its compiler context → (ctx, org, units, codes, leaves)."""
     settings = ws.settings
     if req.segment not in SEGMENTS:
@@ -128,7 +128,7 @@ def _prepare(ws: Workspace, req: KpiRequest) -> tuple[compiler.Context, str, lis
         raise ZhuizongError(f"未知指标 {', '.join(unknown)}",
                             f"unknown metric(s) {', '.join(unknown)}; see `zhuizong kpi --list`")
     period = parse_period(req.period, _basis(ws), req.as_of)
-    snap = compiler.Snapshot.open(ws)
+    snap = snap or compiler.Snapshot.open(ws)
     orgs, anc = snap.orgs_df, snap.anc_df
     org, units = _resolve_units(orgs, anc, req.org, req.by)
     grain = compiler.Grain(units=units, agent_of=org if req.by == "agent" else None)
@@ -152,8 +152,10 @@ def expressions(ws: Workspace, req: KpiRequest) -> dict[str, list[ibis.expr.type
     return {c: compiler.expressions(ctx, leaves(METRICS[c].node)) for c in codes}
 
 
-def compute(ws: Workspace, req: KpiRequest) -> KpiResult:
-    ctx, org, units, codes, needed = _prepare(ws, req)
+def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = None) -> KpiResult:
+    """KPIs for ``req``. ``snap``: an already opened snapshot, to share one between several
+    requests of one job (it must be fresh: open it with ``Snapshot.open(ws)`` in the same job)."""
+    ctx, org, units, codes, needed = _prepare(ws, req, snap)
     snap, period, settings = ctx.snap, ctx.period, ctx.settings
     orgs = snap.orgs_df
     base = compiler.evaluate_leaves(ctx, needed)

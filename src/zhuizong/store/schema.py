@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -19,7 +20,9 @@ def alembic_config() -> Config:
     return cfg
 
 
+@functools.lru_cache(maxsize=1)
 def head_revision() -> str | None:
+    """The newest migration shipped in the package (read once per process: the files are fixed)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

@@ -101,7 +101,7 @@ def _eval(node: ast.expr, env: Mapping[str, Any]) -> Any:
         out: Any = True
         for op, comp in zip(node.ops, node.comparators, strict=True):
             right = _eval(comp, env)
-            out = out & _CMP[type(op)](left, right)
+            out = out & _compare(_CMP[type(op)], left, right)
             left = right
         return out
     if isinstance(node, ast.Call):
@@ -111,7 +111,33 @@ def _eval(node: ast.expr, env: Mapping[str, Any]) -> Any:
     raise ExprError(f"cannot evaluate {ast.dump(node)}")  # pragma: no cover - parse() excludes it
 
 
+def _compare(op: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
+    """``op(left, right)``; on columns, a missing operand (NaN/None) gives NA (unknown), not True.
+
+    Without this ``x != 0`` or ``not (x > 1)`` would fire for an agent whose ``x`` is missing.
+    """
+    out = op(left, right)
+    if not isinstance(out, pd.Series):
+        return out
+    missing = pd.Series(False, index=out.index)
+    for side in (left, right):
+        if isinstance(side, pd.Series):
+            missing |= side.isna()
+        elif side is None or (isinstance(side, float) and np.isnan(side)):
+            missing[:] = True
+    out = out.astype("boolean")
+    out[missing] = pd.NA
+    return out
+
+
 def _as_bool(v: Any) -> Any:
+    """Truth of a value; a column keeps missing values as NA so that ``and / or / not`` follow
+    three-valued logic (``not`` of unknown stays unknown; the rule fires only where True)."""
     if isinstance(v, pd.Series):
-        return v.fillna(False).astype(bool)
+        if isinstance(v.dtype, pd.BooleanDtype):
+            return v
+        na = v.isna()
+        out = v.where(~na, False).astype(bool).astype("boolean")
+        out[na] = pd.NA
+        return out
     return bool(v)

@@ -76,6 +76,14 @@ class RunSummary:
 def evaluate(ws: Workspace, d: dt.date, rules: RuleSet | None = None,
              snap: compiler.Snapshot | None = None) -> tuple[dict[tuple[str, str], list[Fired]], dict[str, str]]:
     """Fired reasons per (subject_type, code) on ``d``, and each agent's supervisor that day."""
+    fired, sup, _present = _evaluate(ws, d, rules, snap)
+    return fired, sup
+
+
+def _evaluate(ws: Workspace, d: dt.date, rules: RuleSet | None = None,
+              snap: compiler.Snapshot | None = None,
+              ) -> tuple[dict[tuple[str, str], list[Fired]], dict[str, str], set[tuple[str, str]]]:
+    """:func:`evaluate`, plus the subjects evaluated at all (agents in force, org units)."""
     rules = rules or load_rules(ws)
     snap = snap or compiler.Snapshot.open(ws)
     frames = {"agent": sig.agent_signals(ws, d, snap), "org": sig.org_signals(ws, d, snap)}
@@ -92,7 +100,8 @@ def evaluate(ws: Workspace, d: dt.date, rules: RuleSet | None = None,
     agents = frames["agent"]
     sup = {a: s for a, s in zip(agents.agent_code, agents.supervisor_code, strict=True)
            if isinstance(s, str) and s}
-    return dict(fired), sup
+    present = {("agent", a) for a in agents.agent_code} | {("org", o) for o in frames["org"].org_code}
+    return dict(fired), sup, present
 
 
 def _lock(conn: Connection) -> None:
@@ -128,7 +137,7 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
             f"tracking was already generated for the later date {latest}; cannot go back to {d}",
         )
     rules = rules or load_rules(ws)
-    fired, supervisor_of = evaluate(ws, d, rules)
+    fired, supervisor_of, present = _evaluate(ws, d, rules)
     t_sig = time.perf_counter() - t0
     precedence = ws.settings.tracking.precedence
     esc_days = ws.settings.tracking.escalation_days
@@ -203,9 +212,14 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
             if not fs:
                 cleared = [r for r in olds.values() if r["active"]] or list(olds.values())
                 by_name = rules.by_name()
-                zh = "; ".join(dict.fromkeys(by_name[r["rule"]].clear_zh if r["rule"] in by_name else "条件已解除" for r in cleared))
-                en = "; ".join(dict.fromkeys(by_name[r["rule"]].clear_en if r["rule"] in by_name else "condition cleared" for r in cleared))
-                closes.append({"b_id": item_id, "closed_on": d, "reason": f"条件已解除: {zh} / condition cleared: {en}",
+                if key in present:
+                    zh = "; ".join(dict.fromkeys(by_name[r["rule"]].clear_zh if r["rule"] in by_name else "条件已解除" for r in cleared))
+                    en = "; ".join(dict.fromkeys(by_name[r["rule"]].clear_en if r["rule"] in by_name else "condition cleared" for r in cleared))
+                    reason = f"条件已解除: {zh} / condition cleared: {en}"
+                else:  # left the company (or the unit is gone): not "has produced"
+                    zh, en = "对象已不在职 (离司或机构撤销)", "the subject is no longer in force (left, or unit removed)"
+                    reason = f"不再追踪: {zh} / no longer tracked: {en}"
+                closes.append({"b_id": item_id, "closed_on": d, "reason": reason,
                                "last_seen_on": item["last_seen_on"]})
                 for r in cleared:
                     if r["active"]:
@@ -216,9 +230,14 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
             names = {f.rule.name for f in fs}
             for f in fs:
                 if f.rule.name in olds:
+                    o = olds[f.rule.name]
+                    fj = facts_json(f.facts)
+                    if (o["last_seen"] == d and o["active"] and o["message_zh"] == f.message_zh
+                            and o["message_en"] == f.message_en and o["facts"] == fj):
+                        continue  # unchanged (a repeated run of the same day)
                     reason_updates.append({"b_id": item_id, "b_rule": f.rule.name, "last_seen": d,
                                            "active": True, "message_zh": f.message_zh,
-                                           "message_en": f.message_en, "facts": facts_json(f.facts)})
+                                           "message_en": f.message_en, "facts": fj})
                 else:
                     reason_rows.append(_reason_row(item_id, f, d, d))
                     ev.append(_event(item_id, d, now, "reason_added", who, {"rule": f.rule.name}))
@@ -230,8 +249,10 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
             if item["last_seen_on"] < d:
                 summary.carried += 1
                 ev.append(_event(item_id, d, now, "carried", who, None))
-            item_updates.append({"b_id": item_id, "last_seen_on": d, "org_code": head.org_code,
-                                 "link": head.rule.link, "priority": head.rule.priority})
+            if (item["last_seen_on"] != d or item["org_code"] != head.org_code
+                    or item["link"] != head.rule.link or item["priority"] != head.rule.priority):
+                item_updates.append({"b_id": item_id, "last_seen_on": d, "org_code": head.org_code,
+                                     "link": head.rule.link, "priority": head.rule.priority})
             item["last_seen_on"] = d
 
         if reason_rows:

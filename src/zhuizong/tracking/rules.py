@@ -7,6 +7,7 @@ re-thresholds or adds rules without code. Every error names the file, the rule a
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import string
@@ -51,7 +52,7 @@ class Rule:
     order: int = 0
     source: str = ""
 
-    @property
+    @functools.cached_property
     def fact_names(self) -> list[str]:
         """Names whose values are stored with a fired reason: what the message and condition use."""
         used = set(self.when.names) | set(_template_names(self.message_zh)) \
@@ -77,11 +78,19 @@ class Rule:
             out[name] = v.loc[mask] if isinstance(v, pd.Series) else v
         return out
 
+    @functools.cached_property
+    def _template_fields(self) -> tuple[list[str], list[str]]:
+        return _template_names(self.message_zh), _template_names(self.message_en)
+
     def render(self, row: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
-        """(message_zh, message_en, facts) for one fired row."""
-        values = {**self.params, **row}
-        facts = {n: _plain(values.get(n)) for n in self.fact_names}
-        return _fmt(self.message_zh, values), _fmt(self.message_en, values), facts
+        """(message_zh, message_en, facts) for one fired row (only the names used are converted)."""
+        params = self.params
+        facts = {n: _plain(row[n] if n in row else params.get(n)) for n in self.fact_names}
+        zh_names, en_names = self._template_fields
+        def pick(names: list[str]) -> dict[str, Any]:
+            return {n: (facts[n] if n in facts else _plain(row[n] if n in row else params.get(n)))
+                    for n in names}
+        return _fmt(self.message_zh, pick(zh_names)), _fmt(self.message_en, pick(en_names)), facts
 
 
 @dataclass
@@ -120,13 +129,24 @@ class _Missing(dict):  # format_map default: leave unknown fields visible
         return "{" + key + "}"
 
 
+class _Lenient(string.Formatter):
+    """A field whose value does not take the format spec ("—" for a missing number under
+    ``{x:.0%}``) is shown as plain text instead of failing the whole run."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        try:
+            return super().format_field(value, format_spec)
+        except (ValueError, TypeError):
+            return str(value)
+
+
 def _fmt(template: str, values: dict[str, Any]) -> str:
     clean = {k: (_plain(v) if not isinstance(v, str) else v) for k, v in values.items()}
     clean = {k: ("—" if v is None else v) for k, v in clean.items()}
     try:
         return template.format_map(_Missing(clean))
     except (ValueError, TypeError):
-        return template.format_map(_Missing({k: str(v) for k, v in clean.items()}))
+        return _Lenient().vformat(template, (), _Missing(clean))
 
 
 def _err(source: str, rule: str, key: str, zh: str, en: str) -> ConfigError:

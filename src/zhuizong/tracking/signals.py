@@ -118,8 +118,8 @@ def _calendar(ws: Workspace, d: dt.date) -> dict[str, float]:
             "time_progress": day / days}
 
 
-def _values(ws: Workspace, req: KpiRequest, key: str) -> pd.DataFrame:
-    res = compute(ws, req)
+def _values(ws: Workspace, req: KpiRequest, key: str, snap: compiler.Snapshot | None = None) -> pd.DataFrame:
+    res = compute(ws, req, snap)
     rows = [(r.agent_code if key == "agent" else r.org_code, r.metric,
              None if r.value is None else float(r.value)) for r in res.rows]
     df = pd.DataFrame(rows, columns=["code", "metric", "value"])
@@ -153,12 +153,12 @@ def agent_signals(ws: Workspace, d: dt.date, snap: compiler.Snapshot | None = No
     # production, month to date and last month, from the KPI engine (governed definitions)
     roots = snap.orgs_df.loc[snap.orgs_df.parent_code.isna(), "org_code"].tolist()
     mtd = pd.concat([_values(ws, KpiRequest(period=_label(ws, d), org=r, by="agent",
-                                            metrics=("fyp", "fyc", "cases"), as_of=d), "agent")
+                                            metrics=("fyp", "fyc", "cases"), as_of=d), "agent", snap)
                      for r in roots], ignore_index=True)
     mtd = mtd.rename(columns={"code": "agent_code", "fyp": "mtd_fyp", "fyc": "mtd_fyc",
                               "cases": "mtd_cases"})
     prev = pd.concat([_values(ws, KpiRequest(period=_label(ws, ps), org=r, by="agent",
-                                             metrics=("fyp",)), "agent") for r in roots],
+                                             metrics=("fyp",)), "agent", snap) for r in roots],
                      ignore_index=True)
     prev = prev.rename(columns={"code": "agent_code", "fyp": "prev_fyp"})
     base = base.merge(mtd, on="agent_code", how="left").merge(prev, on="agent_code", how="left")
@@ -243,9 +243,9 @@ def org_signals(ws: Workspace, d: dt.date, snap: compiler.Snapshot | None = None
     for root in roots:
         cur = _values(ws, KpiRequest(period=_label(ws, d), org=root, by="subtree",
                                      metrics=("fyp", "activity_rate", "headcount_close"), as_of=d),
-                      "org")
+                      "org", snap)
         before = _values(ws, KpiRequest(period=f"{ps.isoformat()}..{prev_end.isoformat()}",
-                                        org=root, by="subtree", metrics=("activity_rate",)), "org")
+                                        org=root, by="subtree", metrics=("activity_rate",)), "org", snap)
         before = before.rename(columns={"activity_rate": "activity_rate_prev"})
         frames.append(cur.merge(before, on="code", how="left"))
     df = pd.concat(frames, ignore_index=True).rename(columns={
