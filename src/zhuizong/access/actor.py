@@ -26,6 +26,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "record_tracking": frozenset(
         {"admin", "executive", "assessment", "campaign", "training", "trainer", "supervisor"}
     ),
+    # basic law (基本法): results are seen within scope; running and applying are assessment work
+    "view_assessment": frozenset(
+        {"admin", "executive", "assessment", "training", "trainer", "supervisor"}
+    ),
+    "run_assessment": frozenset({"admin", "assessment"}),
+    "apply_assessment": frozenset({"admin", "assessment"}),
+    "recompute_assessment": frozenset({"admin"}),
+    # campaigns (方案): standings and honor rolls are seen within scope (or campaign-wide when the
+    # campaign's visibility says so); defining and closing are campaign staff's work
+    "view_campaigns": frozenset(
+        {"admin", "executive", "assessment", "campaign", "training", "trainer", "supervisor", "agent"}
+    ),
+    "manage_campaigns": frozenset({"admin", "campaign"}),
 }
 
 

@@ -1,7 +1,152 @@
-"""``zhuizong assess …``: basic-law (基本法) assessments."""
+"""``zhuizong assess …``: basic-law (基本法) assessments: run, list, apply."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
+from zhuizong.cli import output
+from zhuizong.errors import ZhuizongError
+
 assess_app = typer.Typer(help="Basic-law assessments (基本法考核). 考核.", no_args_is_help=True)
+
+PeriodOpt = Annotated[str, typer.Option("--period", help="2026Q2, 2026-06, … (windows end with "
+                                                         "the month containing its end)")]
+DateOpt = Annotated[str | None, typer.Option("--date", help="as-of date YYYY-MM-DD (default: today)")]
+RulesOpt = Annotated[Path | None, typer.Option("--rules", help="rule file (default: "
+                                                               "<workspace>/basic_law.toml)")]
+
+
+def _ctx() -> tuple[Any, Any]:
+    from zhuizong.cli.main import _actor, _ws
+
+    ws = _ws()
+    return ws, _actor(ws)
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ZhuizongError(f"无法识别的日期 {text!r} (应为 YYYY-MM-DD)",
+                            f"bad date {text!r}; use YYYY-MM-DD") from None
+
+
+def _print_rows(title: str, rows: list[dict[str, Any]]) -> None:
+    def crit(c: dict[str, Any]) -> str:
+        mark = "✓" if c["met"] else "✗"
+        proj = "" if c["projection"] == c["actual"] else f" →{c['projection']:,.0f}"
+        return f"{mark}{c['criterion']} {c['actual']:,.2f}/{c['threshold']:,.2f}{proj}" \
+            if c["actual"] is not None and c["threshold"] is not None else f"{mark}{c['criterion']}"
+
+    table = [[f"{r['agent_name']} {r['agent_code']}", r["org_code"], r["rank_code"], r["rule"],
+              f"{r['outcome_zh']} {r['outcome']}" + ("" if r["status"] == "final" else " *"),
+              r["target_rank"] or "", "; ".join(crit(c) for c in r["criteria"]), r["gap_zh"]]
+             for r in rows]
+    output.console.print(output.table(title, ["人员 agent", "机构 org", "职级 rank", "规则 rule",
+                                              "结果 outcome", "目标 target", "指标 criteria",
+                                              "差距 gap"], table))
+    if any(r["status"] != "final" for r in rows):
+        output.console.print("* 考核窗口未结束: 结果为临时结果, 预计值 (→) 按当前进度线性推算 / "
+                             "window still open: provisional, → = projection at the current pace",
+                             highlight=False)
+
+
+@assess_app.command("run")
+def assess_run(
+    period: PeriodOpt,
+    date: DateOpt = None,
+    rules: RulesOpt = None,
+    recompute: Annotated[bool, typer.Option("--recompute", help="admin: recompute a closed "
+                                                                "(frozen) period (audited)")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="rows to print (table format)")] = 30,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json")] = "table",
+) -> None:
+    """Assess every agent under the rules of their rank; store (closed windows: freeze). 运行考核."""
+    from zhuizong.basiclaw.service import ListQuery, list_results, run_assessment
+
+    ws, actor = _ctx()
+    res = run_assessment(ws, actor, period, as_of=_date(date), rules=rules, recompute=recompute)
+    rows = list_results(ws, actor, ListQuery(period=res.period, limit=None if fmt == "json"
+                                             else limit)) if actor.can("view_assessment") else []
+    if fmt == "json":
+        output.print_json({"run": res.as_dict(), "results": rows})
+        return
+    state = ("已冻结, 返回已存结果 / frozen: stored results returned" if res.frozen else
+             "窗口已结束, 结果已冻结 / closed: results frozen" if res.closed else
+             "窗口未结束, 临时结果 / open: provisional results")
+    output.console.print(f"考核 assessment {res.period} (截至 as of {res.as_of}, run #{res.run_id}, "
+                         f"{res.rules_name}): {state}; {res.seconds:.1f} s", highlight=False)
+    if res.rules_changed:
+        output.console.print("注意: 规则文件在冻结后已修改; 需重算请由管理员使用 --recompute / "
+                             "note: the rule file changed since the results were frozen",
+                             highlight=False)
+    summary = [[rule, ", ".join(f"{k} {v}" for k, v in sorted(c.items()))]
+               for rule, c in sorted(res.counts.items())]
+    output.console.print(output.table("结果汇总 outcomes", ["规则 rule", "人数 agents"], summary))
+    if rows and limit:
+        _print_rows(f"考核结果 results (前 {len(rows)} 条 / first {len(rows)})", rows)
+
+
+@assess_app.command("list")
+def assess_list(
+    period: PeriodOpt,
+    outcome: Annotated[str | None, typer.Option(
+        "--outcome", help="promote | demote | at-risk | convert | maintain | extra_period | "
+                          "contract_end | not_met | on_track | not_eligible (comma list)")] = None,
+    rule: Annotated[str | None, typer.Option("--rule")] = None,
+    agent: Annotated[str | None, typer.Option("--agent", help="工号")] = None,
+    limit: Annotated[int | None, typer.Option("--limit")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | xlsx")] = "table",
+    out: Annotated[Path | None, typer.Option("--out", help="file for --format xlsx")] = None,
+) -> None:
+    """Stored results within your scope, with per-criterion gaps. 考核结果清单."""
+    from zhuizong.basiclaw.service import ListQuery, list_results, write_xlsx
+
+    ws, actor = _ctx()
+    rows = list_results(ws, actor, ListQuery(period=period, outcome=outcome, rule=rule,
+                                             agent=agent, limit=limit))
+    if fmt == "json":
+        output.print_json({"period": period, "results": rows})
+        return
+    if fmt == "xlsx":
+        path = out or Path(f"assessment-{period}.xlsx")
+        write_xlsx(rows, path)
+        output.console.print(f"已写入 / written: {path} ({len(rows)})", highlight=False)
+        return
+    _print_rows(f"考核结果 results {period} ({len(rows)})", rows)
+
+
+@assess_app.command("apply")
+def assess_apply(
+    period: PeriodOpt,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would change, change "
+                                                            "nothing")] = False,
+    outcome: Annotated[str | None, typer.Option(
+        "--outcome", help="only these outcomes: convert, promote, demote, contract_end")] = None,
+    agent: Annotated[list[str] | None, typer.Option("--agent", help="only these agents "
+                                                                    "(repeatable)")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json")] = "table",
+) -> None:
+    """Apply final outcomes as dated rank events (import path; audited; idempotent). 执行考核结果."""
+    from zhuizong.basiclaw.service import apply_assessment
+
+    ws, actor = _ctx()
+    res = apply_assessment(ws, actor, period, dry_run=dry_run, outcomes=outcome, agents=agent)
+    if fmt == "json":
+        output.print_json(res.as_dict())
+        return
+    rows = [[c["agent_code"], c["rule"], f"{c['outcome_zh']} {c['outcome']}", c["from_rank"],
+             c["to_rank"] or "—", c["event_type"], c["event_date"]] for c in res.changes]
+    verb = {"dry_run": "预演, 未写入 / dry run, nothing written",
+            "committed": f"已写入人员异动 / written as agent_events (batch {res.batch_id})",
+            "already_imported": "已执行过 / already applied",
+            "nothing": "没有待执行的结果 / nothing to apply"}[res.status]
+    output.console.print(output.table(f"考核执行 apply {res.period}: {verb}",
+                                      ["工号 agent", "规则 rule", "结果 outcome", "原职级 from",
+                                       "新职级 to", "异动 event", "生效日 date"], rows))

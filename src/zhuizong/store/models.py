@@ -481,6 +481,136 @@ class LoginAttempt(Base):
     ok: Mapped[bool] = mapped_column(Boolean)
 
 
+# --- basic law (基本法) ---------------------------------------------------------------------------
+
+ASSESS_STATUSES = ("final", "provisional")
+ASSESS_OUTCOMES = ("convert", "promote", "maintain", "extra_period", "demote", "contract_end",
+                   "not_met", "on_track", "at_risk", "not_eligible")
+
+
+class AssessRun(Base):
+    """One ``assess run`` that computed results (a frozen period's re-run computes nothing)."""
+
+    __tablename__ = "assess_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(32), index=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    closed: Mapped[bool] = mapped_column(Boolean)  # every window ended before as_of: frozen
+    rules_name: Mapped[str] = mapped_column(NAME)
+    rules_source: Mapped[str] = mapped_column(String(500))
+    rules_sha256: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))
+    recompute: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    summary: Mapped[str | None] = mapped_column(Text)  # JSON counts by rule and outcome
+
+
+class AssessResult(Base):
+    """An agent's result under one rule for one period: the latest run's (frozen once closed).
+
+    The primary key (period, rule, agent) keeps one current result; ``criteria`` is a JSON list of
+    {criterion, metric, met, actual, threshold, gap, projection, projected_met, ...}."""
+
+    __tablename__ = "assess_results"
+    period: Mapped[str] = mapped_column(String(32), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_code: Mapped[str] = mapped_column(CODE, primary_key=True, index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("assess_runs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    rank_code: Mapped[str] = mapped_column(CODE)
+    org_code: Mapped[str] = mapped_column(CODE)
+    window_start: Mapped[dt.date] = mapped_column(Date)
+    window_end: Mapped[dt.date] = mapped_column(Date)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    target_rank: Mapped[str | None] = mapped_column(CODE)
+    fail_streak: Mapped[int] = mapped_column(Integer, default=0)
+    met_count: Mapped[int] = mapped_column(Integer)
+    required_count: Mapped[int] = mapped_column(Integer)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    projected_passed: Mapped[bool] = mapped_column(Boolean)
+    gap_zh: Mapped[str] = mapped_column(Text)
+    gap_en: Mapped[str] = mapped_column(Text)
+    criteria: Mapped[str] = mapped_column(Text)  # JSON
+    applied_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    applied_by: Mapped[str | None] = mapped_column(String(64))
+    applied_note: Mapped[str | None] = mapped_column(String(200))
+    __table_args__ = (
+        CheckConstraint(_in("status", ASSESS_STATUSES), name="status"),
+        CheckConstraint(_in("outcome", ASSESS_OUTCOMES), name="outcome"),
+    )
+
+
+# --- campaigns (方案) ---------------------------------------------------------------------------
+
+CAMPAIGN_STATUSES = ("open", "closed")
+
+
+class Campaign(Base):
+    """A sales campaign (方案): its validated definition (canonical JSON) and its close-out state.
+
+    ``definition`` is the whole validated definition (``zhuizong.campaigns.config.Campaign``); the
+    columns beside it repeat what lists and filters need. Once ``status`` is ``closed`` the
+    definition can no longer change and the results live in ``campaign_results``."""
+
+    __tablename__ = "campaigns"
+    campaign_id: Mapped[str] = mapped_column(CODE, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    measure: Mapped[str] = mapped_column(String(32))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    grace_days: Mapped[int] = mapped_column(Integer, default=0)
+    definition: Mapped[str] = mapped_column(Text)  # JSON
+    definition_sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    results_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    __table_args__ = (CheckConstraint(_in("status", CAMPAIGN_STATUSES), name="status"),)
+
+
+class CampaignResult(Base):
+    """An eligible agent's frozen result, written once when the campaign is closed."""
+
+    __tablename__ = "campaign_results"
+    campaign_id: Mapped[str] = mapped_column(
+        ForeignKey("campaigns.campaign_id", ondelete="CASCADE"), primary_key=True)
+    agent_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    agent_name: Mapped[str] = mapped_column(NAME)
+    org_code: Mapped[str] = mapped_column(CODE)
+    value: Mapped[Decimal] = mapped_column(Numeric(20, 2))
+    cases: Mapped[int] = mapped_column(Integer)
+    fyp: Mapped[Decimal] = mapped_column(Numeric(20, 2))
+    fyc: Mapped[Decimal] = mapped_column(Numeric(20, 2))
+    std_premium: Mapped[Decimal] = mapped_column(Numeric(20, 2))
+    reached_on: Mapped[dt.date | None] = mapped_column(Date)
+    tier_index: Mapped[int | None] = mapped_column(Integer)  # 0 = lowest tier; null = none
+    tier_name: Mapped[str | None] = mapped_column(NAME)
+
+
+class CampaignTeamResult(Base):
+    """A team's (org unit at some level) frozen result, written with the individual results."""
+
+    __tablename__ = "campaign_team_results"
+    campaign_id: Mapped[str] = mapped_column(
+        ForeignKey("campaigns.campaign_id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    org_name: Mapped[str] = mapped_column(NAME)
+    value: Mapped[Decimal] = mapped_column(Numeric(20, 2))
+    members: Mapped[int] = mapped_column(Integer)
+    achievers: Mapped[int] = mapped_column(Integer)
+    cases: Mapped[int] = mapped_column(Integer)
+
+
 def table(name: str):  # type: ignore[no-untyped-def]
     """The Core ``Table`` of ``name``."""
     return Base.metadata.tables[name]
