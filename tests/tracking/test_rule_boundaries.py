@@ -162,8 +162,10 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, tuple[dict[str, Any], bool]]]] 
     # a probationary agent whose 90-day conversion window ends within 30 days (0..30 days left)
     # with cumulative FYC still below 3,000
     "conversion_gap": (
-        {"category": "probationary", "tenure_days": 75, "spell_fyc": 1000.0},
+        {"category": "probationary", "tenure_days": 75, "spell_fyc": 1000.0,
+         "basic_law_configured": 0},
         {
+            "a basic law is configured": ({"basic_law_configured": 1}, False),
             "category=formal": ({"category": "formal"}, False),
             "category=director": ({"category": "director"}, False),
             "tenure_days=59 (31 days left)": ({"tenure_days": 59}, False),
@@ -178,6 +180,44 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, tuple[dict[str, Any], bool]]]] 
         },
     ),
 }
+
+CASES.update({
+    # basic law: conversion not reached at the current pace, window ending within 30 days
+    "basic_law_conversion": (
+        {"conversion_projected": 0, "conversion_days_left": 10, "conversion_gap_fyc": 1200.0,
+         "conversion_gap_count": 1},
+        {
+            "projected to convert": ({"conversion_projected": 1}, False),
+            "days_left=30": ({"conversion_days_left": 30}, True),
+            "days_left=31": ({"conversion_days_left": 31}, False),
+            "days_left=0": ({"conversion_days_left": 0}, True),
+            "days_left=-1 (window over)": ({"conversion_days_left": -1}, False),
+            "no basic law (missing)": ({"conversion_projected": float("nan")}, False),
+        },
+    ),
+    # basic law: the failure ladder's next step is demotion or contract end
+    "basic_law_demotion_risk": (
+        {"demotion_risk": 1, "maintenance_gap_count": 2, "maintenance_days_left": 20},
+        {
+            "no risk": ({"demotion_risk": 0}, False),
+            "missing": ({"demotion_risk": float("nan")}, False),
+        },
+    ),
+    # campaigns: within 10% of the next tier with at most 7 days left
+    "campaign_near_tier": (
+        {"campaign_id": "c1", "campaign_next_tier": "金", "campaign_gap_to_tier": 500.0,
+         "campaign_gap_share": 0.05, "campaign_days_left": 5},
+        {
+            "share=0.10": ({"campaign_gap_share": 0.10}, True),
+            "share=0.1001": ({"campaign_gap_share": 0.1001}, False),
+            "days_left=7": ({"campaign_days_left": 7}, True),
+            "days_left=8": ({"campaign_days_left": 8}, False),
+            "days_left=-1": ({"campaign_days_left": -1}, False),
+            "gap=0 (tier reached)": ({"campaign_gap_to_tier": 0.0}, False),
+            "no running campaign": ({"campaign_gap_share": float("nan")}, False),
+        },
+    ),
+})
 
 RULES = load_rules()
 
@@ -215,7 +255,8 @@ def test_rule_fires_exactly_on_its_boundary(rule_name: str) -> None:
 
 def test_conversion_gap_message() -> None:
     rule = RULES.by_name()["conversion_gap"]
-    frame = pd.DataFrame([{"category": "probationary", "tenure_days": 81, "spell_fyc": 1800.0}])
+    frame = pd.DataFrame([{"category": "probationary", "tenure_days": 81, "spell_fyc": 1800.0,
+                           "basic_law_configured": 0}])
     (row,) = rule.evaluate(frame).to_dict("records")
     zh, en, facts = rule.render(row)
     assert zh == "差 1,200 元 FYC 转正, 还剩 9 天"

@@ -418,6 +418,19 @@ def demo(
     output.console.print(_units_table(show.kpis, f"{show.period} 月度 KPI (各下级机构) / monthly KPIs by unit",
                                       format_value))
     output.console.print(f"月报 Excel / monthly report: {show.report_path}", highlight=False)
+    if show.assessment is not None:
+        a = show.assessment
+        totals: dict[str, int] = {}
+        for per_rule in a.counts.values():  # type: ignore[attr-defined]
+            for outcome, n in per_rule.items():
+                totals[outcome] = totals.get(outcome, 0) + n
+        output.console.print(
+            f"基本法考核 / basic law ({show.basic_law.name if show.basic_law else ''}) "
+            f"{a.period}: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items()))  # type: ignore[attr-defined]
+            + "  →  zhuizong assess list --period " + a.period + " --outcome at-risk", highlight=False)  # type: ignore[attr-defined]
+    if show.campaigns:
+        output.console.print(f"方案 / campaigns: {', '.join(show.campaigns)}  →  zhuizong campaign standings "
+                             f"{show.campaigns[-1]}", highlight=False)
     t = show.tracking
     output.console.print(
         f"今日追踪 {show.track_date} / today's tracking: 待跟进 live {t.live}; 本次 this run: "

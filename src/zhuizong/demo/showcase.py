@@ -25,6 +25,9 @@ class Showcase:
     report_path: Path
     track_date: dt.date
     tracking: RunSummary
+    basic_law: Path | None = None
+    assessment: object | None = None  # basiclaw RunResult of the current quarter
+    campaigns: list[str] | None = None
 
 
 def showcase(ws: Workspace, params: DemoParams) -> Showcase:
@@ -35,6 +38,15 @@ def showcase(ws: Workspace, params: DemoParams) -> Showcase:
     out = ws.home / "reports" / f"monthly-{period}.xlsx"
     out.parent.mkdir(parents=True, exist_ok=True)
     path = build_monthly(ws, SYSTEM, period, None, out, "xlsx")
-    today = params.end_date + dt.timedelta(days=1)
+    # the first example basic law and the demo campaigns, so gaps, standings and honors show
+    from zhuizong.basiclaw.service import install_demo_basic_law, run_assessment
+    from zhuizong.campaigns.signals import install_demo_campaigns
+
+    law = install_demo_basic_law(ws)
+    end = params.end_date
+    quarter = f"{end.year}Q{(end.month - 1) // 3 + 1}"
+    assessment = run_assessment(ws, SYSTEM, quarter, as_of=end)
+    campaigns = install_demo_campaigns(ws, end)
+    today = end + dt.timedelta(days=1)
     tracking = run(ws, today, SYSTEM)
-    return Showcase(period, kpis, Path(path), today, tracking)
+    return Showcase(period, kpis, Path(path), today, tracking, law, assessment, campaigns)

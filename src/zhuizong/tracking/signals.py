@@ -70,6 +70,7 @@ AGENT_SIGNALS: dict[str, Signal] = _decl(
      "attended (present or late)"),
     ("worklog_yesterday", "昨日是否填写工作日志 (1/0)", "1 if a work log exists for the day before"),
     ("yesterday_is_workday", "昨日是否工作日 (周一至周六, 1/0)", "1 if the day before was Mon–Sat"),
+    ("basic_law_configured", "是否已配置基本法 (1/0)", "1 when the workspace has a basic-law rule file"),
     ("worklog_days_mtd", "本月填写日志天数", "days with a work log this month"),
     ("mtd_visits", "本月拜访量", "visits logged this month"),
     ("mtd_interviews", "本月面谈量", "interviews logged this month"),
@@ -93,6 +94,26 @@ ORG_SIGNALS: dict[str, Signal] = _decl(
 
 #: extra providers (name, subject, function(ws, date, base frame) -> frame keyed like the base)
 PROVIDERS: list[tuple[str, str, Callable[[Workspace, dt.date, pd.DataFrame], pd.DataFrame]]] = []
+
+
+def register(name: str, subject: str, fn: Callable[[Workspace, dt.date, pd.DataFrame], pd.DataFrame],
+             signals: dict[str, tuple[str, str]]) -> None:
+    """Add a signal provider (basic law, campaigns …): its columns become rule-usable names."""
+    target = AGENT_SIGNALS if subject == "agent" else ORG_SIGNALS
+    for n, (zh, en) in signals.items():
+        target[n] = Signal(n, zh, en)
+    if all(p[0] != name for p in PROVIDERS):
+        PROVIDERS.append((name, subject, fn))
+
+
+def _register_builtin_providers() -> None:
+    from zhuizong.basiclaw.signals import SIGNALS as LAW_SIGNALS
+    from zhuizong.basiclaw.signals import basic_law_signals
+    from zhuizong.campaigns.signals import SIGNALS as CAMPAIGN_SIGNALS
+    from zhuizong.campaigns.signals import campaign_signals
+
+    register("basic_law", "agent", basic_law_signals, LAW_SIGNALS)
+    register("campaigns", "agent", campaign_signals, CAMPAIGN_SIGNALS)
 
 
 def _basis(ws: Workspace) -> Basis:
@@ -223,6 +244,9 @@ def agent_signals(ws: Workspace, d: dt.date, snap: compiler.Snapshot | None = No
     base["worklog_yesterday"] = base.agent_code.isin(set(yest.agent_code)).astype(int)
     base["yesterday_is_workday"] = int((d - dt.timedelta(days=1)).weekday() < 6)
     base = base.drop(columns=["hire_day"])
+    from zhuizong.basiclaw.service import rules_path
+
+    base["basic_law_configured"] = int(rules_path(ws).exists())
     for _name, subject, fn in PROVIDERS:
         if subject == "agent":
             base = base.merge(fn(ws, d, base), on="agent_code", how="left")
@@ -268,6 +292,9 @@ def org_signals(ws: Workspace, d: dt.date, snap: compiler.Snapshot | None = None
         if subject == "org":
             df = df.merge(fn(ws, d, df), on="org_code", how="left")
     return df.sort_values("org_code").reset_index(drop=True)
+
+
+_register_builtin_providers()
 
 
 def _label(ws: Workspace, d: dt.date) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, FastAPI, Form, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -51,12 +51,18 @@ async def csrf_guard(request: Request) -> None:
                                 host, request.url.scheme):
         raise PermissionDenied("跨站请求被拒绝 (CSRF)", "cross-origin request refused (CSRF)")
     token = request.headers.get("x-csrf-token")
-    if token is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
+    ws = workspace(request)
+    ctype = request.headers.get("content-type", "")
+    if token is None and ctype.startswith("multipart/form-data"):
+        # the token is inside the body: refuse an oversized upload before parsing any of it
+        limit = ws.settings.import_.max_file_mb * 1024 * 1024 + 1024 * 1024
+        length = request.headers.get("content-length")
+        if length is None or not length.isdigit() or int(length) > limit:
+            raise HTTPException(status_code=413, detail="upload too large or without Content-Length")
+    if token is None and ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await request.form()
         v = form.get("csrf_token")
         token = v if isinstance(v, str) else None
-    ws = workspace(request)
     if request.url.path == "/login":
         if not security.tokens_match(token, request.cookies.get(security.LOGIN_CSRF_COOKIE)):
             raise PermissionDenied("登录表单已过期, 请刷新页面", "login form expired; reload the page")
