@@ -118,7 +118,9 @@ def scope_for(conn: Connection, actor: Actor, on: dt.date | None = None) -> Scop
     orgs: Select = _NOTHING
     if subtree_roots:
         orgs = _org_subtree(subtree_roots)
-        agent_parts.append(_agents_in_orgs(_org_subtree(subtree_roots), on))
+        # the same CTE object for both: a statement filtering on agents *and* org units (tracking
+        # items of either kind) may hold only one CTE named "org_tree"
+        agent_parts.append(_agents_in_orgs(orgs, on))
     if heads:
         agent_parts.append(_reporting_line(heads, on))
     if selves:

@@ -9,6 +9,14 @@ from fastapi import FastAPI
 #: modules under zhuizong.web.pages (and zhuizong.web.api) that define ``router``
 MODULES = (
     "zhuizong.web.pages.tracking",
+    "zhuizong.web.pages.tools",
+    "zhuizong.web.pages.imports",
+    "zhuizong.web.pages.admin",
+    "zhuizong.web.pages.dashboard",
+    "zhuizong.web.pages.report",
+    "zhuizong.web.pages.agents",
+    "zhuizong.web.pages.team",
+    "zhuizong.web.api",
 )
 
 

@@ -1,0 +1,185 @@
+"""Dashboard (驾驶舱): KPI cards, trend charts, drill-down along the org tree, rank segments,
+cohort retention heat map. Data from :mod:`zhuizong.services.dashboard`; this module only turns it
+into template variables and ECharts options (JSON read by ``static/app.js``)."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+
+from zhuizong.kpi.registry import METRICS
+from zhuizong.kpi.service import format_value
+from zhuizong.services import dashboard as svc
+from zhuizong.web.deps import Ctx, page_ctx
+
+router = APIRouter(include_in_schema=False)
+
+
+# --- helpers shared by the pages of this area (report, agents, team import them) -------------
+
+
+def num(v: Decimal | float | int | None, digits: int = 2) -> float | None:
+    """A JSON-safe number for a chart."""
+    return None if v is None else round(float(v), digits)
+
+
+def label(ctx: Ctx, metric: str) -> str:
+    m = METRICS.get(metric)
+    if m is None:
+        return ctx.t(metric)
+    return m.en if ctx.lang == "en" else m.zh
+
+
+def fmt_growth(v: Decimal | float | None, pp: bool = False) -> str:
+    if v is None:
+        return "—"
+    f = float(v)
+    return f"{f:+.2f}pp" if pp else f"{f * 100:+.1f}%"
+
+
+def fmt_rate(v: Decimal | float | None) -> str:
+    return "—" if v is None else f"{float(v) * 100:.1f}%"
+
+
+def fmt_money(v: Decimal | float | None) -> str:
+    return "—" if v is None else f"{float(v):,.0f}"
+
+
+def fv(metric: str, value: Decimal | float | int | None) -> str:
+    """A value as the KPI service formats it (floats and ints accepted)."""
+    if value is not None and not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    return format_value(metric, value)
+
+
+def helpers(ctx: Ctx) -> dict[str, Any]:
+    return {"fv": fv, "label": lambda m: label(ctx, m), "growth": fmt_growth,
+            "rate": fmt_rate, "money": fmt_money, "qs": lambda **kw: urlencode(
+                {k: v for k, v in kw.items() if v is not None and v != ""})}
+
+
+def _axis(ctx: Ctx, months: list[str]) -> dict[str, Any]:
+    return {"type": "category", "data": [m[2:] for m in months]}
+
+
+def _base(title: str) -> dict[str, Any]:
+    return {"title": {"text": title, "textStyle": {"fontSize": 13}}, "tooltip": {"trigger": "axis"},
+            "legend": {"bottom": 0, "type": "scroll"},
+            "grid": {"left": 8, "right": 8, "top": 36, "bottom": 36, "containLabel": True}}
+
+
+def trend_options(ctx: Ctx, d: svc.Dashboard, trends: bool = True) -> dict[str, dict[str, Any]]:
+    m, tr = d.months, d.trend
+    en = ctx.lang == "en"
+    out: dict[str, dict[str, Any]] = {}
+    if d.children:
+        ch = _base(("FYP by unit (click to drill down)" if en else "下级机构 FYP (点击下钻)"))
+        ch["tooltip"] = {"trigger": "item"}
+        ch.update(xAxis={"type": "category", "data": [c["org_name"] for c in d.children],
+                         "axisLabel": {"interval": 0, "rotate": 30 if len(d.children) > 4 else 0}},
+                  yAxis={"type": "value"},
+                  series=[{"name": "FYP", "type": "bar",
+                           "data": [{"value": num(c.get("fyp"), 0), "code": c["org_code"]} for c in d.children]}])
+        out["children"] = ch
+    if not trends:
+        return out
+    fyp = _base("FYP " + ("by month vs plan vs last year" if en else "月度趋势 · 计划 · 去年同期"))
+    fyp.update(xAxis=_axis(ctx, m), yAxis={"type": "value"}, series=[
+        {"name": "FYP", "type": "bar", "data": [num(tr[x]["fyp"], 0) for x in m]},
+        {"name": "Plan" if en else "计划", "type": "line", "data": [num(tr[x]["fyp_plan"], 0) for x in m]},
+        {"name": "Last year" if en else "去年同期", "type": "line", "lineStyle": {"type": "dashed"},
+         "data": [num(tr[x]["fyp_last_year"], 0) for x in m]},
+    ])
+    flow = _base("Headcount flow" if en else "人力变动")
+    flow.update(xAxis=_axis(ctx, m), yAxis={"type": "value"}, series=[
+        {"name": label(ctx, "headcount_open"), "type": "line", "data": [num(tr[x]["headcount_open"], 1) for x in m]},
+        {"name": label(ctx, "new_hires"), "type": "bar", "stack": "flow",
+         "data": [num(tr[x]["new_hires"], 0) for x in m]},
+        {"name": label(ctx, "leavers"), "type": "bar", "stack": "flow",
+         "data": [-(num(tr[x]["leavers"], 0) or 0) for x in m]},
+        {"name": label(ctx, "headcount_close"), "type": "line", "data": [num(tr[x]["headcount_close"], 1) for x in m]},
+    ])
+    act = _base(label(ctx, "activity_rate"))
+    act.update(xAxis=_axis(ctx, m), yAxis={"type": "value", "axisLabel": {"formatter": "{value}%"}},
+               series=[{"name": label(ctx, "activity_rate"), "type": "line", "areaStyle": {},
+                        "data": [None if tr[x]["activity_rate"] is None else num(tr[x]["activity_rate"] * 100, 1)
+                                 for x in m]}])
+    out.update(fyp=fyp, flow=flow, activity=act)
+    if d.cohort is not None and d.cohort.months:
+        shares = d.cohort.shares("retention")
+        n = len(d.cohort.months)
+        data = [[t, h, round(v * 100, 1)] for h in range(n) for t in range(n)
+                if h + t < n and (v := shares[h][t]) is not None]
+        hm: dict[str, Any] = {
+            "title": {"text": "Cohort retention (%)" if en else "批次留存率 (%)", "textStyle": {"fontSize": 13}},
+            "tooltip": {"position": "top"},
+            "grid": {"left": 8, "right": 8, "top": 36, "bottom": 56, "containLabel": True},
+            "xAxis": {"type": "category", "name": "t", "data": list(range(n)), "splitArea": {"show": True}},
+            "yAxis": {"type": "category", "data": [f"{x} ({s})" for x, s in zip(d.cohort.months, d.cohort.size,
+                                                                               strict=True)],
+                      "splitArea": {"show": True}},
+            "visualMap": {"min": 0, "max": 100, "calculable": False, "orient": "horizontal", "left": "center",
+                          "bottom": 0, "itemHeight": 120,
+                          "inRange": {"color": ["#f8696b", "#ffeb84", "#63be7b"]}},
+            "series": [{"name": "retention", "type": "heatmap", "data": data,
+                        "label": {"show": n <= 12, "fontSize": 9}}],
+        }
+        out["cohort"] = hm
+    return out
+
+
+def team_chart(ctx: Ctx, board: svc.TeamBoard) -> dict[str, Any]:
+    en = ctx.lang == "en"
+    rows = sorted(board.rows, key=lambda r: -(r.fyp or 0))
+    opt = _base(("Team FYP this month" if en else "团队本月 FYP") + f" ({board.month})")
+    opt["tooltip"] = {"trigger": "item"}
+    colors = {"green": "#22c55e", "yellow": "#eab308", "red": "#ef4444"}
+    opt.update(xAxis={"type": "category", "data": [r.agent.agent_name for r in rows],
+                      "axisLabel": {"interval": 0, "rotate": 40}},
+               yAxis={"type": "value"},
+               series=[{"name": "FYP", "type": "bar", "data": [
+                   {"value": num(r.fyp, 0), "code": r.agent.agent_code,
+                    "itemStyle": {"color": colors[r.light]}} for r in rows]}])
+    return opt
+
+
+# --- the page ------------------------------------------------------------------------------------
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = None,
+                   period: str | None = None) -> Response:
+    t0 = time.perf_counter()
+    through = svc.data_through(ctx.ws)
+    period = period or svc.last_closed_month(ctx.ws, through)
+    orgs = svc.visible_orgs(ctx.ws, ctx.actor)
+    org = org or svc.visible_root(orgs)
+    if org is None:  # a supervisor with only a reporting line: their team, no org unit KPIs
+        board = None
+        if ctx.actor.agent_code:
+            board = svc.team_board(ctx.ws, ctx.actor, through=through)
+        return ctx.render("dashboard/team_only.html", board=board, period=period, through=through,
+                          chart=team_chart(ctx, board) if board and board.rows else None, **helpers(ctx))
+    # cards, children and segments now; the 12-month trends and the cohort heat map are loaded
+    # by HTMX from /dashboard/trends (12 more KPI requests: slow only on a cold cache)
+    d = svc.dashboard(ctx.ws, ctx.actor, org, period, through=through, with_trend=False)
+    charts = trend_options(ctx, d, trends=False)
+    d.timings["total"] = time.perf_counter() - t0
+    return ctx.render("dashboard/index.html", d=d, charts=charts, orgs=orgs, period=period,
+                      label_of=svc.CATEGORY_EN if ctx.lang == "en" else svc.CATEGORY_ZH,
+                      **helpers(ctx))
+
+
+@router.get("/dashboard/trends", response_class=HTMLResponse)
+def dashboard_trends(ctx: Annotated[Ctx, Depends(page_ctx)], org: str, period: str) -> Response:
+    """The trend charts and the cohort heat map of /dashboard (an HTMX fragment; a full page
+    when opened directly)."""
+    d = svc.dashboard(ctx.ws, ctx.actor, org, period)  # NotFound outside the scope
+    charts = trend_options(ctx, d)
+    tpl = "dashboard/_trends.html" if ctx.request.headers.get("hx-request") else "dashboard/trends_page.html"
+    return ctx.render(tpl, d=d, charts=charts, period=period, **helpers(ctx))
