@@ -231,7 +231,19 @@ def rules_block() -> str:
     return "\n".join(lines)
 
 
+def permissions_block() -> str:
+    from zhuizong.access.actor import PERMISSIONS
+    from zhuizong.store.models import ROLES
+
+    lines = ["| action | roles |", "|---|---|"]
+    for action, roles in PERMISSIONS.items():
+        who = "every role" if set(roles) == set(ROLES) else ", ".join(r for r in ROLES if r in roles)
+        lines.append(f"| `{action}` | {who} |")
+    return "\n".join(lines)
+
+
 BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
+    "access.md": {"permissions": permissions_block},
     "kpi-definitions.md": {"metrics": metrics_block},
     "tracking.md": {"agent-signals": lambda: signals_block("agent"),
                     "org-signals": lambda: signals_block("org"),
