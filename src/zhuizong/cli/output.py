@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -38,6 +39,8 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table
 
 
 def error(zh: str, en: str) -> None:
-    err_console.print(f"[bold red]错误[/]: {zh}", highlight=False)
+    # soft_wrap: never break a message (a file path, a value) with hard newlines; escape: a message
+    # may contain [brackets] that are data, not Rich markup
+    err_console.print(f"[bold red]错误[/]: {escape(zh)}", highlight=False, soft_wrap=True)
     if en and en != zh:
-        err_console.print(f"[red]error[/]: {en}", highlight=False)
+        err_console.print(f"[red]error[/]: {escape(en)}", highlight=False, soft_wrap=True)
