@@ -370,8 +370,12 @@ def active(ctx: Context, leaves_: list[Active]) -> dict[Leaf, dict[tuple[str, st
     sp = sp.filter(sp.hire_day <= e)
     last = sp.group_by("agent_code").aggregate(
         last_day=ibis.least(ibis.literal(e), sp.leave_day - 1).max())
+    # an agent not in force at all in the period (left before S, production arriving later) is
+    # placed at E (docs/kpi-engine.md point 5), not on a last day before the period
     act = act.left_join(last, act.agent_code == last.agent_code).select(
-        act.unit, act.agent_code, seg_day=ibis.coalesce(last.last_day, ibis.literal(e)))
+        act.unit, act.agent_code,
+        seg_day=ibis.ifelse(last.last_day.notnull() & (last.last_day >= s), last.last_day,
+                            ibis.literal(e)))
     act = _place(ctx, act, "seg_day")
     act = act.mutate(seg=_segment_value(ctx, act))
     df = ctx.run(act.group_by(["unit", "seg"]).aggregate(n=act.agent_code.nunique()))
