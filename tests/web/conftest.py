@@ -31,6 +31,31 @@ def login(app, username: str, password: str) -> TestClient:  # type: ignore[no-u
     return client
 
 
+def login_with_csrf(ws: Workspace, username: str, password: str | None = None) -> tuple[TestClient, str]:
+    """:func:`login` on a fresh app over ``ws``, plus the session's CSRF token (from /account)."""
+    from zhuizong.demo.service import DEMO_PASSWORD
+    from zhuizong.web.app import create_app
+
+    client = login(create_app(ws), username, DEMO_PASSWORD if password is None else password)
+    m = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/account").text)
+    assert m, "no csrf_token on /account"
+    return client, m.group(1)
+
+
+def small_demo(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Workspace]:
+    """A 60-agent demo workspace of its own (for module fixtures of tests that write data)."""
+    from zhuizong.demo.params import DemoParams
+    from zhuizong.demo.service import build_demo
+
+    with pytest.MonkeyPatch.context() as mp:
+        for var in [v for v in os.environ if v.startswith("ZHUIZONG_")]:
+            mp.delenv(var)
+        w = Workspace.open(tmp_path_factory.mktemp(name) / "ws")
+        w.init()
+        build_demo(w, DemoParams(agents=60, years=1, end_date=DEMO_END))
+        yield w
+
+
 @dataclass
 class DemoWeb:
     ws: Workspace

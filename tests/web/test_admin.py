@@ -3,10 +3,7 @@ tracking rules."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,39 +11,22 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from zhuizong.demo.params import DemoParams
-from zhuizong.demo.service import DEMO_PASSWORD, build_demo
+from zhuizong.demo.service import DEMO_PASSWORD
 from zhuizong.store.models import table
+from tests.web.conftest import login_with_csrf, small_demo
 from zhuizong.workspace import Workspace
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ADMIN_PAGES = ("/admin", "/admin/users", "/admin/users/agent", "/admin/orgs", "/admin/settings",
                "/admin/plans", "/admin/rules")
 
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    with pytest.MonkeyPatch.context() as mp:
-        for var in [v for v in os.environ if v.startswith("ZHUIZONG_")]:
-            mp.delenv(var)
-        w = Workspace.open(tmp_path_factory.mktemp("admin") / "ws")
-        w.init()
-        build_demo(w, DemoParams(agents=60, years=1, end_date=dt.date(2026, 5, 31)))
-        yield w
+    yield from small_demo(tmp_path_factory, "admin")
 
 
 def login(ws: Workspace, username: str, password: str = DEMO_PASSWORD) -> tuple[TestClient, str]:
-    from zhuizong.web.app import create_app
-
-    c = TestClient(create_app(ws), base_url="https://127.0.0.1")
-    token = _CSRF.search(c.get("/login").text)
-    assert token
-    r = c.post("/login", data={"username": username, "password": password, "next": "/",
-                               "csrf_token": token.group(1)}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    m = _CSRF.search(c.get("/account").text)
-    assert m
-    return c, m.group(1)
+    return login_with_csrf(ws, username, password)
 
 
 @pytest.fixture(scope="module")

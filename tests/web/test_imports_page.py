@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
 import zipfile
 from collections.abc import Iterator
@@ -15,9 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from zhuizong.demo.params import DemoParams
-from zhuizong.demo.service import DEMO_PASSWORD, build_demo
 from zhuizong.store.models import table
+from tests.web.conftest import login_with_csrf, small_demo
 from zhuizong.workspace import Workspace
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -26,27 +24,11 @@ _TOKEN = re.compile(r'name="token" value="([^"]+)"')
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    with pytest.MonkeyPatch.context() as mp:
-        for var in [v for v in os.environ if v.startswith("ZHUIZONG_")]:
-            mp.delenv(var)
-        w = Workspace.open(tmp_path_factory.mktemp("imports") / "ws")
-        w.init()
-        build_demo(w, DemoParams(agents=60, years=1, end_date=dt.date(2026, 5, 31)))
-        yield w
+    yield from small_demo(tmp_path_factory, "imports")
 
 
 def login(ws: Workspace, username: str) -> tuple[TestClient, str]:
-    from zhuizong.web.app import create_app
-
-    c = TestClient(create_app(ws), base_url="https://127.0.0.1")
-    token = _CSRF.search(c.get("/login").text)
-    assert token
-    r = c.post("/login", data={"username": username, "password": DEMO_PASSWORD, "next": "/",
-                               "csrf_token": token.group(1)}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    m = _CSRF.search(c.get("/account").text)
-    assert m
-    return c, m.group(1)
+    return login_with_csrf(ws, username)
 
 
 @pytest.fixture(scope="module")

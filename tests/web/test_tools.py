@@ -4,7 +4,6 @@ write through the import pipeline: validated, scoped, all or nothing, audited)."
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -13,9 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from zhuizong.demo.params import DemoParams
-from zhuizong.demo.service import DEMO_PASSWORD, build_demo
 from zhuizong.store.models import table
+from tests.web.conftest import login_with_csrf, small_demo
 from zhuizong.workspace import Workspace
 
 TODAY = dt.date.today()
@@ -24,26 +22,11 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    with pytest.MonkeyPatch.context() as mp:
-        for var in [v for v in os.environ if v.startswith("ZHUIZONG_")]:
-            mp.delenv(var)
-        w = Workspace.open(tmp_path_factory.mktemp("tools") / "ws")
-        w.init()
-        build_demo(w, DemoParams(agents=60, years=1, end_date=dt.date(2026, 5, 31)))
-        yield w
+    yield from small_demo(tmp_path_factory, "tools")
 
 
 def login(ws: Workspace, username: str) -> tuple[TestClient, str]:
-    from zhuizong.web.app import create_app
-
-    c = TestClient(create_app(ws), base_url="https://127.0.0.1")
-    page = c.get("/login")
-    token = _CSRF.search(page.text) or re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)
-    assert token, page.text
-    r = c.post("/login", data={"username": username, "password": DEMO_PASSWORD, "next": "/",
-                               "csrf_token": token.group(1)}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return c, csrf(c, "/account")
+    return login_with_csrf(ws, username)
 
 
 def csrf(c: TestClient, path: str) -> str:
