@@ -70,6 +70,7 @@ async def csrf_guard(request: Request) -> None:
     sess = security.session_for(ws, request.cookies.get(security.COOKIE))
     if sess is None:
         raise LoginRequired()
+    request.state.session = sess  # read once per request: deps.page_ctx/api_ctx reuse it
     if not security.tokens_match(token, sess.csrf_token):
         raise PermissionDenied("缺少或错误的 CSRF 令牌", "missing or wrong CSRF token")
 

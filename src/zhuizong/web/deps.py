@@ -60,7 +60,8 @@ def workspace(request: Request) -> Workspace:
 
 def _ctx(request: Request) -> Ctx:
     ws = workspace(request)
-    sess = security.session_for(ws, request.cookies.get(security.COOKIE))
+    sess = getattr(request.state, "session", None) or security.session_for(
+        ws, request.cookies.get(security.COOKIE))
     if sess is None:
         raise LoginRequired()
     from zhuizong.access.users import get_user
