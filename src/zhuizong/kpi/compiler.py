@@ -21,7 +21,17 @@ import pandas as pd
 import pyarrow as pa
 
 from zhuizong.analytics.calendar import Period, day_num, from_day_num
-from zhuizong.kpi.ir import Active, Cohort, Leaf, Meetings, People, Plan, Production, ToolUse
+from zhuizong.kpi.ir import (
+    Active,
+    Cohort,
+    Leaf,
+    Meetings,
+    People,
+    Persistency,
+    Plan,
+    Production,
+    ToolUse,
+)
 from zhuizong.settings import Settings
 from zhuizong.workspace import Workspace
 
@@ -632,8 +642,10 @@ def evaluate_leaves(ctx: Context, needed: list[Leaf]) -> dict[Leaf, dict[tuple[s
     for leaf in needed:
         groups.setdefault(type(leaf), []).append(leaf)
     out: dict[Leaf, dict[tuple[str, str], Any]] = {}
+    from zhuizong.kpi.persistency import persistency  # it builds on this module's helpers
+
     runners = {Production: production, Active: active, People: people, Cohort: cohorts,
-               Meetings: meetings, ToolUse: tool_use, Plan: plans}
+               Persistency: persistency, Meetings: meetings, ToolUse: tool_use, Plan: plans}
     for kind, group in groups.items():
         out.update(runners[kind](ctx, group))
     return out

@@ -54,6 +54,18 @@ class Cohort:
 
 
 @dataclass(frozen=True)
+class Persistency:
+    """Regular-pay policies issued ``months`` + 1 basis months before each month of the period
+    (13 → issue month m−14, 25 → m−26) and what of their later premium was received in time
+    (kpi-spec §6; docs/kpi-engine.md point 17). ``kind``: ``due`` = the cohort's first-year
+    premium, ``paid`` = its policy-year-(n+1) renewal premium received by the anniversary + the
+    grace days, ``policies`` = cohort size, ``paid_policies`` = policies with such a premium."""
+
+    months: Literal[13, 25]
+    kind: Literal["due", "paid", "policies", "paid_policies"]
+
+
+@dataclass(frozen=True)
 class Meetings:
     kind: Literal["attended", "scheduled"]
 
@@ -71,7 +83,7 @@ class Plan:
     year: bool = False
 
 
-Leaf = Production | Active | People | Cohort | Meetings | ToolUse | Plan
+Leaf = Production | Active | People | Cohort | Persistency | Meetings | ToolUse | Plan
 
 
 @dataclass(frozen=True)
