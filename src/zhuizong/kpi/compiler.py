@@ -114,6 +114,14 @@ class Context:
     #: frame of the expression's schema instead of executing it (see :func:`expressions`)
     collected: list[ir.Table] | None = None
 
+    def run_arrow(self, expr: ir.Table) -> pa.Table:
+        """Execute ``expr`` into an Arrow table (exact: decimals stay decimals, integer columns
+        with nulls stay integers). In collect mode: record it, return an empty table."""
+        if self.collected is not None:
+            self.collected.append(expr)
+            return expr.schema().to_pyarrow().empty_table()
+        return self.snap.con.to_pyarrow(expr)
+
     def run(self, expr: ir.Table) -> pd.DataFrame:
         if self.collected is not None:
             self.collected.append(expr)
@@ -284,6 +292,95 @@ def _collect(df: pd.DataFrame, col: str, scale: Decimal = Decimal(1)) -> dict[tu
     return out
 
 
+def _decimals(col: pa.ChunkedArray | pa.Array, scale: Decimal = Decimal(1)) -> list[Decimal | None]:
+    """The values of an Arrow column as ``_collect`` reads them — ``Decimal(str(v)) / scale``,
+    None for a null (or NaN) — in the same decimal representation (an integer as ``5``, never
+    ``5.0``: integer columns with nulls are not turned into floats)."""
+    typ = col.type
+    vals = col.to_pylist()
+    if pa.types.is_decimal(typ):
+        out: list[Decimal | None] = vals  # Decimal(str(d)) is d, exponent included
+    elif pa.types.is_integer(typ):
+        out = [None if v is None else Decimal(v) for v in vals]
+    else:
+        out = [None if v is None or (isinstance(v, float) and v != v) else Decimal(str(v))
+               for v in vals]
+    if scale != 1:
+        out = [None if v is None else v / scale for v in out]
+    return out
+
+
+@dataclass
+class Values:
+    """One base measure by (unit, seg), column-wise: ``unit[i]``, ``seg[i]`` → ``values[i]``
+    (Decimal; None = no value, as a key missing from the dict form). What the runners return
+    instead of a dict per key: the engine aligns the columns with its output keys at once, and
+    :meth:`to_dict` gives exactly the dict :func:`_collect` would (``evaluate_leaves``)."""
+
+    unit: list[Any]
+    seg: list[Any]
+    values: list[Decimal | None]
+
+    @classmethod
+    def from_arrow(cls, tbl: pa.Table, col: str, scale: Decimal = Decimal(1)) -> Values:
+        return cls(tbl.column("unit").to_pylist(), tbl.column("seg").to_pylist(),
+                   _decimals(tbl.column(col), scale))
+
+    @classmethod
+    def from_dict(cls, d: dict[tuple[str, str], Any]) -> Values:
+        return cls([k[0] for k in d], [k[1] for k in d], list(d.values()))
+
+    def to_dict(self) -> dict[tuple[str, str], Decimal]:
+        return {(u, s): v for u, s, v in zip(self.unit, self.seg, self.values, strict=True)
+                if v is not None}
+
+
+def _rollup(ctx: Context, placed: ir.Table, aggs: dict[str, ir.Scalar],
+            keys: tuple[str, ...] = (), seg: str | None = None) -> ir.Table:
+    """Additive aggregates (sums, counts) of placed rows by grain unit × segment (× ``keys``).
+
+    Aggregated first by the placement's own unit (``leaf``) and segment, and only then mapped to
+    the grain units through ``org_ancestors`` and summed again: exact for sums and counts (integer
+    and decimal addition), and the fan-out to every ancestor multiplies a few thousand groups
+    instead of every fact row. ``aggs`` are over ``placed``; the result has ``unit``, ``seg``,
+    ``keys`` and one column per aggregate (``seg``: a column of ``placed`` holding the segment
+    already). Not for distinct counts (see :func:`_distinct_rows`)."""
+    by = {"leaf": placed.leaf,
+          "seg": _segment_value(ctx, placed) if seg is None else placed[seg]}
+    if ctx.grain.agent_of is not None:
+        by["agent_code"] = placed.agent_code
+    by.update({k: placed[k] for k in keys})
+    pre = placed.group_by(**by).aggregate(**aggs)
+    j = _fan_out(ctx, pre)
+    return j.group_by(["unit", "seg", *keys]).aggregate(**{a: j[a].sum() for a in aggs})
+
+
+def _fan_out(ctx: Context, t: ir.Table) -> ir.Table:
+    """Rows with ``leaf`` (and ``agent_code`` for the agent grain) → one row per grain unit that
+    contains the leaf, as column ``unit`` (the agent itself for the agent grain)."""
+    anc = ctx.snap.t["org_ancestors"]
+    if ctx.grain.agent_of is not None:
+        sub = anc.filter(anc.ancestor_code == ctx.grain.agent_of)
+        j = t.join(sub, t.leaf == sub.org_code)
+        return j.mutate(unit=j.agent_code)
+    a = _in_units(ctx, anc)
+    j = t.join(a, t.leaf == a.org_code)
+    return j.mutate(unit=j.ancestor_code)
+
+
+def _values(ctx: Context, expr: ir.Table, cols: dict[Leaf, tuple[str, Decimal]]
+            ) -> dict[Leaf, Values]:
+    """Run ``expr`` (with ``unit``, ``seg``) once and read each leaf's column: leaf → (column,
+    scale)."""
+    tbl = ctx.run_arrow(expr)
+    unit, seg = tbl.column("unit").to_pylist(), tbl.column("seg").to_pylist()
+    return {leaf: Values(unit, seg, _decimals(tbl.column(c), scale))
+            for leaf, (c, scale) in cols.items()}
+
+
+_ONE = Decimal(1)
+
+
 def _days(period: Period) -> tuple[int, int]:
     return day_num(period.start), day_num(period.end)
 
@@ -327,87 +424,143 @@ def _production_aggs(t: ir.Table) -> dict[str, ir.Scalar]:
     }
 
 
-def production(ctx: Context, leaves_: list[Production]) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
-    out: dict[Leaf, dict[tuple[str, str], Decimal]] = {}
+def production(ctx: Context, leaves_: list[Production]) -> dict[Leaf, Values]:
+    """Every production leaf from one scan of the premiums of all the ranges asked (the period,
+    the previous one, a year earlier, the year to date): conditional sums per range, rolled up
+    from the placements' own units; cases as distinct policies, deduplicated per unit first."""
+    out: dict[Leaf, Values] = {}
     net = ctx.settings.kpi.cases == "net"
-    for offset in dict.fromkeys(leaf.offset for leaf in leaves_):
-        s, e = _offset_range(ctx, offset)
-        rows = _production_rows(ctx, s, e)
-        df = ctx.run(rows.group_by(["unit", "seg"]).aggregate(**_production_aggs(rows)))
-        df["cases"] = df["new_cases"] - (df["cancelled_cases"] if net else 0)
+    ranges = {off: _offset_range(ctx, off) for off in dict.fromkeys(lf.offset for lf in leaves_)}
+    t = ctx.snap.t["premiums"]
+    t = t.mutate(att_day=_attribution_day(ctx, t))
+    cond = None
+    for s, e in dict.fromkeys(ranges.values()):
+        c = (t.att_day >= s) & (t.att_day <= e)
+        cond = c if cond is None else cond | c
+    placed = _place(ctx, t.filter(cond), "att_day")
+    sign = placed.fyp_sign
+    amounts = {"fyp": lambda: placed.amount_fen * sign.cast("int64"),
+               "fyc": lambda: placed.fyc_fen * sign.cast("decimal(24,6)"),
+               "std_premium": lambda: placed.std_fen * sign.cast("decimal(24,4)")}
+    aggs: dict[str, ir.Scalar] = {}
+    cols: dict[Leaf, tuple[str, Decimal]] = {}
+    for leaf in leaves_:
+        if leaf.measure == "cases":
+            continue
+        s, e = ranges[leaf.offset]
+        name = f"{leaf.measure}_{s}_{e}"
+        if name not in aggs:
+            aggs[name] = amounts[leaf.measure]().sum(
+                where=(placed.att_day >= s) & (placed.att_day <= e))
+        cols[leaf] = (name, FEN)
+    if aggs:
+        out.update(_values(ctx, _rollup(ctx, placed, aggs), cols))
+    for off in dict.fromkeys(lf.offset for lf in leaves_ if lf.measure == "cases"):
+        s, e = ranges[off]
+        kinds = ["new", "free_look_cancel"] if net else ["new"]
+        m = placed.filter((placed.att_day >= s) & (placed.att_day <= e)
+                          & placed.is_main.fill_null(False) & placed.txn_type.isin(kinds))
+        j = _fan_out(ctx, _distinct_rows(ctx, m, "policy_no", "txn_type"))
+        agg = j.group_by(["unit", "seg"]).aggregate(
+            new=j.policy_no.nunique(where=j.txn_type == "new"),
+            cancelled=j.policy_no.nunique(where=j.txn_type == "free_look_cancel"))
+        tbl = ctx.run_arrow(agg)
+        n = tbl.column("new").to_pylist()
+        if net:
+            n = [a - b for a, b in zip(n, tbl.column("cancelled").to_pylist(), strict=True)]
+        vals = Values(tbl.column("unit").to_pylist(), tbl.column("seg").to_pylist(),
+                      [Decimal(v) for v in n])
         for leaf in leaves_:
-            if leaf.offset != offset:
-                continue
-            if leaf.measure == "cases":
-                out[leaf] = _collect(df, "cases")
-            else:
-                out[leaf] = _collect(df, leaf.measure, FEN)
+            if leaf.measure == "cases" and leaf.offset == off:
+                out[leaf] = vals
     return out
+
+
+def _distinct_rows(ctx: Context, placed: ir.Table, *cols: str) -> ir.Table:
+    """Distinct (leaf, seg[, agent_code], ``cols``) of placed rows: what a distinct count needs
+    before the fan-out to the grain units (a unit counts each value once over its leaves)."""
+    by = {"leaf": placed.leaf, "seg": _segment_value(ctx, placed)}
+    if ctx.grain.agent_of is not None:
+        by["agent_code"] = placed.agent_code
+    by.update({c: placed[c] for c in cols})
+    return placed.select(**by).distinct()
 
 
 # --- active -------------------------------------------------------------------------------
 
 
-def active(ctx: Context, leaves_: list[Active]) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
+def active(ctx: Context, leaves_: list[Active]) -> dict[Leaf, Values]:
+    """Active agents per unit: each agent's production attributed to the unit's subtree (summed
+    per agent and placement unit first, then rolled up), the rule applied per (unit, agent), and
+    the agent's segment taken once per agent. One query: by unit × segment × category."""
     s, e = _days(ctx.period)
     t = ctx.snap.t["premiums"]
     t = t.mutate(att_day=_attribution_day(ctx, t))
     t = t.filter((t.att_day >= s) & (t.att_day <= e))
     placed = _place(ctx, t, "att_day")
-    anc = ctx.snap.t["org_ancestors"]
-    if ctx.grain.agent_of is not None:
-        a = anc.filter(anc.ancestor_code == ctx.grain.agent_of)
-    else:
-        a = _in_units(ctx, anc)
-    j = placed.join(a, placed.leaf == a.org_code)
-    unit = j.agent_code if ctx.grain.agent_of is not None else j.ancestor_code
-    j = j.mutate(unit=unit)
-    aggs = _production_aggs(j)
-    per_agent = j.group_by(["unit", "agent_code"]).aggregate(
-        fyp=aggs["fyp"], fyc=aggs["fyc"], new_cases=aggs["new_cases"],
-        cancelled=aggs["cancelled_cases"])
     rule = ctx.settings.kpi.active_rule
-    if rule == "fyp_positive":
-        cond = per_agent.fyp > 0
-    elif rule == "cases_positive":
-        cond = (per_agent.new_cases - per_agent.cancelled) >= 1
+    if rule == "cases_positive":
+        main = placed.is_main.fill_null(False)
+        m = placed.filter(main & placed.txn_type.isin(["new", "free_look_cancel"]))
+        m = m.select(leaf=m.leaf, agent_code=m.agent_code, policy_no=m.policy_no,
+                     txn_type=m.txn_type).distinct()
+        m = _fan_out(ctx, m)
+        per_agent = m.group_by(["unit", "agent_code"]).aggregate(
+            n=m.policy_no.nunique(where=m.txn_type == "new")
+            - m.policy_no.nunique(where=m.txn_type == "free_look_cancel"))
+        act = per_agent.filter(per_agent.n >= 1)
     else:
-        threshold = ctx.settings.kpi.active_threshold or Decimal(0)
-        cond = per_agent.fyc >= ibis.literal(threshold * FEN, type="decimal(38,6)")
-    act = per_agent.filter(cond)
+        if rule == "fyp_positive":
+            amount = placed.amount_fen * placed.fyp_sign.cast("int64")
+        else:
+            amount = placed.fyc_fen * placed.fyp_sign.cast("decimal(24,6)")
+        pre = placed.group_by(["leaf", "agent_code"]).aggregate(v=amount.sum())
+        pre = _fan_out(ctx, pre)
+        per_agent = pre.group_by(["unit", "agent_code"]).aggregate(v=pre.v.sum())
+        if rule == "fyp_positive":
+            act = per_agent.filter(per_agent.v > 0)
+        else:
+            threshold = ctx.settings.kpi.active_threshold or Decimal(0)
+            act = per_agent.filter(
+                per_agent.v >= ibis.literal(threshold * FEN, type="decimal(38,6)"))
     # segment: the agent's placement on their last in-force day of the period
+    agents = act.select(a_agent=act.agent_code).distinct()
     sp = ctx.snap.t["spells"]
     sp = sp.filter(sp.hire_day <= e)
     last = sp.group_by("agent_code").aggregate(
         last_day=ibis.least(ibis.literal(e), sp.leave_day - 1).max())
     # an agent not in force at all in the period (left before S, production arriving later) is
     # placed at E (docs/kpi-engine.md point 5), not on a last day before the period
-    act = act.left_join(last, act.agent_code == last.agent_code).select(
-        act.unit, act.agent_code,
+    ag = agents.left_join(last, agents.a_agent == last.agent_code).select(
+        agent_code=agents.a_agent,
         seg_day=ibis.ifelse(last.last_day.notnull() & (last.last_day >= s), last.last_day,
                             ibis.literal(e)))
-    act = _place(ctx, act, "seg_day")
-    act = act.mutate(seg=_segment_value(ctx, act))
-    df = ctx.run(act.group_by(["unit", "seg"]).aggregate(n=act.agent_code.nunique()))
-    df_cat = ctx.run(act.group_by(["unit", "category"]).aggregate(n=act.agent_code.nunique()))
-    out: dict[Leaf, dict[tuple[str, str], Decimal]] = {}
+    ag = _place(ctx, ag, "seg_day")
+    ag = ag.select(s_agent=ag.agent_code, seg=_segment_value(ctx, ag), category=ag.category)
+    j = act.join(ag, act.agent_code == ag.s_agent)
+    tbl = ctx.run_arrow(j.group_by(["unit", "seg", "category"]).aggregate(
+        n=j.agent_code.nunique()))
+    df = pd.DataFrame({"unit": tbl.column("unit").to_pylist(), "seg": tbl.column("seg").to_pylist(),
+                       "category": tbl.column("category").to_pylist(),
+                       "n": tbl.column("n").to_pylist()})
+    out: dict[Leaf, Values] = {}
+
+    def vals(d: pd.DataFrame) -> Values:
+        d = d.groupby(["unit", "seg"], sort=False, dropna=False).n.sum()
+        return Values([k[0] for k in d.index], [k[1] for k in d.index],
+                      [Decimal(int(v)) for v in d.tolist()])
+
     for leaf in leaves_:
         if leaf.category is None:
-            out[leaf] = _collect(df, "n")
-        else:
+            out[leaf] = vals(df)
+        elif ctx.segment in ("none", "rank_category"):
             # active_<category> counts agents of that category; with a segment split they sit in
             # their own segment's row (the others are 0)
-            sub = df_cat[df_cat.category == leaf.category]
-            vals: dict[tuple[str, str], Decimal] = {}
-            for u, n in zip(sub.unit, sub.n, strict=True):
-                seg = {"none": "all", "rank_category": leaf.category}.get(ctx.segment)
-                if seg is not None:
-                    vals[(u, seg)] = Decimal(int(n))
-            if ctx.segment in ("rank", "tenure"):
-                r = act.filter(act.category == leaf.category)
-                d2 = ctx.run(r.group_by(["unit", "seg"]).aggregate(n=r.agent_code.nunique()))
-                vals = _collect(d2, "n")
-            out[leaf] = vals
+            seg = "all" if ctx.segment == "none" else leaf.category
+            sub = df[df.category == leaf.category].assign(seg=seg)
+            out[leaf] = vals(sub)
+        else:
+            out[leaf] = vals(df[df.category == leaf.category])
     return out
 
 
@@ -424,10 +577,11 @@ def _headcounts(ctx: Context, days: list[int]) -> dict[int, dict[tuple[str, str]
     sp = ctx.snap.t["spells"]
     j = sp.cross_join(dt_)
     j = j.filter((j.hire_day <= j.snap_day) & (j.snap_day < j.leave_day))
-    placed = _to_units(ctx, _place(ctx, j, "snap_day"))
-    df = ctx.run(placed.group_by(["unit", "seg", "snap_day"]).aggregate(n=placed.agent_code.count()))
+    placed = _place(ctx, j, "snap_day")
+    tbl = ctx.run_arrow(_rollup(ctx, placed, {"n": placed.agent_code.count()}, ("snap_day",)))
     out: dict[int, dict[tuple[str, str], Decimal]] = {d: {} for d in days}
-    for u, s, d, n in zip(df.unit, df.seg, df.snap_day, df.n, strict=True):
+    for u, s, d, n in zip(*(tbl.column(c).to_pylist() for c in ("unit", "seg", "snap_day", "n")),
+                          strict=True):
         out[int(d)][(u, s)] = Decimal(int(n))
     return out
 
@@ -443,7 +597,12 @@ def _scale(a: dict[tuple[str, str], Decimal], f: Decimal) -> dict[tuple[str, str
     return {k: v * f for k, v in a.items()}
 
 
-def people(ctx: Context, leaves_: list[People]) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
+def _count(ctx: Context, placed: ir.Table) -> Values:
+    """Rows of ``placed`` per grain unit × segment."""
+    return Values.from_arrow(ctx.run_arrow(_rollup(ctx, placed, {"n": placed.agent_code.count()})), "n")
+
+
+def people(ctx: Context, leaves_: list[People]) -> dict[Leaf, Any]:
     p = ctx.period
     s, e = _days(p)
     pieces = p.month_periods() if p.kind != "range" or p.basis.month_of(p.start) != p.basis.month_of(p.end) else [p]
@@ -485,13 +644,11 @@ def people(ctx: Context, leaves_: list[People]) -> dict[Leaf, dict[tuple[str, st
     for leaf in leaves_:
         if leaf.measure == "new_hires":
             h = sp.filter((sp.hire_day >= s) & (sp.hire_day <= e))
-            placed = _to_units(ctx, _place(ctx, h, "hire_day"))
-            out[leaf] = _collect(ctx.run(placed.group_by(["unit", "seg"]).aggregate(n=placed.agent_code.count())), "n")
+            out[leaf] = _count(ctx, _place(ctx, h, "hire_day"))
         elif leaf.measure == "leavers":
             lv = sp.filter((sp.leave_day >= s) & (sp.leave_day <= e))
             lv = lv.mutate(last_day=ibis.greatest(lv.hire_day, lv.leave_day - 1))
-            placed = _to_units(ctx, _place(ctx, lv, "last_day"))
-            out[leaf] = _collect(ctx.run(placed.group_by(["unit", "seg"]).aggregate(n=placed.agent_code.count())), "n")
+            out[leaf] = _count(ctx, _place(ctx, lv, "last_day"))
         elif leaf.measure == "conversions":
             pl = ctx.snap.t["placements"]
             w = ibis.window(group_by=pl.agent_code, order_by=pl.from_day)
@@ -503,18 +660,17 @@ def people(ctx: Context, leaves_: list[People]) -> dict[Leaf, dict[tuple[str, st
                          rank_code=c.rank_code, conv_day=c.from_day)
             if ctx.segment == "tenure":
                 c = _with_tenure(ctx, c, "conv_day")
-            placed = _to_units(ctx, c)
-            out[leaf] = _collect(ctx.run(placed.group_by(["unit", "seg"]).aggregate(n=placed.agent_code.count())), "n")
+            out[leaf] = _count(ctx, c)
     return out
 
 
 # --- cohorts ------------------------------------------------------------------------------
 
 
-def cohorts(ctx: Context, leaves_: list[Cohort]) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
+def cohorts(ctx: Context, leaves_: list[Cohort]) -> dict[Leaf, Values]:
     p = ctx.period
     basis = p.basis
-    out: dict[Leaf, dict[tuple[str, str], Decimal]] = {}
+    out: dict[Leaf, Values] = {}
     sp = ctx.snap.t["spells"]
     for t in sorted({leaf.months for leaf in leaves_}):
         rows = []
@@ -530,22 +686,23 @@ def cohorts(ctx: Context, leaves_: list[Cohort]) -> dict[Leaf, dict[tuple[str, s
                 pd.DataFrame(rows, columns=["c_start", "c_end", "eval_day"]).astype("int32"))
         ranges = ctx._cache[key]
         j = sp.join(ranges, [sp.hire_day >= ranges.c_start, sp.hire_day <= ranges.c_end])
-        placed = _to_units(ctx, _place(ctx, j, "hire_day"))
+        placed = _place(ctx, j, "hire_day")
         retained = placed.leave_day > placed.eval_day
         # category at the evaluation day, for conversion
         pl = _placements(ctx)
-        q = placed.select(placed.unit, placed.seg, agent_code=placed.agent_code,
-                          eval_day=placed.eval_day, retained=retained)
+        q = placed.select(leaf=placed.leaf, c_seg=_segment_value(ctx, placed),
+                          agent_code=placed.agent_code, eval_day=placed.eval_day,
+                          retained=retained).view()
         q2 = q.join(pl, [q.agent_code == pl.p_agent, pl.p_from <= q.eval_day, q.eval_day < pl.p_to])
-        agg = q2.group_by(["unit", "seg"]).aggregate(
-            size=q2.agent_code.count(),
-            retained=q2.retained.cast("int64").sum(),
-            converted=(q2.retained & q2.category.isin(["formal", "director"])).cast("int64").sum(),
-        )
-        df = ctx.run(agg)
-        for leaf in leaves_:
-            if leaf.months == t:
-                out[leaf] = _collect(df, leaf.kind if leaf.kind != "size" else "size")
+        q2 = q2.select(leaf=q2.leaf, c_seg=q2.c_seg, agent_code=q2.agent_code,
+                       retained=q2.retained, category=q2.category)
+        agg = _rollup(ctx, q2, {
+            "size": q2.agent_code.count(),
+            "retained": q2.retained.cast("int64").sum(),
+            "converted": (q2.retained & q2.category.isin(["formal", "director"])).cast("int64").sum(),
+        }, seg="c_seg")
+        mine = [leaf for leaf in leaves_ if leaf.months == t]
+        out.update(_values(ctx, agg, {leaf: (leaf.kind, _ONE) for leaf in mine}))
     return out
 
 
@@ -558,34 +715,42 @@ def _in_force_rows(ctx: Context, t: ir.Table, day: ir.Value) -> ir.Table:
     return t.join(sp, [t.agent_code == sp.s_agent, sp.s_hire <= day, day < sp.s_leave])
 
 
-def meetings(ctx: Context, leaves_: list[Meetings]) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
+def meetings(ctx: Context, leaves_: list[Meetings]) -> dict[Leaf, Values]:
     s, e = _days(ctx.period)
     a = ctx.snap.t["attendance"]
     a = a.filter((a.day >= s) & (a.day <= e))
     a = _in_force_rows(ctx, a, a.day)
-    placed = _to_units(ctx, _place(ctx, a, "day"))
-    df = ctx.run(placed.group_by(["unit", "seg"]).aggregate(
-        attended=placed.attended.cast("int64").sum(), scheduled=placed.agent_code.count()))
-    return {leaf: _collect(df, leaf.kind) for leaf in leaves_}
+    placed = _place(ctx, a, "day")
+    agg = _rollup(ctx, placed, {"attended": placed.attended.cast("int64").sum(),
+                                "scheduled": placed.agent_code.count()})
+    return _values(ctx, agg, {leaf: (leaf.kind, _ONE) for leaf in leaves_})
 
 
-def tool_use(ctx: Context, leaves_: list[ToolUse]) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
+def tool_use(ctx: Context, leaves_: list[ToolUse]) -> dict[Leaf, Values]:
     s, e = _days(ctx.period)
     a = ctx.snap.t["attendance"]
     a = a.filter((a.day >= s) & (a.day <= e) & (a.meeting == "morning"))
-    placed = _to_units(ctx, _place(ctx, a, "day"))
-    workdays = placed.select(w_unit=placed.unit, w_day=placed.day).distinct()
+    placed = _place(ctx, a, "day")
+    # working days of each unit: distinct per placement unit first, then per grain unit
+    wd = placed.select(leaf=placed.leaf, agent_code=placed.agent_code, w_day=placed.day)
+    if ctx.grain.agent_of is None:
+        wd = wd.drop("agent_code")
+    wd = _fan_out(ctx, wd.distinct())
+    workdays = wd.select(w_unit=wd.unit, w_day=wd.w_day).distinct()
     days = workdays.select(d=workdays.w_day).distinct()
     sp = ctx.snap.t["spells"]
     j = sp.cross_join(days)
     j = j.filter((j.hire_day <= j.d) & (j.d < j.leave_day))
-    inforce = _to_units(ctx, _place(ctx, j, "d"))
-    inforce = inforce.join(workdays, [inforce.unit == workdays.w_unit, inforce.d == workdays.w_day])
+    inforce = _place(ctx, j, "d")
     wl = ctx.snap.t["work_logs"].select(l_agent="agent_code", l_day="day").distinct()
     k = inforce.left_join(wl, [inforce.agent_code == wl.l_agent, inforce.d == wl.l_day])
-    df = ctx.run(k.group_by(["unit", "seg"]).aggregate(
-        in_force=k.agent_code.count(), filled=k.l_agent.notnull().cast("int64").sum()))
-    return {leaf: _collect(df, leaf.kind) for leaf in leaves_}
+    per_day = _rollup(ctx, k, {"in_force": k.agent_code.count(),
+                               "filled": k.l_agent.notnull().cast("int64").sum()}, ("d",))
+    per_day = per_day.join(workdays, [per_day.unit == workdays.w_unit,
+                                      per_day.d == workdays.w_day])
+    agg = per_day.group_by(["unit", "seg"]).aggregate(in_force=per_day.in_force.sum(),
+                                                      filled=per_day.filled.sum())
+    return _values(ctx, agg, {leaf: (leaf.kind, _ONE) for leaf in leaves_})
 
 
 # --- plans --------------------------------------------------------------------------------
@@ -637,11 +802,14 @@ def plans(ctx: Context, leaves_: list[Plan]) -> dict[Leaf, dict[tuple[str, str],
 # --- dispatch -----------------------------------------------------------------------------
 
 
-def evaluate_leaves(ctx: Context, needed: list[Leaf]) -> dict[Leaf, dict[tuple[str, str], Any]]:
+def evaluate_values(ctx: Context, needed: list[Leaf]
+                    ) -> dict[Leaf, Values | dict[tuple[str, str], Any]]:
+    """Every leaf in ``needed``, as its runner returns it: :class:`Values` (columns) or, from a
+    runner written against the dict contract, ``{(unit, seg): Decimal | None}``."""
     groups: dict[type, list[Any]] = {}
     for leaf in needed:
         groups.setdefault(type(leaf), []).append(leaf)
-    out: dict[Leaf, dict[tuple[str, str], Any]] = {}
+    out: dict[Leaf, Values | dict[tuple[str, str], Any]] = {}
     from zhuizong.kpi.persistency import persistency  # it builds on this module's helpers
 
     runners = {Production: production, Active: active, People: people, Cohort: cohorts,
@@ -649,6 +817,12 @@ def evaluate_leaves(ctx: Context, needed: list[Leaf]) -> dict[Leaf, dict[tuple[s
     for kind, group in groups.items():
         out.update(runners[kind](ctx, group))
     return out
+
+
+def evaluate_leaves(ctx: Context, needed: list[Leaf]) -> dict[Leaf, dict[tuple[str, str], Any]]:
+    """Every leaf in ``needed`` as ``{(unit, seg): Decimal}`` (a missing key: no value)."""
+    return {leaf: v.to_dict() if isinstance(v, Values) else v
+            for leaf, v in evaluate_values(ctx, needed).items()}
 
 
 def expressions(ctx: Context, needed: list[Leaf]) -> list[ir.Table]:
@@ -666,5 +840,5 @@ def expressions(ctx: Context, needed: list[Leaf]) -> list[ir.Table]:
         ctx.collected = saved
 
 
-__all__ = ["TENURE_SEGMENTS", "Context", "Grain", "Snapshot", "evaluate_leaves", "expressions",
-           "from_day_num", "is_nullable"]
+__all__ = ["TENURE_SEGMENTS", "Context", "Grain", "Snapshot", "Values", "evaluate_leaves",
+           "evaluate_values", "expressions", "from_day_num", "is_nullable"]

@@ -9,11 +9,12 @@ final grain. Semantics where the spec leaves room are fixed in ``docs/kpi-engine
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from zhuizong.analytics.calendar import Basis, Period, parse_period
@@ -49,12 +50,72 @@ class KpiRow:
     denominator: Decimal | None
 
 
-@dataclass
+#: the columns of :meth:`KpiResult.frame`, in :class:`KpiRow` field order
+COLUMNS = ("org_code", "org_name", "agent_code", "segment", "metric", "value", "numerator",
+           "denominator")
+
+
 class KpiResult:
-    period: Period
-    settings: dict[str, Any]
-    org_code: str = ""  # the org unit the request resolved to
-    rows: list[KpiRow] = field(default_factory=list)
+    """The rows of a KPI request, held column-wise.
+
+    ``frame()`` is the table (one row per output key × metric, the columns of :class:`KpiRow`,
+    numbers as ``Decimal`` or None); ``rows`` is the same as a list of :class:`KpiRow`, built from
+    the table the first time it is asked for (a whole-tree report has hundreds of thousands of
+    rows: callers that only store or filter it use the table). Assigning ``rows`` replaces the
+    content (the table follows)."""
+
+    def __init__(self, period: Period, settings: dict[str, Any], org_code: str = "",
+                 rows: list[KpiRow] | None = None, *, table: dict[str, Any] | None = None) -> None:
+        self.period = period
+        self.settings = settings
+        self.org_code = org_code  # the org unit the request resolved to
+        self._rows: list[KpiRow] | None = None
+        self._table: dict[str, Any] | None = None
+        if table is not None:
+            self._table = {c: table[c] for c in COLUMNS}
+        else:
+            self._rows = list(rows or [])
+
+    @property
+    def rows(self) -> list[KpiRow]:
+        if self._rows is None:
+            t = self._table or {c: [] for c in COLUMNS}
+            self._rows = list(map(KpiRow, *(t[c] for c in COLUMNS)))
+            self._table = None  # the list is the content from now on (callers may change it)
+        return self._rows
+
+    @rows.setter
+    def rows(self, rows: list[KpiRow]) -> None:
+        self._rows = list(rows)
+        self._table = None
+
+    def __len__(self) -> int:
+        if self._rows is not None:
+            return len(self._rows)
+        return len(self._table["metric"]) if self._table else 0
+
+    def columns(self) -> dict[str, list[Any]]:
+        """The table as plain columns (lists, or NumPy object arrays), :data:`COLUMNS` order."""
+        if self._rows is not None:
+            rows = self._rows
+            return {c: [getattr(r, c) for r in rows] for c in COLUMNS}
+        assert self._table is not None
+        return dict(self._table)
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame (object columns; numbers are ``Decimal`` or None)."""
+        cols = self.columns()
+        return pd.DataFrame({c: pd.Series(cols[c], dtype=object) for c in COLUMNS})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, KpiResult):
+            return NotImplemented
+        return ((self.period, self.settings, self.org_code) ==
+                (other.period, other.settings, other.org_code) and self.rows == other.rows)
+
+    def __repr__(self) -> str:
+        return (f"KpiResult(period={self.period!r}, org_code={self.org_code!r}, "
+                f"rows={len(self)})")
 
     def as_json(self) -> dict[str, Any]:
         def num(v: Decimal | None) -> float | int | None:
@@ -63,12 +124,14 @@ class KpiResult:
             return int(v) if v == v.to_integral_value() else float(v)
 
         rows = []
-        for r in self.rows:
-            d: dict[str, Any] = {"org_code": r.org_code, "org_name": r.org_name}
-            if r.agent_code is not None:
-                d["agent_code"] = r.agent_code
-            d.update(segment=r.segment, metric=r.metric, value=num(r.value),
-                     numerator=num(r.numerator), denominator=num(r.denominator))
+        c = self.columns()
+        for org_code, org_name, agent_code, segment, metric, value, numerator, denominator in zip(
+                *(c[k] for k in COLUMNS), strict=True):
+            d: dict[str, Any] = {"org_code": org_code, "org_name": org_name}
+            if agent_code is not None:
+                d["agent_code"] = agent_code
+            d.update(segment=segment, metric=metric, value=num(value),
+                     numerator=num(numerator), denominator=num(denominator))
             rows.append(d)
         return {
             "period": {"label": self.period.label, "start": self.period.start.isoformat(),
@@ -158,11 +221,18 @@ def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = Non
     ctx, org, units, codes, needed = _prepare(ws, req, snap)
     snap, period, settings = ctx.snap, ctx.period, ctx.settings
     orgs = snap.orgs_df
-    base = compiler.evaluate_leaves(ctx, needed)
+    base = compiler.evaluate_values(ctx, needed)
 
     # keys of the output: grain units × segment values
     if req.by == "agent":
-        unit_keys = sorted({k[0] for vals in base.values() for k in vals})
+        agents: set[Any] = set()
+        for vals in base.values():
+            if isinstance(vals, compiler.Values):
+                agents.update(u for u, v in zip(vals.unit, vals.values, strict=True)
+                              if v is not None)
+            else:
+                agents.update(k[0] for k in vals)
+        unit_keys = sorted(agents)
     else:
         unit_keys = units
     if req.segment == "none":
@@ -175,23 +245,98 @@ def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = Non
         segs = sorted(snap.ranks_df.rank_code.tolist())
     names = dict(zip(orgs.org_code, orgs.org_name, strict=True))
     agent_org = snap.agent_org_at(period.end) if req.by == "agent" else {}
-    result = KpiResult(period=period, settings=settings.kpi_settings_used(), org_code=org)
-    for u in unit_keys:
-        org_code = agent_org.get(u, org) if req.by == "agent" else u
-        for s in segs:
-            for c in codes:
-                node = METRICS[c].node
-                if isinstance(node, Ratio):
-                    n = _eval(node.numerator, base, (u, s))
-                    d = _eval(node.denominator, base, (u, s))
-                    v = None if n is None or d is None or d == 0 else _clean(n / d)
-                    result.rows.append(KpiRow(org_code, names.get(org_code, ""),
-                                              u if req.by == "agent" else None, s, c, v, n, d))
-                else:
-                    v = _eval(node, base, (u, s))
-                    result.rows.append(KpiRow(org_code, names.get(org_code, ""),
-                                              u if req.by == "agent" else None, s, c, v, None, None))
-    return result
+
+    # every leaf as one column over the keys (unit-major, segment-minor), then every metric's
+    # value / numerator / denominator column-wise, exactly as _eval does per key
+    n_units, n_segs, n_codes = len(unit_keys), len(segs), len(codes)
+    n_keys = n_units * n_segs
+    cols = _align(base, unit_keys, segs)
+    value = np.empty((n_keys, n_codes), dtype=object)
+    numer = np.full((n_keys, n_codes), None, dtype=object)
+    denom = np.full((n_keys, n_codes), None, dtype=object)
+    for i, c in enumerate(codes):
+        node = METRICS[c].node
+        if isinstance(node, Ratio):
+            n, d = _eval_col(node.numerator, cols, n_keys), _eval_col(node.denominator, cols, n_keys)
+            value[:, i] = _divide(n, d, clean=True)
+            numer[:, i], denom[:, i] = n, d
+        else:
+            value[:, i] = _eval_col(node, cols, n_keys)
+    if req.by == "agent":
+        org_of = [agent_org.get(u, org) for u in unit_keys]
+    else:
+        org_of = list(unit_keys)
+    per_unit = n_segs * n_codes
+    org_col = np.repeat(np.array(org_of, dtype=object), per_unit)
+    name_col = np.repeat(np.array([names.get(o, "") for o in org_of], dtype=object), per_unit)
+    if req.by == "agent":
+        agent_col = np.repeat(np.array(unit_keys, dtype=object), per_unit)
+    else:
+        agent_col = np.full(n_keys * n_codes, None, dtype=object)
+    seg_col = np.tile(np.repeat(np.array(segs, dtype=object), n_codes), n_units)
+    metric_col = np.tile(np.array(codes, dtype=object), n_keys)
+    table = {"org_code": org_col, "org_name": name_col, "agent_code": agent_col,
+             "segment": seg_col, "metric": metric_col, "value": value.ravel(),
+             "numerator": numer.ravel(), "denominator": denom.ravel()}
+    return KpiResult(period=period, settings=settings.kpi_settings_used(), org_code=org,
+                     table=table)
+
+
+def _align(base: dict[Leaf, Any], unit_keys: list[str], segs: list[str]) -> dict[Leaf, np.ndarray]:
+    """Each leaf's values as one object column over the keys (unit i, segment j) → i·S + j:
+    a missing key is ``Decimal(0)``, or None for a nullable leaf (``_eval``'s defaults)."""
+    n_segs = len(segs)
+    n_keys = len(unit_keys) * n_segs
+    unit_index = pd.Index(unit_keys)
+    seg_index = pd.Index(segs)
+    out: dict[Leaf, np.ndarray] = {}
+    for leaf, vals in base.items():
+        if not isinstance(vals, compiler.Values):
+            vals = compiler.Values.from_dict(vals)
+        col = np.full(n_keys, None if compiler.is_nullable(leaf) else Decimal(0), dtype=object)
+        if vals.values:
+            ui = unit_index.get_indexer(pd.Index(vals.unit, dtype=object))
+            si = seg_index.get_indexer(pd.Index(vals.seg, dtype=object))
+            v = np.empty(len(vals.values), dtype=object)
+            v[:] = vals.values
+            ok = (ui >= 0) & (si >= 0)
+            if not compiler.is_nullable(leaf):  # a null value reads as the default, like a gap
+                ok &= np.not_equal(v, None)
+            col[(ui * n_segs + si)[ok]] = v[ok]
+        out[leaf] = col
+    return out
+
+
+def _not_none(a: np.ndarray) -> np.ndarray:
+    return np.not_equal(a, None)
+
+
+def _divide(n: np.ndarray, d: np.ndarray, clean: bool = False) -> np.ndarray:
+    """``n / d`` per key, None where either is None or ``d`` is 0 (``clean``: a zero quotient as
+    plain 0, as ``_clean``)."""
+    out = np.full(len(n), None, dtype=object)
+    ok = _not_none(n) & _not_none(d)
+    ok[ok] = d[ok] != 0
+    q = n[ok] / d[ok]
+    if clean and len(q):
+        zero = q == 0
+        q[zero] = [Decimal(0) for _ in range(int(zero.sum()))]
+    out[ok] = q
+    return out
+
+
+def _eval_col(node: Node, cols: dict[Leaf, np.ndarray], n_keys: int) -> np.ndarray:
+    """:func:`_eval` for every key at once."""
+    if isinstance(node, Ratio):
+        return _divide(_eval_col(node.numerator, cols, n_keys),
+                       _eval_col(node.denominator, cols, n_keys))
+    if isinstance(node, Difference):
+        a, b = _eval_col(node.left, cols, n_keys), _eval_col(node.right, cols, n_keys)
+        out = np.full(n_keys, None, dtype=object)
+        ok = _not_none(a) & _not_none(b)
+        out[ok] = a[ok] - b[ok]
+        return out
+    return cols[node]
 
 
 def _clean(v: Decimal) -> Decimal:
@@ -201,6 +346,8 @@ def _clean(v: Decimal) -> Decimal:
 
 def _eval(node: Node, base: dict[Leaf, dict[tuple[str, str], Decimal | None]],
           key: tuple[str, str]) -> Decimal | None:
+    """One key's value of ``node`` from dict-form leaves (``compiler.evaluate_leaves``): the
+    definition :func:`_eval_col` follows column-wise."""
     if isinstance(node, Ratio):
         n, d = _eval(node.numerator, base, key), _eval(node.denominator, base, key)
         return None if n is None or d is None or d == 0 else n / d
