@@ -287,28 +287,36 @@ def _align(base: dict[Leaf, Any], unit_keys: list[str], segs: list[str]) -> dict
     a missing key is ``Decimal(0)``, or None for a nullable leaf (``_eval``'s defaults)."""
     n_segs = len(segs)
     n_keys = len(unit_keys) * n_segs
-    unit_index = pd.Index(unit_keys)
-    seg_index = pd.Index(segs)
+    unit_pos = {u: i for i, u in enumerate(unit_keys)}
+    seg_pos = {s: j for j, s in enumerate(segs)}
+    positions: dict[tuple[int, int], np.ndarray] = {}  # leaves of one query share their keys
+    keep: list[compiler.Values] = []
     out: dict[Leaf, np.ndarray] = {}
     for leaf, vals in base.items():
         if not isinstance(vals, compiler.Values):
             vals = compiler.Values.from_dict(vals)
+            keep.append(vals)  # alive until the end: its lists' ids key ``positions``
         col = np.full(n_keys, None if compiler.is_nullable(leaf) else Decimal(0), dtype=object)
         if vals.values:
-            ui = unit_index.get_indexer(pd.Index(vals.unit, dtype=object))
-            si = seg_index.get_indexer(pd.Index(vals.seg, dtype=object))
+            ident = (id(vals.unit), id(vals.seg))
+            if ident not in positions:
+                positions[ident] = np.array(
+                    [-1 if (i := unit_pos.get(u)) is None or (j := seg_pos.get(s)) is None
+                     else i * n_segs + j for u, s in zip(vals.unit, vals.seg, strict=True)],
+                    dtype=np.int64)
+            pos = positions[ident]
             v = np.empty(len(vals.values), dtype=object)
             v[:] = vals.values
-            ok = (ui >= 0) & (si >= 0)
+            ok = pos >= 0
             if not compiler.is_nullable(leaf):  # a null value reads as the default, like a gap
-                ok &= np.not_equal(v, None)
-            col[(ui * n_segs + si)[ok]] = v[ok]
+                ok &= _not_none(v)
+            col[pos[ok]] = v[ok]
         out[leaf] = col
     return out
 
 
 def _not_none(a: np.ndarray) -> np.ndarray:
-    return np.not_equal(a, None)
+    return np.fromiter((x is not None for x in a), dtype=bool, count=len(a))
 
 
 def _divide(n: np.ndarray, d: np.ndarray, clean: bool = False) -> np.ndarray:

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 
 from zhuizong.analytics import snapshot
 from zhuizong.analytics.calendar import Basis, parse_period
-from zhuizong.kpi.engine import KpiRequest, KpiResult, KpiRow, compute
+from zhuizong.kpi.engine import KpiRequest, KpiResult, compute
 from zhuizong.workspace import Workspace
 
 __all__ = ["RESULTS_DIR", "STATS", "clear", "data_version", "get", "path_for", "request_key",
@@ -123,19 +123,14 @@ def _undec(v: str | None) -> Decimal | None:
 
 
 def _write(path: Path, req: KpiRequest, result: KpiResult, version: str, shash: str) -> None:
-    rows = result.rows
-    n = len(rows)
+    c = result.columns()  # the result's table: no row objects are built
+    n = len(c["metric"])
     label = result.period.label
     cols = {
         "period_label": [label] * n,
-        "org_code": [r.org_code for r in rows],
-        "org_name": [r.org_name for r in rows],
-        "agent_code": [r.agent_code for r in rows],
-        "segment": [r.segment for r in rows],
-        "metric": [r.metric for r in rows],
-        "value": [_dec(r.value) for r in rows],
-        "numerator": [_dec(r.numerator) for r in rows],
-        "denominator": [_dec(r.denominator) for r in rows],
+        **{k: c[k] for k in ("org_code", "org_name", "agent_code", "segment", "metric")},
+        **{k: [None if v is None else str(v) for v in c[k]]
+           for k in ("value", "numerator", "denominator")},
         "settings_hash": [shash] * n,
         "data_version": [version] * n,
     }
@@ -171,10 +166,10 @@ def _read(path: Path, ws: Workspace, req: KpiRequest, version: str,
         return None
     cal = ws.settings.calendar
     period = parse_period(req.period, Basis(cal.month_basis, cal.cutoff_day), req.as_of)
-    c = table.to_pydict()
-    rows = [KpiRow(o, name, a, s, m, _undec(v), _undec(nu), _undec(de))
-            for o, name, a, s, m, v, nu, de in zip(
-                c["org_code"], c["org_name"], c["agent_code"], c["segment"], c["metric"],
-                c["value"], c["numerator"], c["denominator"], strict=True)]
+    cols: dict[str, list[Any]] = {
+        k: table.column(k).to_pylist()
+        for k in ("org_code", "org_name", "agent_code", "segment", "metric")}
+    for k in ("value", "numerator", "denominator"):
+        cols[k] = [None if v is None else Decimal(v) for v in table.column(k).to_pylist()]
     return KpiResult(period=period, settings=meta["settings"], org_code=meta["org_code"],
-                     rows=rows)
+                     table=cols)
