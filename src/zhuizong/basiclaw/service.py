@@ -420,6 +420,62 @@ def apply_assessment(ws: Workspace, actor: Actor, period: str, *, dry_run: bool 
     return ApplyResult(label, False, changes, result.status, result.batch_id)
 
 
+# --- for the pages: assessed periods, how far a result is from passing -------------------------
+
+
+def assessed_periods(ws: Workspace, actor: Actor) -> list[str]:
+    """Periods with stored results, latest window end first (period labels are not scoped)."""
+    actor.require("view_assessment")
+    runs = table("assess_runs")
+    with ws.require_ready().connect() as conn:
+        labels = set(conn.execute(select(runs.c.period).distinct()).scalars())
+    b = engine.basis(ws)
+
+    def key(label: str) -> tuple[dt.date, dt.date, str]:
+        try:
+            p = parse_period(label, b)
+        except ZhuizongError:
+            return dt.date.min, dt.date.min, label
+        return p.end, p.start, label
+
+    return sorted(labels, key=key, reverse=True)
+
+
+def missing_criteria(row: dict[str, Any]) -> int:
+    """How many more criteria a result must meet to pass (0 when it passed): the unmet mandatory
+    criteria, at least ``required_count − met_count``."""
+    if row["passed"]:
+        return 0
+    unmet_mand = sum(1 for c in row["criteria"] if c["mandatory"] and not c["met"])
+    return max(unmet_mand, row["required_count"] - row["met_count"], 1 if row["criteria"] else 0)
+
+
+def shortfall(row: dict[str, Any]) -> float | None:
+    """How far a stored result (a :func:`list_results` row) is from passing, as a share of the
+    thresholds: the relative gaps ``gap / threshold`` of the unmet criteria it still needs (every
+    unmet mandatory one, then the smallest optional ones), summed. 0 = passed; 0.1 = one criterion
+    10 % short; None for a result without criteria. Comparable across rules and units, so it sorts
+    "closest to promotion" and "furthest from maintaining"."""
+    crits = row["criteria"]
+    if not crits:
+        return None
+    if row["passed"]:
+        return 0.0
+
+    def rel(c: dict[str, Any]) -> float:
+        t, g = c.get("threshold"), c.get("gap")
+        if not t or t <= 0 or g is None:
+            return 1.0
+        return min(max(float(g) / float(t), 0.0), 1.0)
+
+    unmet = [c for c in crits if not c["met"]]
+    mand = [rel(c) for c in unmet if c["mandatory"]]
+    opt = sorted(rel(c) for c in unmet if not c["mandatory"])
+    need_opt = max(missing_criteria(row) - len(mand), 0)
+    return round(sum(mand) + sum(opt[:need_opt]), 6)
+
+
 __all__ = ["OUTCOMES", "OUTCOME_ZH", "RULES_FILE", "ApplyResult", "ListQuery", "RunResult",
-           "apply_assessment", "install_demo_basic_law", "list_results", "load_law",
-           "rules_path", "run_assessment", "write_xlsx"]
+           "apply_assessment", "assessed_periods", "install_demo_basic_law", "list_results",
+           "load_law", "missing_criteria", "rules_path", "run_assessment", "shortfall",
+           "write_xlsx"]

@@ -16,6 +16,8 @@ MODULES = (
     "zhuizong.web.pages.report",
     "zhuizong.web.pages.agents",
     "zhuizong.web.pages.team",
+    "zhuizong.web.pages.basiclaw",
+    "zhuizong.web.pages.campaigns",
     "zhuizong.web.api",
 )
 

@@ -1,0 +1,246 @@
+"""Basic law page (基本法考核): the stored assessment results of a period within the user's scope.
+
+Results come from :func:`zhuizong.basiclaw.service.list_results` (the one scope function decides
+who is listed); this module groups them per agent, filters by outcome and org unit, and builds the
+two gap lists an agency manager works from: *closest to promotion* (unmet promotion rules, the
+smallest :func:`~zhuizong.basiclaw.service.shortfall` first) and *demotion risk* (failed or at-risk
+conversion/maintenance rules, the most severe outcome and the largest shortfall first). Running
+and applying an assessment stay CLI actions (``zhuizong assess run/apply``); the xlsx download is
+:func:`~zhuizong.basiclaw.service.write_xlsx` (every text cell through ``safe_cell``), audited.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from zhuizong.basiclaw import service as bl
+from zhuizong.errors import NotFound, ZhuizongError
+from zhuizong.services import audit
+from zhuizong.store.db import atomic
+from zhuizong.store.models import table
+from zhuizong.web.deps import Ctx, page_ctx
+from zhuizong.workspace import Workspace
+
+router = APIRouter(include_in_schema=False)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+VIEWS = ("all", "promotion", "risk")
+KEEP_KINDS = ("convert", "maintain")
+#: outcomes of a conversion/maintenance rule that put the rank at risk, most severe first
+RISK_ORDER = ("contract_end", "demote", "extra_period", "at_risk")
+OUTCOME_EN = {"convert": "Convert", "promote": "Promote", "maintain": "Maintain",
+              "extra_period": "Extra period", "demote": "Demote", "contract_end": "Contract end",
+              "not_met": "Not met", "on_track": "On track", "at_risk": "At risk",
+              "not_eligible": "Not eligible"}
+KIND_ZH = {"convert": "转正", "maintain": "维持", "promote": "晋升"}
+KIND_EN = {"convert": "Conversion", "maintain": "Maintenance", "promote": "Promotion"}
+#: badge colour per outcome (app.css .bl-*)
+TONE = {"convert": "ok", "promote": "ok", "maintain": "ok", "on_track": "ok", "not_met": "muted",
+        "not_eligible": "muted", "at_risk": "warn", "extra_period": "warn", "demote": "bad",
+        "contract_end": "bad"}
+
+
+@dataclass
+class AgentResults:
+    """One agent's results of the period: conversion/maintenance rules and promotion rules."""
+
+    agent_code: str
+    agent_name: str
+    org_code: str
+    rank_code: str
+    keep: list[dict[str, Any]] = field(default_factory=list)
+    promote: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [*self.keep, *self.promote]
+
+
+def _parents(ws: Workspace) -> dict[str, str | None]:
+    """The org tree (codes only) to test "under unit X"; rows are already scoped."""
+    o = table("org_units")
+    with ws.engine.connect() as conn:
+        return dict(conn.execute(select(o.c.org_code, o.c.parent_code)).all())  # type: ignore[arg-type]
+
+
+def under(parents: dict[str, str | None], code: str | None, root: str) -> bool:
+    seen = 0
+    while code is not None and seen < 100:
+        if code == root:
+            return True
+        code = parents.get(code)
+        seen += 1
+    return False
+
+
+def org_options(ws: Workspace, ctx_actor: Any, rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(code, name) of the org units one may filter by: the units of the user's org scope, plus
+    the units the listed agents are placed in (a supervisor's line has no org scope)."""
+    from zhuizong.services.directory import list_orgs
+
+    with ws.engine.connect() as conn:
+        visible = list_orgs(conn, ctx_actor)
+        names = {o.org_code: o.org_name for o in visible}
+        own = {r["org_code"] for r in rows} - set(names)
+        if own:
+            o = table("org_units")
+            names.update(dict(conn.execute(select(o.c.org_code, o.c.org_name)
+                                           .where(o.c.org_code.in_(sorted(own)))).all()))
+    return sorted(names.items())
+
+
+def resolve_period(ctx: Ctx, period: str | None) -> tuple[str | None, list[str]]:
+    """(period label or None when nothing was assessed yet, the assessed periods)."""
+    periods = bl.assessed_periods(ctx.ws, ctx.actor)
+    period = (period or "").strip() or None
+    if period is None:
+        return (periods[0] if periods else None), periods
+    return bl._period_label(ctx.ws, period), periods  # bilingual error on a malformed period
+
+
+def load(ctx: Ctx, period: str, outcome: str | None = None, org: str | None = None
+         ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """The period's results in scope (each with its ``shortfall``), filtered by ``outcome`` and
+    org unit ``org``; and the org filter options. An org unit not among the options is 404."""
+    rows = bl.list_results(ctx.ws, ctx.actor, bl.ListQuery(period=period))
+    options = org_options(ctx.ws, ctx.actor, rows)
+    if org:
+        if org not in dict(options):
+            raise NotFound(f"找不到机构 {org}", f"org unit {org} not found")
+        parents = _parents(ctx.ws)
+        rows = [r for r in rows if under(parents, r["org_code"], org)]
+    if outcome:
+        wanted = set(bl._outcomes(outcome) or ())
+        rows = [r for r in rows if r["outcome"] in wanted]
+    for r in rows:
+        r["shortfall"] = bl.shortfall(r)
+    return rows, options
+
+
+def by_agent(rows: list[dict[str, Any]]) -> list[AgentResults]:
+    out: dict[str, AgentResults] = {}
+    for r in rows:
+        a = out.get(r["agent_code"])
+        if a is None:
+            a = out[r["agent_code"]] = AgentResults(r["agent_code"], r["agent_name"], r["org_code"],
+                                                    r["rank_code"])
+        (a.promote if r["kind"] == "promote" else a.keep).append(r)
+    return sorted(out.values(), key=lambda a: (a.org_code, a.agent_code))
+
+
+def promotion_list(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Unmet promotion rules of eligible agents, the closest first (smallest shortfall, then
+    those on track at the current pace, then the agent code)."""
+    cand = [r for r in rows if r["kind"] == "promote" and not r["passed"]
+            and r["outcome"] != "not_eligible"]
+    return sorted(cand, key=lambda r: (r["shortfall"] if r["shortfall"] is not None else 9.0,
+                                       not r["projected_passed"], r["agent_code"], r["rule"]))
+
+
+def risk_list(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Conversion/maintenance rules failed or at risk: the most severe outcome first, then the
+    largest shortfall (furthest from keeping the rank), the longest failure streak, the code."""
+    cand = [r for r in rows if r["kind"] in KEEP_KINDS and r["outcome"] in RISK_ORDER]
+    return sorted(cand, key=lambda r: (RISK_ORDER.index(r["outcome"]),
+                                       -(r["shortfall"] or 0.0), -r["fail_streak"],
+                                       r["agent_code"], r["rule"]))
+
+
+def outcome_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in rows:
+        out[r["outcome"]] = out.get(r["outcome"], 0) + 1
+    return {o: out[o] for o in bl.OUTCOMES if o in out}
+
+
+def _num(v: float | None, unit: str) -> str:
+    if v is None:
+        return "—"
+    if unit == "rate":
+        return f"{v * 100:.1f}%"
+    if unit == "count":
+        return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+    return f"{v:,.0f}"
+
+
+def helpers(ctx: Ctx) -> dict[str, Any]:
+    from zhuizong.basiclaw.config import METRICS
+
+    en = ctx.lang == "en"
+
+    def crit_label(c: dict[str, Any]) -> str:
+        m = METRICS.get(c["metric"])
+        return m.en if (en and m is not None) else c["criterion"]
+
+    return {
+        "outcome_label": lambda o: OUTCOME_EN.get(o, o) if en else bl.OUTCOME_ZH.get(o, o),
+        "kind_label": lambda k: (KIND_EN if en else KIND_ZH).get(k, k),
+        "tone": lambda o: TONE.get(o, "muted"),
+        "crit_label": crit_label,
+        "cnum": lambda c, k: _num(c.get(k), c.get("unit", "money")),
+        "gap_text": lambda r: r["gap_en"] if en else r["gap_zh"],
+        "share": lambda v: "—" if v is None else f"{v * 100:.1f}%",
+    }
+
+
+def _qs(**kw: Any) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({k: v for k, v in kw.items() if v is not None and v != ""})
+
+
+@router.get("/basic-law", response_class=HTMLResponse)
+def basic_law_page(ctx: Annotated[Ctx, Depends(page_ctx)], period: str | None = None,
+                   outcome: str | None = None, org: str | None = None,
+                   view: str = "all") -> Response:
+    ctx.actor.require("view_assessment")
+    view = view if view in VIEWS else "all"
+    outcome = (outcome or "").strip() or None
+    org = (org or "").strip() or None
+    label, periods = resolve_period(ctx, period)
+    common = {"periods": periods, "period": label, "outcome": outcome, "org": org, "view": view,
+              "outcomes": bl.OUTCOMES, "qs": _qs, **helpers(ctx)}
+    if label is None:
+        return ctx.render("basiclaw/index.html", rows=None, **common)
+    rows, options = load(ctx, label, outcome, org)
+    window = None
+    if rows:
+        starts = sorted({(r["window"]["start"], r["window"]["end"]) for r in rows})
+        window = (starts[0][0], max(e for _s, e in starts))
+    status = {r["status"] for r in rows}
+    return ctx.render("basiclaw/index.html", rows=rows, agents=by_agent(rows),
+                      promotion=promotion_list(rows), risk=risk_list(rows),
+                      counts=outcome_counts(rows), orgs=options, window=window,
+                      provisional="provisional" in status,
+                      as_of=max((r["as_of"] for r in rows), default=None), **common)
+
+
+@router.get("/basic-law/download")
+def basic_law_download(ctx: Annotated[Ctx, Depends(page_ctx)], period: str | None = None,
+                       outcome: str | None = None, org: str | None = None) -> Response:
+    """The listed results as xlsx (:func:`zhuizong.basiclaw.service.write_xlsx`), audited."""
+    ctx.actor.require("view_assessment")
+    label, _periods = resolve_period(ctx, period)
+    if label is None:
+        raise ZhuizongError("还没有考核结果", "no assessment results yet")
+    rows, _options = load(ctx, label, (outcome or "").strip() or None, (org or "").strip() or None)
+    with tempfile.TemporaryDirectory(prefix="zz-assess-") as tmp:
+        out = Path(tmp) / "assessment.xlsx"
+        bl.write_xlsx(rows, out)
+        data = out.read_bytes()
+    with atomic(ctx.ws.engine) as conn:
+        audit.record(conn, actor=ctx.actor.username, action="export", object_type="assessment",
+                     object_id=label, detail={"format": "xlsx", "period": label, "outcome": outcome,
+                                              "org": org, "rows": len(rows), "bytes": len(data)})
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in label)
+    name, ascii_name = f"基本法考核_{safe}.xlsx", f"assessment_{safe}.xlsx"
+    return Response(data, media_type=XLSX, headers={
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"})

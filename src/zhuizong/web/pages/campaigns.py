@@ -1,0 +1,185 @@
+"""Campaign pages (竞赛/方案): the campaigns visible to the user, one campaign's standings and
+honor roll (光荣榜), downloads.
+
+Everything comes from :mod:`zhuizong.campaigns.service` (visibility and the scope of the rows are
+decided there: a campaign the user may not see answers 404 like a missing one); this module groups
+the list by phase, filters the standings by org unit, and builds the honor roll of an ended
+campaign from the same standings (frozen once the campaign is closed). Defining and closing stay
+CLI actions (``zhuizong campaign define/close``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+import pandas as pd
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+
+from zhuizong.campaigns import engine as ceng
+from zhuizong.campaigns import service as cs
+from zhuizong.campaigns.config import MEASURES, TIE_BREAKERS
+from zhuizong.errors import NotFound, ZhuizongError
+from zhuizong.services import audit
+from zhuizong.store.db import atomic
+from zhuizong.web.deps import Ctx, page_ctx
+from zhuizong.web.pages.basiclaw import _parents, under
+
+router = APIRouter(include_in_schema=False)
+
+#: phase (campaigns.service) → the group a user thinks in: upcoming, running, ended
+GROUP = {"upcoming": "upcoming", "running": "running", "grace": "ended", "closable": "ended",
+         "closed": "ended"}
+PHASE_EN = {"upcoming": "Upcoming", "running": "Running", "grace": "Ended (free-look grace period)",
+            "closable": "Ended (to be closed)", "closed": "Closed (final)"}
+MAX_ROWS = 500
+MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         "pdf": "application/pdf"}
+
+
+def grouped(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {"running": [], "upcoming": [], "ended": []}
+    for x in items:
+        out[GROUP[x["phase"]]].append(x)
+    return out
+
+
+def org_options(ctx: Ctx, rows: pd.DataFrame) -> list[tuple[str, str]]:
+    """(code, name) of the units to filter by: the user's org scope and the rows' units."""
+    from zhuizong.services.directory import list_orgs
+
+    with ctx.ws.engine.connect() as conn:
+        names = {o.org_code: o.org_name for o in list_orgs(conn, ctx.actor)}
+    for code, name in zip(rows.org_code, rows.org_name, strict=True):
+        if isinstance(code, str) and code not in names:
+            names[code] = name if isinstance(name, str) else code
+    return sorted(names.items())
+
+
+def scoped_standings(ctx: Ctx, campaign_id: str, org: str | None, as_of: dt.date | None = None
+                     ) -> tuple[ceng.Standings, list[tuple[str, str]]]:
+    """The standings within the user's view (404 outside it), optionally only under ``org``."""
+    st = cs.standings(ctx.ws, ctx.actor, campaign_id, as_of)
+    options = org_options(ctx, st.rows)
+    if org:
+        if org not in dict(options):
+            raise NotFound(f"找不到机构 {org}", f"org unit {org} not found")
+        parents = _parents(ctx.ws)
+        keep = [under(parents, c, org) for c in st.rows.org_code]
+        st = ceng.Standings(st.campaign, st.window, st.rows[keep].reset_index(drop=True), st.teams,
+                            st.frozen, st.eligible)
+    return st, options
+
+
+def honor_tiers(st: ceng.Standings) -> list[dict[str, Any]]:
+    """Every tier, highest first, with its winners in the view (by position)."""
+    w = cs.winners(st)
+    out = []
+    for i in range(len(st.campaign.tiers) - 1, -1, -1):
+        t = st.campaign.tiers[i]
+        got = w[w.tier_index == i]
+        out.append({"name": t.name, "threshold": float(t.threshold), "reward": t.reward,
+                    "honor": t.honor, "winners": ceng.as_records(got)})
+    return out
+
+
+def _phase(ctx: Ctx, st: ceng.Standings) -> str:
+    if st.frozen:
+        return "closed"
+    c, today = st.campaign, dt.date.today()
+    return "upcoming" if today < c.start else "running" if today <= c.end else \
+        "grace" if today < c.close_from else "closable"
+
+
+def helpers(ctx: Ctx) -> dict[str, Any]:
+    en = ctx.lang == "en"
+
+    def measure(code: str) -> str:
+        m = MEASURES[code]
+        return m.en if en else m.zh
+
+    def val(v: Any, code: str) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return "—"
+        m = MEASURES[code]
+        f = float(v)
+        return f"{f:,.0f}" if m.money or f.is_integer() else f"{f:,.2f}"
+
+    return {"measure": measure, "val": val,
+            "unit": lambda code: "" if en and not MEASURES[code].money else MEASURES[code].unit_zh,
+            "phase_label": lambda p: PHASE_EN[p] if en else cs.STATUS_ZH[p],
+            "name_of": lambda c: (c.get("name_en") or c["name"]) if en else c["name"],
+            "pct": lambda v: "—" if v is None or v != v else f"{float(v) * 100:.0f}%",
+            "qs": lambda **kw: urlencode({k: v for k, v in kw.items() if v not in (None, "")}),
+            "tie_text": lambda tb: TIE_BREAKERS[tb][1 if en else 0]}
+
+
+@router.get("/campaigns", response_class=HTMLResponse)
+def campaigns_page(ctx: Annotated[Ctx, Depends(page_ctx)]) -> Response:
+    items = cs.list_campaigns(ctx.ws, ctx.actor)
+    return ctx.render("campaigns/list.html", groups=grouped(items), total=len(items), **helpers(ctx))
+
+
+def _as_of(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ZhuizongError(f"日期格式应为 YYYY-MM-DD: {text[:40]!r}",
+                            f"the date must be YYYY-MM-DD: {text[:40]!r}") from None
+
+
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+def campaign_page(ctx: Annotated[Ctx, Depends(page_ctx)], campaign_id: str, org: str | None = None,
+                  as_of: str | None = None) -> Response:
+    org = (org or "").strip() or None
+    st, options = scoped_standings(ctx, campaign_id, org, _as_of(as_of))
+    phase = _phase(ctx, st)
+    rows = ceng.as_records(st.rows.head(MAX_ROWS))
+    c = st.campaign
+    reached = st.rows.tier_index.to_numpy()
+    tiers = [{"name": t.name, "threshold": float(t.threshold), "reward": t.reward, "honor": t.honor,
+              "count": int((reached == i).sum())} for i, t in enumerate(c.tiers)]
+    return ctx.render(
+        "campaigns/detail.html", st=st, c=c, cj={"name": c.name, "name_en": c.name_en}, rows=rows,
+        shown=len(rows), total=len(st.rows), tiers=tiers, phase=phase, group=GROUP[phase],
+        honors=honor_tiers(st) if GROUP[phase] == "ended" else None, orgs=options, org=org,
+        as_of=as_of, **helpers(ctx))
+
+
+@router.get("/campaigns/{campaign_id}/download")
+def campaign_download(ctx: Annotated[Ctx, Depends(page_ctx)], campaign_id: str,
+                      what: str = "standings", format: str = "xlsx", org: str | None = None) -> Response:
+    """Standings (xlsx, optionally under ``org``) or the honor roll (xlsx, or the printable PDF
+    poster) of the whole view; audited. Every text cell of the workbooks goes through ``safe_cell`` (formula injection)."""
+    if (what, format) not in (("standings", "xlsx"), ("honors", "xlsx"), ("honors", "pdf")):
+        raise ZhuizongError("下载类型应为 standings (xlsx) 或 honors (xlsx/pdf)",
+                            "download standings (xlsx) or honors (xlsx or pdf)")
+    org = (org or "").strip() or None
+    with tempfile.TemporaryDirectory(prefix="zz-campaign-") as tmp:
+        out = Path(tmp) / f"{what}.{format}"
+        if what == "standings":
+            st, _options = scoped_standings(ctx, campaign_id, org)
+            cs.write_xlsx(st, out)
+            rows = len(st.rows)
+        else:
+            from zhuizong.campaigns import honors
+
+            roll = honors.honor_roll(ctx.ws, ctx.actor, campaign_id,
+                                     max_names=None if format == "xlsx" else honors.MAX_NAMES)
+            (honors.write_xlsx if format == "xlsx" else honors.write_pdf)(roll, out)
+            rows = sum(t.total for t in roll.tiers)
+        data = out.read_bytes()
+    with atomic(ctx.ws.engine) as conn:
+        audit.record(conn, actor=ctx.actor.username, action="export", object_type="campaign",
+                     object_id=campaign_id, detail={"what": what, "format": format, "org": org,
+                                                    "rows": rows, "bytes": len(data)})
+    name = f"{'方案排名' if what == 'standings' else '光荣榜'}_{campaign_id}.{format}"
+    ascii_name = f"campaign_{what}_{campaign_id}.{format}"
+    return Response(data, media_type=MEDIA[format], headers={
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"})
