@@ -44,7 +44,7 @@ class RouteSpec:
     method: str
     path: str  # exactly as in app.routes
     param: str  # the path parameter
-    kind: str  # "agent" code, tracking "item" id, "user" name, or "upload" token
+    kind: str  # "agent" code, tracking "item" id, "user" name, "upload" token, or "campaign" id
     permission: str  # the action the route needs (zhuizong.access.actor.PERMISSIONS)
     ok: int | tuple[int, ...]  # status(es) when allowed and visible
     api: bool
@@ -90,7 +90,17 @@ ROUTES: list[RouteSpec] = [
               form={"password": "short"}),
     # an import's error report: only the admin who uploaded it (another admin: 404)
     RouteSpec("GET", "/imports/errors/{token}.xlsx", "token", "upload", "import", 200, api=False),
+    # campaigns (方案): visible when the scope holds an agent placed under the eligible org units
+    RouteSpec("GET", "/campaigns/{campaign_id}", "campaign_id", "campaign", "view_campaigns", 200, api=False),
+    RouteSpec("GET", "/campaigns/{campaign_id}/download", "campaign_id", "campaign", "view_campaigns", 200,
+              api=False),
+    RouteSpec("GET", "/api/v1/campaigns/{campaign_id}/standings", "campaign_id", "campaign", "view_campaigns",
+              200, api=True),
 ]
+
+#: campaigns defined in the agency (April 2026, closed): id → eligible org subtrees (none = all)
+CAMPAIGNS = {"cm-b1": ("B1",), "cm-g3": ("G3",), "cm-all": ()}
+MISSING_CAMPAIGN = "no-such-campaign"
 
 #: routes with a path parameter that are not about a scoped object
 INVENTORY_EXCLUDED = ("/static", "/login", "/logout", "/lang/", "/healthz", "/api/openapi")
@@ -132,6 +142,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             agency.build(home, base / "files")
         items = agency.items(home)
         ws = Workspace.open(home)
+        _define_campaigns(ws)
         webs = {u: agency.web_for(ws, None if u == ANON else u) for u in VIEWERS}
         yield World(ws, items, webs, _upload(webs[UPLOADER]))
         for w in webs.values():
@@ -139,6 +150,23 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         ws.engine.dispose()
     for _ in url_iter:  # drop the PostgreSQL database
         pass
+
+
+def _define_campaigns(ws: Workspace) -> None:
+    """:data:`CAMPAIGNS`, closed (standings read back from the frozen rows: no engine runs)."""
+    import datetime as dt
+
+    from zhuizong.access.actor import SYSTEM
+    from zhuizong.campaigns import service
+    from zhuizong.campaigns.config import parse_campaign
+
+    camps = [parse_campaign({"id": cid, "name": f"矩阵 {cid}", "period": "2026-04", "measure": "fyp",
+                             "tiers": [{"name": "铜", "threshold": 1000}],
+                             "eligibility": {"orgs": list(orgs)}}, "matrix")
+             for cid, orgs in CAMPAIGNS.items()]
+    service.define(ws, SYSTEM, camps, "matrix")
+    for c in camps:
+        service.close(ws, SYSTEM, c.id, dt.date(2026, 5, 31))
 
 
 def _upload(web: Web) -> str:
@@ -162,7 +190,20 @@ def _no_kpis(*args: Any, **kw: Any) -> Any:
 # --- the oracle ------------------------------------------------------------------------------
 
 
+def _may(user: str, permission: str) -> bool:
+    return permission == "view_campaigns" or may(user, permission)  # view_campaigns: every role
+
+
+def _sees_campaign(user: str, campaign_id: str) -> bool:
+    """docs/campaigns.md rule 9: an agent of the user's scope placed under an eligible unit."""
+    orgs = set().union(*(agency._subtree(o) for o in CAMPAIGNS[campaign_id])) if CAMPAIGNS[campaign_id] \
+        else {o[0] for o in agency.ORGS}
+    return any(agency.AGENT_ORG[a] in orgs for a in visible_agents(user))
+
+
 def _sees(user: str, subject_type: str, code: str) -> bool:
+    if subject_type == "campaign":
+        return _sees_campaign(user, code)
     if subject_type == "agent":
         return code in visible_agents(user)
     return code in visible_orgs(user)
@@ -171,7 +212,7 @@ def _sees(user: str, subject_type: str, code: str) -> bool:
 def expected(route: RouteSpec, user: str, subject_type: str | None, code: str | None) -> tuple[int, ...]:
     if user == ANON:
         return (303,) if (route.method == "GET" and not route.api) else (401,)
-    if not may(user, route.permission):
+    if not _may(user, route.permission):
         return (403,)
     if subject_type is None or code is None:
         return (404,)
@@ -241,6 +282,9 @@ def _targets(world: World, route: RouteSpec) -> list[tuple[str, str | None, str 
     if route.kind == "upload":
         return [(f"{UPLOADER}'s upload", "upload", UPLOADER, world.upload_token),
                 ("missing", None, None, MISSING_TOKEN)]
+    if route.kind == "campaign":
+        return [*((f"campaign {cid}", "campaign", cid, cid) for cid in CAMPAIGNS),
+                ("missing", None, None, MISSING_CAMPAIGN)]
     if route.kind == "agent":
         rel = {a: r for r, a in RELATION.items()}
         return [*((rel.get(code, code), "agent", code, code) for code, *_ in agency.AGENTS),
@@ -261,7 +305,7 @@ def test_matrix(world: World, route: RouteSpec, user: str) -> None:
     web = world.webs[user]
     wrong: list[str] = []
     targets = _targets(world, route)
-    if user == ANON or not may(user, route.permission):
+    if user == ANON or not _may(user, route.permission):
         # refused before any id is looked at: an existing id and a missing one answer alike
         # (two ids suffice; each refusal is also written to the audit log, which costs a commit)
         targets = [targets[0], targets[-1]]
@@ -307,6 +351,9 @@ def test_lists_hold_exactly_the_scope(world: World, user: str) -> None:
     assert {a["agent_code"] for a in agents.json()["agents"]} == visible_agents(user)
     orgs = web.get("/api/v1/orgs")
     assert {o["org_code"] for o in orgs.json()["org_units"]} == visible_orgs(user)
+    camps = web.get("/api/v1/campaigns")
+    assert camps.status_code == 200
+    assert {c["id"] for c in camps.json()["campaigns"]} == {c for c in CAMPAIGNS if _sees_campaign(user, c)}
     items = web.get("/api/v1/tracking/items", params={"status": "all"})
     if not may(user, "view_tracking"):
         assert items.status_code == 403

@@ -577,3 +577,204 @@ def tracking_effectiveness(
 
     _check_params(period=period)
     return EffectivenessOut.model_validate(effectiveness(ctx.ws, ctx.actor, period.strip(), by))
+
+
+# --- routes: basic law (基本法) and campaigns (方案) ---------------------------------------------
+
+
+class CriterionOut(_Out):
+    criterion: str = Field(description="label of the criterion")
+    metric: str
+    scope: str = Field(description="personal | line | recruits")
+    mandatory: bool
+    unit: str = Field(description="money (元) | count | rate (a fraction)")
+    threshold_q: float | None = Field(None, description="threshold in Q units, when set in Q")
+    met: bool
+    actual: float | None
+    threshold: float | None
+    gap: float | None = Field(description="threshold − actual for an unmet criterion, else 0")
+    projection: float | None = Field(description="projected to the end of an open window")
+    projected_met: bool
+    gap_zh: str | None = None
+    gap_en: str | None = None
+
+
+class WindowOut(_Out):
+    start: dt.date
+    end: dt.date
+
+
+class AssessResultOut(_Out):
+    agent_code: str
+    agent_name: str
+    org_code: str
+    rank_code: str
+    rule: str
+    kind: Literal["convert", "promote", "maintain"]
+    window: WindowOut
+    as_of: dt.date
+    status: Literal["final", "provisional"]
+    outcome: str = Field(description="convert, promote, maintain, extra_period, demote, contract_end, "
+                                     "not_met, on_track, at_risk, not_eligible")
+    outcome_zh: str
+    target_rank: str | None
+    fail_streak: int
+    met_count: int
+    required_count: int
+    passed: bool
+    projected_passed: bool
+    gap_zh: str
+    gap_en: str
+    criteria: list[CriterionOut]
+    applied: bool
+    applied_note: str | None
+    shortfall: float | None = Field(description="Σ gap/threshold of the criteria still needed; 0 = passed")
+
+
+class BasicLawResultsOut(_Out):
+    period: str | None = Field(description="the period listed (default: the latest assessed); "
+                                           "null when nothing was assessed yet")
+    periods: list[str] = Field(description="assessed periods, latest first")
+    results: list[AssessResultOut] = Field(description="one row per agent × rule, in scope")
+
+
+@router.get("/basic-law/results", response_model=BasicLawResultsOut,
+            summary="Basic-law assessment results in scope 基本法考核结果")
+def basic_law_results(
+    ctx: API,
+    period: Annotated[str | None, Query(max_length=40, description="2026Q2, 2026-06 … (default: latest assessed)")] = None,
+    outcome: Annotated[str | None, Query(max_length=200, description="an outcome or a comma list")] = None,
+    org: Annotated[str | None, Query(max_length=64, description="only agents placed under this org unit")] = None,
+    view: Annotated[Literal["all", "promotion", "risk"], Query(
+        description="all; promotion = unmet promotion rules, closest first; risk = failed or "
+                    "at-risk conversion/maintenance rules, most severe first")] = "all",
+) -> BasicLawResultsOut:
+    from zhuizong.web.pages import basiclaw as page
+
+    _check_params(period=period, outcome=outcome, org=org)
+    label, periods = page.resolve_period(ctx, period)
+    if label is None:
+        return BasicLawResultsOut(period=None, periods=periods, results=[])
+    rows, _options = page.load(ctx, label, (outcome or "").strip() or None, (org or "").strip() or None)
+    if view == "promotion":
+        rows = page.promotion_list(rows)
+    elif view == "risk":
+        rows = page.risk_list(rows)
+    return BasicLawResultsOut.model_validate({"period": label, "periods": periods, "results": rows})
+
+
+class TierOut(_Out):
+    name: str
+    threshold: float
+
+
+class CampaignItemOut(_Out):
+    id: str
+    name: str
+    measure: str
+    measure_zh: str
+    start: dt.date
+    end: dt.date
+    grace_days: int
+    phase: Literal["upcoming", "running", "grace", "closable", "closed"]
+    phase_zh: str
+    days_left: int
+    close_from: dt.date
+    closed_on: dt.date | None
+    tiers: list[TierOut]
+
+
+class CampaignsOut(_Out):
+    campaigns: list[CampaignItemOut]
+
+
+class TierDefOut(TierOut):
+    reward: str
+    honor: str
+
+
+class CampaignDefOut(_Out):
+    id: str
+    name: str
+    measure: str
+    measure_zh: str
+    unit: str
+    start: dt.date
+    end: dt.date
+    grace_days: int
+    visibility: Literal["scope", "campaign"]
+    tiers: list[TierDefOut]
+    tie_breakers: list[str]
+
+
+class StandingRowOut(_Out):
+    position: int = Field(description="campaign-wide position")
+    agent_code: str
+    agent_name: str | None
+    org_code: str | None
+    org_name: str | None
+    value: float
+    cases: int
+    fyp: float
+    fyc: float
+    std_premium: float
+    reached_on: dt.date | None
+    tier_index: int = Field(description="index of the tier reached, −1 for none")
+    tier: str | None
+    next_tier: str | None
+    gap: float | None = Field(description="to the next tier (none at the top tier)")
+    gap_share: float | None
+    projection: float | None
+    projected_tier: str | None
+
+
+class TeamRowOut(_Out):
+    position: int
+    org_code: str
+    org_name: str | None
+    level: str
+    value: float
+    members: int
+    achievers: int
+    cases: int
+    value_per_member: float | None
+
+
+class StandingsOut(_Out):
+    campaign: CampaignDefOut
+    as_of: dt.date
+    frozen: bool
+    elapsed_days: int
+    total_days: int
+    days_left: int
+    eligible: int = Field(description="agents taking part in the whole campaign")
+    visible: int = Field(description="rows in the caller's view (after the org filter)")
+    rows: list[StandingRowOut]
+    teams: dict[str, list[TeamRowOut]]
+
+
+@router.get("/campaigns", response_model=CampaignsOut, summary="Campaigns visible to the caller 方案")
+def campaigns(ctx: API,
+              on: Annotated[dt.date | None, Query(description="phase on this day (default today)")] = None
+              ) -> CampaignsOut:
+    from zhuizong.campaigns.service import list_campaigns
+
+    return CampaignsOut.model_validate({"campaigns": list_campaigns(ctx.ws, ctx.actor, on)})
+
+
+@router.get("/campaigns/{campaign_id}/standings", response_model=StandingsOut,
+            summary="A campaign's standings in the caller's view 方案排名")
+def campaign_standings(
+    ctx: API, campaign_id: str,
+    as_of: Annotated[dt.date | None, Query(description="live campaigns: default today, capped at the end of the grace period")] = None,
+    org: Annotated[str | None, Query(max_length=64, description="only agents placed under this org unit")] = None,
+    team: Annotated[str | None, Query(max_length=64, description="add the team ranking of this org level (or `all`)")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=100000)] = None,
+) -> StandingsOut:
+    from zhuizong.campaigns.service import standings_json
+    from zhuizong.web.pages import campaigns as page
+
+    _check_params(campaign_id=campaign_id, org=org, team=team)
+    st, _options = page.scoped_standings(ctx, campaign_id, (org or "").strip() or None, as_of,
+                                         (team or "").strip() or None)
+    return StandingsOut.model_validate(standings_json(st, limit))

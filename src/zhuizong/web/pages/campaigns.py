@@ -60,10 +60,11 @@ def org_options(ctx: Ctx, rows: pd.DataFrame) -> list[tuple[str, str]]:
     return sorted(names.items())
 
 
-def scoped_standings(ctx: Ctx, campaign_id: str, org: str | None, as_of: dt.date | None = None
-                     ) -> tuple[ceng.Standings, list[tuple[str, str]]]:
-    """The standings within the user's view (404 outside it), optionally only under ``org``."""
-    st = cs.standings(ctx.ws, ctx.actor, campaign_id, as_of)
+def scoped_standings(ctx: Ctx, campaign_id: str, org: str | None, as_of: dt.date | None = None,
+                     team: str | None = None) -> tuple[ceng.Standings, list[tuple[str, str]]]:
+    """The standings within the user's view (404 outside it), optionally only under ``org``
+    (individual rows; team rankings of level ``team`` stay those of the view)."""
+    st = cs.standings(ctx.ws, ctx.actor, campaign_id, as_of, team)
     options = org_options(ctx, st.rows)
     if org:
         if org not in dict(options):
