@@ -242,6 +242,20 @@ def agencies(draw: st.DrawFn, max_agents: int = 25) -> Facts:
             elif follow == 4:
                 txn(a["agent_code"], product, policy, "renewal", day + dt.timedelta(days=366),
                     amount, None, 2)
+            if follow in (4, 5, 6) and product["pay_mode"] == "regular":
+                # renewals around the anniversaries: early, on time, at and just past the grace
+                # limit (60 days by default), late; some without a policy year
+                base = issue or day
+                for year in range(2, draw(st.integers(2, 4)) + 1):
+                    try:
+                        anniversary = base.replace(year=base.year + year - 1)
+                    except ValueError:  # 29 February
+                        anniversary = base.replace(year=base.year + year - 1, day=28)
+                    paid = anniversary + dt.timedelta(days=draw(st.sampled_from(
+                        [-20, 0, 29, 30, 59, 60, 61, 120])))
+                    if paid <= LAST_DAY:
+                        txn(a["agent_code"], product, policy, "renewal", paid, _money(draw),
+                            None, draw(st.sampled_from([year, year, year, None])))
 
     # --- plans (fyp, and a few of another metric that must be ignored) ---
     plans: list[dict[str, Any]] = []

@@ -52,6 +52,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "kpi.active_rule": "fyp_positive",
     "kpi.cases": "net",
     "kpi.average_headcount": "mean_of_months",
+    "kpi.persistency_grace_days": 60,
 }
 
 METRIC_CODES = (
@@ -63,6 +64,7 @@ METRIC_CODES = (
     "effective_recruitment_rate", "leavers", "attrition_rate", "net_growth_rate",
     "retention_3m", "retention_6m", "retention_12m", "conversion_3m", "conversion_6m",
     "attendance_rate", "tool_usage_rate",
+    "persistency_13m", "persistency_13m_cases", "persistency_25m", "persistency_25m_cases",
 )
 
 ONE_DAY = dt.timedelta(days=1)
@@ -149,6 +151,7 @@ class World:
                 "is_main": _bool(p["is_main"]),
                 "fyc_rate": _frac(p.get("fyc_rate")),
                 "std_factor": _frac(p.get("std_factor")),
+                "regular": _text(p.get("pay_mode")) == "regular",
             }
         self.agents: dict[str, dict[str, Any]] = {}
         for a in facts.get("agents", []):
@@ -183,6 +186,7 @@ class World:
                 "amount": _frac(r["amount"]),
                 "issue_date": _date(r.get("issue_date")),
                 "fyc": _frac(r.get("fyc")),
+                "policy_year": None if r.get("policy_year") is None else int(r["policy_year"]),
             })
         self.plans: dict[tuple[str, str, str], Fraction] = {}
         for p in facts.get("plans", []):
@@ -533,6 +537,51 @@ class _Calc:
                         converted[(g, seg)] += 1 if conv else 0
         return {"size": size, "retained": retained, "converted": converted}
 
+    # -- persistency (point 17) --
+    def persistency(self, n: int) -> dict[str, dict[Any, Fraction]]:
+        """Regular-pay policies issued in month m − (n + 1) for each month m of the period: their
+        first-year premium, their year-(n // 12 + 1) renewal premium received by the anniversary +
+        grace and by the end of m, and the policy counts."""
+        years = n // 12
+        grace = dt.timedelta(days=int(self.settings["kpi.persistency_grace_days"]))
+        basis = self.p.basis
+        cohorts = []
+        for y, m in self.p.months():
+            idx = y * 12 + (m - 1) - (n + 1)
+            cs, ce = basis.month_bounds(idx // 12, idx % 12 + 1)
+            cohorts.append((cs, ce, min(basis.month_bounds(y, m)[1], self.E)))
+        rows_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in self.w.premiums:
+            rows_of[r["policy_no"]].append(r)
+        out: dict[str, dict[Any, Fraction]] = {
+            k: defaultdict(Fraction) for k in ("due", "paid", "policies", "paid_policies")}
+        for rows in rows_of.values():
+            if any(r["type"] == "free_look_cancel" for r in rows):
+                continue
+            regular = [r for r in rows if self.w.products[r["product"]]["regular"]]
+            issues = [r for r in regular if r["type"] == "new"]
+            if not issues:
+                continue
+            first = min(issues, key=lambda r: (r["issue_date"] or r["txn_date"], r["txn_id"]))
+            issued = first["issue_date"] or first["txn_date"]
+            for cs, ce, end_of_m in cohorts:
+                if not cs <= issued <= ce:
+                    continue
+                limit = min(_anniversary(issued, years) + grace, end_of_m)
+                due = sum((r["amount"] for r in regular if r["type"] in ("new", "fy_renewal")),
+                          Fraction(0))
+                paid = sum((r["amount"] for r in regular
+                            if r["type"] == "renewal" and r["policy_year"] == years + 1
+                            and r["txn_date"] <= limit), Fraction(0))
+                org, _ = self.w.placement(first["agent"], issued)
+                seg = self.w.segment_of(self.segment, first["agent"], issued, self.p.basis)
+                for g in self.keys(org, first["agent"]):
+                    out["due"][(g, seg)] += due
+                    out["paid"][(g, seg)] += paid
+                    out["policies"][(g, seg)] += 1
+                    out["paid_policies"][(g, seg)] += 1 if paid > 0 else 0
+        return out
+
     # -- attendance and tool usage (points 14, 15) --
     def meetings(self) -> tuple[dict[Any, Fraction], dict[Any, Fraction]]:
         attended: dict[Any, Fraction] = defaultdict(Fraction)
@@ -614,13 +663,15 @@ class _Calc:
         act, act_cat = self.active()
         ppl = self.people()
         coh = {t: self.cohort(t) for t in (3, 6, 12)}
+        pers = {n: self.persistency(n) for n in (13, 25)}
         attended, scheduled = self.meetings()
         filled, in_force = self.tool_use()
 
         if self.by == "agent":
             seen: set[Any] = set()
             for d in (*prod.values(), prod_prev, prod_ly, prod_ytd, act, *ppl.values(),
-                      *(x for c in coh.values() for x in c.values()), attended, scheduled,
+                      *(x for c in coh.values() for x in c.values()),
+                      *(x for c in pers.values() for x in c.values()), attended, scheduled,
                       filled, in_force):
                 seen |= {k[0] for k in d}
             grain = sorted(seen, key=lambda g: (g[1], g[0]))
@@ -677,9 +728,24 @@ class _Calc:
                     vals[f"retention_{t}m"] = ratio(v(coh[t]["retained"]), v(coh[t]["size"]))
                 for t in (3, 6):
                     vals[f"conversion_{t}m"] = ratio(v(coh[t]["converted"]), v(coh[t]["size"]))
+                for n in (13, 25):
+                    vals[f"persistency_{n}m"] = ratio(v(pers[n]["paid"]), v(pers[n]["due"]))
+                    vals[f"persistency_{n}m_cases"] = ratio(v(pers[n]["paid_policies"]),
+                                                            v(pers[n]["policies"]))
                 for metric in METRIC_CODES:
                     out[(g[0], g[1], s, metric)] = vals[metric]
         return out
+
+
+def _anniversary(issued: dt.date, years: int) -> dt.date:
+    """29 February's anniversary in a common year is 28 February."""
+    if issued.month == 2 and issued.day == 29 and not _leap(issued.year + years):
+        return dt.date(issued.year + years, 2, 28)
+    return dt.date(issued.year + years, issued.month, issued.day)
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def ratio(numerator: Fraction | None, denominator: Fraction | None) -> Triple:

@@ -77,6 +77,7 @@ def queries(draw: st.DrawFn, facts: Facts) -> dict[str, Any]:
         "kpi.cases": draw(st.sampled_from(["net", "net", "gross"])),
         "kpi.average_headcount": draw(st.sampled_from(["mean_of_months", "mean_of_months",
                                                        "endpoints"])),
+        "kpi.persistency_grace_days": draw(st.sampled_from([60, 60, 30, 0])),
     }
     kind = draw(st.sampled_from(["month", "quarter", "year", "range", "to_date"]))
     as_of = None

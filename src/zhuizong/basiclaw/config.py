@@ -58,7 +58,8 @@ _METRICS = (
     MetricDef("groups_bred", "育成组数", "groups bred", "count", True, False, "个", None, "育成组"),
 )
 METRICS: dict[str, MetricDef] = {m.code: m for m in _METRICS}
-#: metrics the format names but the data cannot answer yet (persistency is kpi-spec §6, not built)
+#: metrics the format names but the basic law cannot test yet: the KPI engine has persistency
+#: (persistency_13m/25m), but how an agent without a cohort is judged is not decided (docs/basic-law.md)
 NOT_YET = {"persistency_13": "13 个月继续率", "persistency_25": "25 个月继续率",
            "team_persistency_13": "团队 13 个月继续率"}
 
@@ -256,9 +257,9 @@ def _precheck(data: dict[str, Any], source: str) -> None:
             m = c.get("metric")
             if isinstance(m, str) and m in NOT_YET:
                 raise _err(source, f"rule {name}", f"criteria.{i}.metric",
-                           f"{NOT_YET[m]} ({m}) 尚未提供 (继续率尚未实现, 见 docs/basic-law.md)",
-                           f"{m} is not available yet (persistency is not implemented; "
-                           "see docs/basic-law.md)")
+                           f"{NOT_YET[m]} ({m}) 尚未提供 (继续率尚未接入基本法考核, 见 docs/basic-law.md)",
+                           f"{m} is not available yet (persistency is not yet wired into the "
+                           "basic law; see docs/basic-law.md)")
             if isinstance(m, str) and m not in METRICS:
                 raise _err(source, f"rule {name}", f"criteria.{i}.metric",
                            f"未知指标 {m}; 可用: {', '.join(METRICS)}",

@@ -17,6 +17,7 @@ from zhuizong.kpi.ir import (
     Meetings,
     Node,
     People,
+    Persistency,
     Plan,
     Production,
     Ratio,
@@ -132,6 +133,19 @@ for t in (3, 6):
        f"hired {t} months earlier, in force and formal or above at the month end / "
        f"hired {t} months earlier",
        Ratio(Cohort(t, "converted"), Cohort(t, "size")))
+for n in (13, 25):
+    year = "第二年" if n == 13 else "第三年"
+    year_en = "second-year" if n == 13 else "third-year"
+    _m(f"persistency_{n}m", f"{n}个月继续率", f"{n}-month persistency", "rate",
+       f"前数第{n + 1}月承保的期交保单于第{n // 12}个保单周年日加宽限期内实收{year}保费 / 其首年保费",
+       f"{year_en} premium received by the anniversary + grace of regular-pay policies issued "
+       f"{n + 1} months earlier / their first-year premium",
+       Ratio(Persistency(n, "paid"), Persistency(n, "due")))  # type: ignore[arg-type]
+    _m(f"persistency_{n}m_cases", f"{n}个月件数继续率", f"{n}-month persistency (cases)", "rate",
+       f"前数第{n + 1}月承保的期交保单中按时交纳{year}保费的件数 / 件数",
+       f"policies issued {n + 1} months earlier whose {year_en} premium was received in time / "
+       f"policies issued {n + 1} months earlier",
+       Ratio(Persistency(n, "paid_policies"), Persistency(n, "policies")))  # type: ignore[arg-type]
 _m("attendance_rate", "出勤率", "attendance rate", "rate", "出席及迟到场次 / 在职人员应到场次",
    "attended (present or late) meetings / recorded meetings of agents in force",
    Ratio(Meetings("attended"), Meetings("scheduled")))

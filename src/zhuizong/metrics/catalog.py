@@ -41,7 +41,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "conversion_3m": ("3个月转正率", "3-month conversion"),
     "conversion_6m": ("6个月转正率", "6-month conversion"),
     "persistency_13m": ("13个月继续率", "13-month persistency"),
+    "persistency_13m_cases": ("13个月件数继续率", "13-month persistency (cases)"),
     "persistency_25m": ("25个月继续率", "25-month persistency"),
+    "persistency_25m_cases": ("25个月件数继续率", "25-month persistency (cases)"),
     "attendance_rate": ("出勤率", "attendance rate"),
     "tool_usage_rate": ("工具使用率", "tool usage rate"),
 }
