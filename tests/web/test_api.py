@@ -154,6 +154,32 @@ def test_kpi_scope_and_errors(world: World) -> None:
     assert r.status_code in (400, 404) and r.json()["detail_zh"]
 
 
+def test_kpi_by_agent_for_a_reporting_line_supervisor(world: World) -> None:
+    """``s`` (scope: the reporting line S, no org unit) gets per-agent KPIs of exactly their
+    people, under the root or any unit holding some of them; never an org total; a unit with none
+    of their people is not found."""
+    s, admin = world.webs["s"], world.webs["admin"]
+    line = agency.visible_agents("s")
+    assert line == {"S", "R1", "R2"}
+    for org in (None, "HQ", "B1", "G1"):
+        params = {"period": "2026-04", "by": "agent", "metrics": "fyp,cases"} | ({"org": org} if org else {})
+        r = s.get("/api/v1/kpi", params=params)
+        assert r.status_code == 200, (org, r.text)
+        rows = r.json()["rows"]
+        assert {x["agent_code"] for x in rows} == line, org
+        full = admin.get("/api/v1/kpi", params=params).json()["rows"]
+        assert [x for x in full if x["agent_code"] in line] == rows  # the same numbers as admin's
+        assert len(full) > len(rows) or org == "G1"
+    for org in ("G2", "G3", "B2", "NOPE"):
+        r = s.get("/api/v1/kpi", params={"period": "2026-04", "by": "agent", "org": org})
+        assert r.status_code == 404, (org, r.text)
+    for by in (None, "children", "subtree"):  # org aggregates stay out of a line-only scope
+        params = {"period": "2026-04"} | ({"by": by} if by else {})
+        assert s.get("/api/v1/kpi", params=params).status_code == 404, by
+    assert world.webs["r1"].get("/api/v1/kpi", params={"period": "2026-04", "by": "agent"}).json()[
+        "rows"][0]["agent_code"] == "R1"
+
+
 def test_kpi_csv_export_is_audited(world: World) -> None:
     admin = world.webs["admin"]
     before = len(_audit(world.ws, "export"))

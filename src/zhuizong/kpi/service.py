@@ -39,12 +39,18 @@ def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
             a = table("agents")
             visible_agents = set(conn.execute(
                 select(a.c.agent_code).where(scope.agent_filter(a.c.agent_code))).scalars())
-    if result.org_code not in visible_orgs:
-        raise NotFound(f"找不到机构 {result.org_code}", f"org unit {result.org_code} not found")
+    not_found = NotFound(f"找不到机构 {result.org_code}", f"org unit {result.org_code} not found")
     if req.by == "agent":
+        # per-agent rows need only the agents in scope: a supervisor whose scope is their
+        # reporting line (no org unit) gets their own people's rows under any unit holding some
+        # of them, and nothing else; a unit with none of them stays "not found" (fail closed)
         result.rows = [r for r in result.rows if r.agent_code in visible_agents]
-    else:
-        result.rows = [r for r in result.rows if r.org_code in visible_orgs]
+        if result.org_code not in visible_orgs and not result.rows:
+            raise not_found
+        return result
+    if result.org_code not in visible_orgs:
+        raise not_found
+    result.rows = [r for r in result.rows if r.org_code in visible_orgs]
     return result
 
 
