@@ -611,6 +611,49 @@ class CampaignTeamResult(Base):
     cases: Mapped[int] = mapped_column(Integer)
 
 
+# --- training (培训班与培训签到) ------------------------------------------------------------------
+
+COURSE_KINDS = ("new_hire", "top_performer", "quasi_director", "other")
+
+
+class TrainingSession(Base):
+    """A training session (培训班次) run by an org unit on one day.
+
+    Its roster (应训人员) is the union of the audience rule — when ``max_tenure_days`` is set, every
+    agent in force on ``session_date`` placed in the ``org_code`` subtree whose current spell is at
+    most that many days old — and the agents with a ``training_attendance`` row (explicit
+    invitations, walk-ins). See docs/training.md."""
+
+    __tablename__ = "training_sessions"
+    session_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    title: Mapped[str] = mapped_column(NAME)
+    course_kind: Mapped[str] = mapped_column(String(16))
+    session_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    org_code: Mapped[str] = mapped_column(CODE, ForeignKey("org_units.org_code"), index=True)
+    max_tenure_days: Mapped[int | None] = mapped_column(Integer)
+    location: Mapped[str | None] = mapped_column(NAME)
+    batch_id: Mapped[int | None] = _batch_fk()
+    __table_args__ = (
+        CheckConstraint(_in("course_kind", COURSE_KINDS), name="course_kind"),
+        CheckConstraint("max_tenure_days IS NULL OR max_tenure_days >= 0", name="max_tenure_days"),
+    )
+
+
+class TrainingAttendance(Base):
+    """An agent on a session's roster; ``status`` NULL = invited, not marked yet."""
+
+    __tablename__ = "training_attendance"
+    session_code: Mapped[str] = mapped_column(
+        CODE, ForeignKey("training_sessions.session_code", ondelete="CASCADE"), primary_key=True
+    )
+    agent_code: Mapped[str] = mapped_column(
+        CODE, ForeignKey("agents.agent_code"), primary_key=True, index=True
+    )
+    status: Mapped[str | None] = mapped_column(String(16))
+    batch_id: Mapped[int | None] = _batch_fk()
+    __table_args__ = (CheckConstraint(_in("status", ATTENDANCE_STATUSES), name="status"),)
+
+
 def table(name: str):  # type: ignore[no-untyped-def]
     """The Core ``Table`` of ``name``."""
     return Base.metadata.tables[name]
