@@ -104,11 +104,21 @@ TXN_ZH = {
 }
 MEETING_ZH = {"早会": "morning", "夕会": "evening"}
 STATUS_ZH = {"出席": "present", "迟到": "late", "请假": "leave", "缺席": "absent"}
+COURSE_ZH = {
+    "新人岗前": "new_hire",
+    "新人衔接": "new_hire",
+    "岗前": "new_hire",
+    "衔接": "new_hire",
+    "绩优": "top_performer",
+    "准主任": "quasi_director",
+    "其他": "other",
+}
 
 ORG = ("org_units", "org_code")
 RANK = ("ranks", "rank_code")
 AGENT = ("agents", "agent_code")
 PRODUCT = ("products", "product_code")
+SESSION = ("training_sessions", "session_code")
 
 KINDS: dict[str, ImportKind] = {}
 
@@ -288,6 +298,44 @@ _register(
     )
 )
 
+_register(
+    ImportKind(
+        "training_sessions",
+        "培训班次",
+        "training_sessions",
+        (
+            Column("session_code", "班次代码", "code", key=True),
+            Column("title", "班次名称", "text", required=True),
+            Column(
+                "course_kind",
+                "课程类别",
+                "enum",
+                required=True,
+                choices=m.COURSE_KINDS,
+                synonyms=COURSE_ZH,
+            ),
+            Column("session_date", "培训日期", "date", required=True),
+            Column("org_code", "机构代码", "code", required=True, ref=ORG),
+            Column("max_tenure_days", "应训新人司龄上限天数", "int", non_negative=True),
+            Column("location", "地点", "text"),
+        ),
+        date_column="session_date",
+    )
+)
+_register(
+    ImportKind(
+        "training_attendance",
+        "培训签到",
+        "training_attendance",
+        (
+            Column("session_code", "班次代码", "code", key=True, ref=SESSION),
+            Column("agent_code", "工号", "code", key=True, ref=AGENT),
+            # empty = on the roster (invited), not marked yet
+            Column("status", "状态", "enum", choices=m.ATTENDANCE_STATUSES, synonyms=STATUS_ZH),
+        ),
+    )
+)
+
 #: Order in which kinds must be imported so references resolve (used by the demo and docs).
 IMPORT_ORDER = (
     "org_units",
@@ -299,4 +347,6 @@ IMPORT_ORDER = (
     "plans",
     "attendance",
     "work_logs",
+    "training_sessions",
+    "training_attendance",
 )
