@@ -39,6 +39,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {"admin", "executive", "assessment", "campaign", "training", "trainer", "supervisor", "agent"}
     ),
     "manage_campaigns": frozenset({"admin", "campaign"}),
+    # training (培训): sessions and their rosters are seen within scope; creating sessions and
+    # marking attendance are training staff's work
+    "view_training": frozenset({"admin", "executive", "training", "trainer", "supervisor"}),
+    "manage_training": frozenset({"admin", "training"}),
 }
 
 

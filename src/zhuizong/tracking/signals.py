@@ -114,6 +114,10 @@ def _register_builtin_providers() -> None:
 
     register("basic_law", "agent", basic_law_signals, LAW_SIGNALS)
     register("campaigns", "agent", campaign_signals, CAMPAIGN_SIGNALS)
+    from zhuizong.training.signals import SIGNALS as TRAINING_SIGNALS
+    from zhuizong.training.signals import training_signals
+
+    register("training", "agent", training_signals, TRAINING_SIGNALS)
 
 
 def _basis(ws: Workspace) -> Basis:
