@@ -224,9 +224,14 @@ def test_invalid_status_and_agent_role(ws: Workspace, trainer: tuple[TestClient,
                             .where(table("attendance").c.date == day)).scalar_one() == 0
 
 
-def test_training_page_says_not_available(agent: tuple[TestClient, str]) -> None:
-    r = agent[0].get("/tools/training")
-    assert r.status_code == 200 and 'id="training-unavailable"' in r.text
+def test_training_is_not_an_agents_tool(agent: tuple[TestClient, str],
+                                        trainer: tuple[TestClient, str]) -> None:
+    """Training sessions (tests/web/test_training_pages.py) are for staff: an agent is refused and
+    has no menu entry; a trainer has both."""
+    assert agent[0].get("/tools/training").status_code == 403
+    assert 'data-tool="training"' not in agent[0].get("/tools").text
+    assert trainer[0].get("/tools/training").status_code == 200
+    assert 'data-tool="training"' in trainer[0].get("/tools").text
 
 
 def test_large_scope_picks_a_group(monkeypatch: pytest.MonkeyPatch,

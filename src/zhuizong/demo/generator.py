@@ -927,6 +927,99 @@ def _tools(
     return att, logs
 
 
+# --- training sessions (培训班次与签到) -----------------------------------------------------------
+
+#: new-hire sessions require agents with at most this many days of tenure
+TRAINING_NEW_DAYS = 90
+#: sessions are generated for the last this many months (of the attendance months)
+TRAINING_MONTHS = 3
+#: top-performer sessions invite this many of the branch's most talented formal agents
+TRAINING_TOP_INVITES = 10
+
+
+def _top_ancestor(orgs: _Orgs, level: str) -> np.ndarray:
+    """Per org unit: the index of its ancestor (or itself) at ``level`` (-1 when none)."""
+    out = np.where(orgs.level == level, np.arange(len(orgs.code)), -1)
+    cur = orgs.parent.copy()
+    for _ in range(8):  # the tree is at most four levels deep
+        hit = (out < 0) & (cur >= 0)
+        if not hit.any():
+            break
+        at = np.where(cur >= 0, orgs.level[np.maximum(cur, 0)] == level, False)
+        out = np.where(hit & at, cur, out)
+        cur = np.where(cur >= 0, orgs.parent[np.maximum(cur, 0)], -1)
+    return out
+
+
+def _training(p: DemoParams, sp: _Spells, orgs: _Orgs, start: dt.date, end: int,
+              agent_code: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monthly new-hire sessions (岗前培训) per sub-branch (支公司; the branch when there is none)
+    with every new hire marked, and a quarterly top-performer session (绩优班) per branch with its
+    invitations marked; over the last :data:`TRAINING_MONTHS` attendance months. Work per month,
+    never per agent. A generator of its own (seeded from the demo's seed) keeps the other kinds
+    exactly as they were."""
+    sess_cols = [c.code for c in KINDS["training_sessions"].columns]
+    att_cols = [c.code for c in KINDS["training_attendance"].columns]
+    empty = (pd.DataFrame({c: [] for c in sess_cols}), pd.DataFrame({c: [] for c in att_cols}))
+    if p.activity_months == 0 or not len(sp):
+        return empty
+    rng = np.random.default_rng([p.seed, 7])
+    statuses = np.array(["present", "late", "leave", "absent"], dtype=object)
+    probs = [0.86, 0.04, 0.04, 0.06]
+    unit_level = "sub_branch" if (orgs.level == "sub_branch").any() else "branch"
+    unit_of = _top_ancestor(orgs, unit_level)
+    branch_of = _top_ancestor(orgs, "branch")
+    sessions: list[dict[str, object]] = []
+    rows: list[tuple[np.ndarray, str]] = []
+    end_m = np.datetime64(start, "D") + end
+    months = np.arange(np.datetime64(end_m, "M") - (min(p.activity_months, TRAINING_MONTHS) - 1),
+                       np.datetime64(end_m, "M") + 1)
+    for month in months:
+        first = month.astype("datetime64[D]")
+        tenth = first + 9
+        wd = int((tenth.view("int64") - 4) % 7)  # 0 = Monday
+        day_dt = tenth + (1 - wd) % 7  # the first Tuesday on or after the 10th
+        day = int((day_dt - np.datetime64(start, "D")).astype(int))
+        if day < 0 or day > end:
+            continue
+        label = str(month).replace("-", "")
+        y, m = int(label[:4]), int(label[4:])
+        live = np.nonzero((sp.hire <= day) & (sp.leave > day))[0]
+        new = live[day - sp.hire[live] <= TRAINING_NEW_DAYS]
+        new_unit = unit_of[sp.org_at(np.full(len(new), day), new)]
+        for u in np.unique(new_unit[new_unit >= 0]):
+            code = f"TR{label}-{orgs.code[u]}"
+            sessions.append({"session_code": code, "title": f"{orgs.name[u]}新人岗前培训 ({y}年{m}月)",
+                             "course_kind": "new_hire", "session_date": day_dt,
+                             "org_code": orgs.code[u], "max_tenure_days": TRAINING_NEW_DAYS,
+                             "location": f"{orgs.name[u]}培训教室"})
+            rows.append((agent_code[sp.agent[new[new_unit == u]]], code))
+        if m % 3 == 0:  # quarterly top-performer class per branch
+            formal = live[sp.rank_at(np.full(len(live), day), live) >= 1]
+            f_branch = branch_of[sp.org_at(np.full(len(formal), day), formal)]
+            for b in np.unique(f_branch[f_branch >= 0]):
+                members = formal[f_branch == b]
+                best = members[np.argsort(-sp.talent[members], kind="stable")[:TRAINING_TOP_INVITES]]
+                code = f"TP{label}-{orgs.code[b]}"
+                sessions.append({"session_code": code, "title": f"{orgs.name[b]}绩优精英班 ({y}年{m}月)",
+                                 "course_kind": "top_performer", "session_date": day_dt + 2,
+                                 "org_code": orgs.code[b], "max_tenure_days": None,
+                                 "location": f"{orgs.name[b]}会议室"})
+                rows.append((agent_code[sp.agent[best]], code))
+    if not sessions:
+        return empty
+    s_frame = pd.DataFrame(sessions, columns=sess_cols)
+    s_frame["session_date"] = s_frame["session_date"].astype("datetime64[ns]")
+    s_frame["max_tenure_days"] = s_frame["max_tenure_days"].astype("Int64")
+    codes = np.concatenate([r[0] for r in rows]) if rows else np.array([], dtype=object)
+    sess = np.concatenate([np.full(len(r[0]), r[1], dtype=object) for r in rows]) if rows \
+        else np.array([], dtype=object)
+    a_frame = pd.DataFrame({"session_code": sess, "agent_code": codes,
+                            "status": statuses[rng.choice(4, size=len(codes), p=probs)]},
+                           columns=att_cols)
+    return s_frame, a_frame
+
+
 # --- assembly ---------------------------------------------------------------------------------
 
 
@@ -1077,6 +1170,9 @@ def generate(params: DemoParams) -> DemoData:
         wl[col] = logs[col].to_numpy(dtype=np.int64) if col in logs else np.zeros(0, np.int64)
     wl["note"] = np.full(len(logs), None, dtype=object)
     frames["work_logs"] = pd.DataFrame(wl)
+
+    frames["training_sessions"], frames["training_attendance"] = _training(
+        p, sp, orgs, start, end, agent_code)
 
     for kind, frame in frames.items():
         expected = [c.code for c in KINDS[kind].columns]

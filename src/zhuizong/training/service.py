@@ -171,47 +171,70 @@ def org_subtrees(conn: Connection) -> dict[str, set[str]]:
     return {c: sub(c) for c in codes}
 
 
-def rule_audience(conn: Connection, session: Session, subtree: set[str],
-                  scope: Scope | None = None) -> dict[str, tuple[str, str]]:
-    """Agents named by the audience rule: code → (name, org unit on the session date)."""
-    if session.max_tenure_days is None:
-        return {}
-    d = session.session_date
+def _audience_query(d: dt.date, max_days: int, orgs: set[str] | None, scope: Scope | None):  # type: ignore[no-untyped-def]
     h, s, a = table("agent_history"), table("employment_spells"), table("agents")
     q = (select(h.c.agent_code, a.c.agent_name, h.c.org_code)
          .join(a, a.c.agent_code == h.c.agent_code)
          .join(s, s.c.agent_code == h.c.agent_code)
          .where(h.c.valid_from <= d, or_(h.c.valid_to.is_(None), h.c.valid_to > d),
                 s.c.hire_date <= d, or_(s.c.leave_date.is_(None), s.c.leave_date > d),
-                s.c.hire_date >= d - dt.timedelta(days=session.max_tenure_days),
-                h.c.org_code.in_(sorted(subtree))))
+                s.c.hire_date >= d - dt.timedelta(days=max_days)))
+    if orgs is not None:
+        q = q.where(h.c.org_code.in_(sorted(orgs)))
     if scope is not None:
         q = q.where(scope.agent_filter(h.c.agent_code))
-    return {r.agent_code: (r.agent_name, r.org_code) for r in conn.execute(q)}
+    return q
 
 
-def _listed(conn: Connection, session_code: str, scope: Scope | None) -> list:  # type: ignore[type-arg]
+#: above this many org units in one audience query, filter by org unit in Python instead of SQL
+AUDIENCE_IN_MAX = 2000
+#: session codes per query of the listed agents
+LISTED_CHUNK = 500
+
+
+def rosters(conn: Connection, sessions: list[Session], trees: dict[str, set[str]],
+            scope: Scope | None = None) -> dict[str, list[RosterEntry]]:
+    """The rosters of ``sessions`` (restricted to ``scope``'s agents when given), each by agent code.
+
+    Batched: one audience query per (date, tenure limit) — the sessions of one day share it, each
+    taking the agents placed in its own subtree — and one query per :data:`LISTED_CHUNK` sessions
+    for the listed agents."""
+    out: dict[str, dict[str, RosterEntry]] = {x.session_code: {} for x in sessions}
+    groups: dict[tuple[dt.date, int], list[Session]] = {}
+    for x in sessions:
+        if x.max_tenure_days is not None:
+            groups.setdefault((x.session_date, x.max_tenure_days), []).append(x)
+    for (d, n), group in groups.items():
+        by_org: dict[str, list[str]] = {}
+        for x in group:
+            for o in trees.get(x.org_code, {x.org_code}):
+                by_org.setdefault(o, []).append(x.session_code)
+        orgs = set(by_org) if len(by_org) <= AUDIENCE_IN_MAX else None
+        for r in conn.execute(_audience_query(d, n, orgs, scope)):
+            for code in by_org.get(r.org_code, ()):
+                out[code][r.agent_code] = RosterEntry(r.agent_code, r.agent_name, r.org_code, None, True, False)
     t, a = table("training_attendance"), table("agents")
-    q = (select(t.c.agent_code, t.c.status, a.c.agent_name, a.c.org_code)
-         .join(a, a.c.agent_code == t.c.agent_code).where(t.c.session_code == session_code))
-    if scope is not None:
-        q = q.where(scope.agent_filter(t.c.agent_code))
-    return list(conn.execute(q))
+    codes = list(out)
+    for i in range(0, len(codes), LISTED_CHUNK):
+        q = (select(t.c.session_code, t.c.agent_code, t.c.status, a.c.agent_name, a.c.org_code)
+             .join(a, a.c.agent_code == t.c.agent_code)
+             .where(t.c.session_code.in_(codes[i:i + LISTED_CHUNK])))
+        if scope is not None:
+            q = q.where(scope.agent_filter(t.c.agent_code))
+        for r in conn.execute(q):
+            m = out[r.session_code]
+            e = m.get(r.agent_code)
+            if e is None:
+                m[r.agent_code] = RosterEntry(r.agent_code, r.agent_name, r.org_code, r.status, False, True)
+            else:
+                e.status, e.listed = r.status, True
+    return {code: [m[c] for c in sorted(m)] for code, m in out.items()}
 
 
 def roster(conn: Connection, session: Session, subtree: set[str],
            scope: Scope | None = None) -> list[RosterEntry]:
-    """The session's roster (restricted to ``scope``'s agents when given), by agent code."""
-    by_rule = rule_audience(conn, session, subtree, scope)
-    out: dict[str, RosterEntry] = {
-        code: RosterEntry(code, name, org, None, True, False) for code, (name, org) in by_rule.items()}
-    for r in _listed(conn, session.session_code, scope):
-        e = out.get(r.agent_code)
-        if e is None:
-            out[r.agent_code] = RosterEntry(r.agent_code, r.agent_name, r.org_code, r.status, False, True)
-        else:
-            e.status, e.listed = r.status, True
-    return [out[c] for c in sorted(out)]
+    """One session's roster (restricted to ``scope``'s agents when given), by agent code."""
+    return rosters(conn, [session], {session.org_code: subtree}, scope)[session.session_code]
 
 
 def _scope(conn: Connection, actor: Actor) -> Scope:
@@ -261,16 +284,11 @@ def _sessions_in_scope(conn: Connection, actor: Actor, month: str | None, kind: 
     base = base.order_by(s.c.session_date.desc(), s.c.session_code).limit(LIST_LIMIT)
     trees = org_subtrees(conn)
     by_sql = {r.session_code for r in conn.execute(_visible_sessions(conn, scope, base))}
-    out = []
-    for r in conn.execute(base):
-        sess = _session(r)
-        if sess.session_code not in by_sql and sess.max_tenure_days is None:
-            continue  # no audience rule: SQL already said the scope holds nobody of it
-        ros = roster(conn, sess, trees.get(sess.org_code, {sess.org_code}),
-                     None if actor.is_system else scope)
-        # the audience rule may name agents of the scope that SQL could not see: visible too
-        if sess.session_code in by_sql or ros:
-            out.append((sess, ros))
+    # without an audience rule, SQL alone decides; with one, the rule may name agents of the scope
+    cands = [x for x in (_session(r) for r in conn.execute(base))
+             if x.session_code in by_sql or x.max_tenure_days is not None]
+    ros = rosters(conn, cands, trees, None if actor.is_system else scope)
+    out = [(x, ros[x.session_code]) for x in cands if x.session_code in by_sql or ros[x.session_code]]
     return scope, trees, out
 
 
@@ -467,6 +485,16 @@ def _walk_ins(conn: Connection, actor: Actor, d: dt.date, codes: list[str]) -> s
     return set(conn.execute(q).scalars())
 
 
+def org_choices(ws: Workspace, actor: Actor) -> list[tuple[str, str]]:
+    """(org code, name) of the units a session may be created for: the actor's org grants."""
+    o = table("org_units")
+    with ws.require_ready().connect() as conn:
+        q = select(o.c.org_code, o.c.org_name).order_by(o.c.org_code)
+        if not actor.is_system:
+            q = q.where(_scope(conn, actor).org_filter(o.c.org_code))
+        return [(r.org_code, r.org_name) for r in conn.execute(q)]
+
+
 def row_agent(codes: Iterable[str]) -> dict[int, str]:
     """Row number in an :class:`ImportResult`'s errors → agent code (frames start at row 2)."""
     return {i + 2: c for i, c in enumerate(sorted(codes))}
@@ -475,5 +503,5 @@ def row_agent(codes: Iterable[str]) -> dict[int, str]:
 __all__ = [
     "ATTENDANCE_STATUSES", "COURSE_KINDS", "CompletionRow", "RosterEntry", "Session", "SessionInput",
     "SessionSummary", "SessionView", "completion", "create_session", "get_session", "list_sessions",
-    "org_subtrees", "outcome", "roster", "row_agent", "rule_audience", "save_marks", "tally",
+    "org_choices", "org_subtrees", "outcome", "roster", "rosters", "row_agent", "save_marks", "tally",
 ]

@@ -8,8 +8,8 @@ the sessions *missed* (``absent``, or no mark once the session day is over) and 
 (``leave``) that were not made up — an agent who attends a later session of the same course kind
 (on or after the missed one, up to ``d``) has made it up (补训).
 
-The work is per session (a handful a month), never per agent: one query per session's audience
-rule, one for the listed agents, then a pandas join.
+The work is per session day, never per agent: one query per (day, tenure limit) for the
+audience rules, one per 500 sessions for the listed agents, then a pandas join.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ def roster_outcomes(ws: Workspace, d: dt.date) -> pd.DataFrame:
         sessions = [service._session(r) for r in conn.execute(base.where(
             s.c.session_date >= d - dt.timedelta(days=LOOKBACK_DAYS), s.c.session_date <= d))]
         trees = service.org_subtrees(conn) if sessions else {}
-        for sess in sessions:  # sessions, not agents: a handful
-            for e in service.roster(conn, sess, trees.get(sess.org_code, {sess.org_code})):
+        ros = service.rosters(conn, sessions, trees)  # batched: per session day, not per agent
+        for sess in sessions:
+            for e in ros[sess.session_code]:
                 rows.append((sess.session_code, sess.title, sess.course_kind, sess.session_date,
                              e.agent_code, service.outcome(e.status, sess.session_date, d)))
     return pd.DataFrame(rows, columns=["session_code", "title", "course_kind", "session_date",

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 MODULES = (
     "zhuizong.web.pages.tracking",
     "zhuizong.web.pages.tools",
+    "zhuizong.web.pages.training",
     "zhuizong.web.pages.imports",
     "zhuizong.web.pages.admin",
     "zhuizong.web.pages.dashboard",

@@ -1,4 +1,5 @@
-"""Tools (工具): the agent's work log (phone first) and the meeting attendance sheet.
+"""Tools (工具): the agent's work log (phone first) and the meeting attendance sheet (training:
+:mod:`zhuizong.web.pages.training`).
 
 Thin: parse the form, call :mod:`zhuizong.services.tools`, render. Saving redirects (303) so a
 reload does not post twice; a rejected form is shown again with the values typed and the errors.
@@ -54,7 +55,8 @@ def _errors(ctx: Ctx, result: ImportResult, rows: dict[int, str] | None = None) 
 @router.get("/tools", response_class=HTMLResponse)
 def menu(ctx: Annotated[Ctx, Depends(page_ctx)]) -> Response:
     return ctx.render("tools/index.html", has_agent=bool(ctx.actor.agent_code),
-                      can_attendance=bool(ctx.roles & svc.ATTENDANCE_ROLES))
+                      can_attendance=bool(ctx.roles & svc.ATTENDANCE_ROLES),
+                      can_training=ctx.actor.can("view_training"))
 
 
 # --- work log ---------------------------------------------------------------------------------
@@ -185,11 +187,3 @@ async def attendance_submit(request: Request, ctx: Annotated[Ctx, Depends(page_c
         q["group"] = group
     return RedirectResponse(f"/tools/attendance?{urlencode(q)}", status_code=303)
 
-
-# --- training ---------------------------------------------------------------------------------
-
-
-@router.get("/tools/training", response_class=HTMLResponse)
-def training(ctx: Annotated[Ctx, Depends(page_ctx)]) -> Response:
-    """Training sessions and their attendance need their own tables (not there yet): say so."""
-    return ctx.render("tools/training.html")
