@@ -44,7 +44,8 @@ class RouteSpec:
     method: str
     path: str  # exactly as in app.routes
     param: str  # the path parameter
-    kind: str  # "agent" code, tracking "item" id, "user" name, "upload" token, or "campaign" id
+    kind: str  # "agent" code, tracking "item" id, "user" name, "upload" token, "campaign" id or
+    # "training" session code
     permission: str  # the action the route needs (zhuizong.access.actor.PERMISSIONS)
     ok: int | tuple[int, ...]  # status(es) when allowed and visible
     api: bool
@@ -96,11 +97,24 @@ ROUTES: list[RouteSpec] = [
               api=False),
     RouteSpec("GET", "/api/v1/campaigns/{campaign_id}/standings", "campaign_id", "campaign", "view_campaigns",
               200, api=True),
+    # training sessions (培训): visible when the org grants cover the session's unit or the scope holds
+    # an agent of its roster (docs/training.md); the POST carries no marks, so a visible session
+    # answers 400 ("nothing to save") and nothing changes
+    RouteSpec("GET", "/tools/training/sessions/{code}", "code", "training", "view_training", 200, api=False),
+    RouteSpec("POST", "/tools/training/sessions/{code}", "code", "training", "manage_training", 400,
+              api=False, form={}),
 ]
 
 #: campaigns defined in the agency (April 2026, closed): id → eligible org subtrees (none = all)
 CAMPAIGNS = {"cm-b1": ("B1",), "cm-g3": ("G3",), "cm-all": ()}
 MISSING_CAMPAIGN = "no-such-campaign"
+
+#: training sessions defined in the agency: code → (org unit, date, max tenure days, listed agents)
+TRAININGS = {"tr-b1": ("B1", "2026-04-10", None, ("R1",)), "tr-g3": ("G3", "2026-04-10", None, ("XR",)),
+             "tr-hq-new": ("HQ", "2024-01-15", 30, ())}
+MISSING_TRAINING = "no-such-session"
+#: training permissions of the roles used in the agency (mirrors PERMISSIONS independently)
+TRAINING_PERMS = {"view_training": {"admin", "executive", "supervisor"}, "manage_training": {"admin"}}
 
 #: routes with a path parameter that are not about a scoped object
 INVENTORY_EXCLUDED = ("/static", "/login", "/logout", "/lang/", "/healthz", "/api/openapi")
@@ -143,6 +157,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         items = agency.items(home)
         ws = Workspace.open(home)
         _define_campaigns(ws)
+        _define_trainings(ws)
         webs = {u: agency.web_for(ws, None if u == ANON else u) for u in VIEWERS}
         yield World(ws, items, webs, _upload(webs[UPLOADER]))
         for w in webs.values():
@@ -169,6 +184,40 @@ def _define_campaigns(ws: Workspace) -> None:
         service.close(ws, SYSTEM, c.id, dt.date(2026, 5, 31))
 
 
+def _define_trainings(ws: Workspace) -> None:
+    """:data:`TRAININGS`, through the import pipeline (the system actor)."""
+    import pandas as pd
+
+    from zhuizong.importing.service import import_frame
+
+    sessions = pd.DataFrame([{"session_code": c, "title": f"矩阵 {c}", "course_kind": "new_hire",
+                              "session_date": d, "org_code": o, "max_tenure_days": n}
+                             for c, (o, d, n, _a) in TRAININGS.items()], dtype=object)
+    assert import_frame(ws, "training_sessions", sessions, source_name="matrix").status == "committed"
+    listed = pd.DataFrame([{"session_code": c, "agent_code": a, "status": "present"}
+                           for c, (_o, _d, _n, agents) in TRAININGS.items() for a in agents], dtype=object)
+    assert import_frame(ws, "training_attendance", listed, source_name="matrix").status == "committed"
+
+
+def _training_roster(code: str) -> set[str]:
+    """The listed agents, plus — with a tenure limit — the agents hired in the session's subtree at
+    most that many days before the session (nobody in the agency moves or leaves)."""
+    import datetime as dt
+
+    org, day, max_days, listed = TRAININGS[code]
+    out = set(listed)
+    if max_days is not None:
+        d = dt.date.fromisoformat(day)
+        orgs = agency._subtree(org)
+        out |= {c for c, _n, hired, o, _r, _s in agency.AGENTS if o in orgs
+                and 0 <= (d - dt.date.fromisoformat(hired)).days <= max_days}
+    return out
+
+
+def _sees_training(user: str, code: str) -> bool:
+    return TRAININGS[code][0] in visible_orgs(user) or bool(_training_roster(code) & visible_agents(user))
+
+
 def _upload(web: Web) -> str:
     """Upload a faulty agents file on the imports page; the token of its error report."""
     import re
@@ -191,6 +240,8 @@ def _no_kpis(*args: Any, **kw: Any) -> Any:
 
 
 def _may(user: str, permission: str) -> bool:
+    if permission in TRAINING_PERMS:
+        return bool(set(USERS[user][0]) & TRAINING_PERMS[permission])
     return permission == "view_campaigns" or may(user, permission)  # view_campaigns: every role
 
 
@@ -204,6 +255,8 @@ def _sees_campaign(user: str, campaign_id: str) -> bool:
 def _sees(user: str, subject_type: str, code: str) -> bool:
     if subject_type == "campaign":
         return _sees_campaign(user, code)
+    if subject_type == "training":
+        return _sees_training(user, code)
     if subject_type == "agent":
         return code in visible_agents(user)
     return code in visible_orgs(user)
@@ -237,6 +290,25 @@ def test_oracle_matches_the_relationships() -> None:
     assert visible_agents("q") == {"Q", "QR"}
     assert visible_agents("exec") == {"M", "S", "R1", "R2", "Q", "QR"}
     assert visible_agents("r1") == {"R1"}
+
+
+def test_training_oracle() -> None:
+    assert _training_roster("tr-hq-new") == {"R1", "QR", "XR"}  # hired 14 days before; R2 not yet
+    assert {c for c in TRAININGS if _sees_training("s", c)} == {"tr-b1", "tr-hq-new"}
+    assert {c for c in TRAININGS if _sees_training("exec", c)} == {"tr-b1", "tr-hq-new"}
+    assert not any(_sees_training("nos", c) for c in TRAININGS)
+
+
+@pytest.mark.parametrize("user", [u for u in USERS])
+def test_training_list_holds_exactly_the_scope(world: World, user: str) -> None:
+    import re
+
+    r = world.webs[user].get("/tools/training")
+    if not _may(user, "view_training"):
+        assert r.status_code == 403
+        return
+    assert r.status_code == 200
+    assert set(re.findall(r'data-session="([^"]+)"', r.text)) == {c for c in TRAININGS if _sees_training(user, c)}
 
 
 def test_every_agent_has_an_item(world: World) -> None:
@@ -285,6 +357,9 @@ def _targets(world: World, route: RouteSpec) -> list[tuple[str, str | None, str 
     if route.kind == "campaign":
         return [*((f"campaign {cid}", "campaign", cid, cid) for cid in CAMPAIGNS),
                 ("missing", None, None, MISSING_CAMPAIGN)]
+    if route.kind == "training":
+        return [*((f"training {c}", "training", c, c) for c in TRAININGS),
+                ("missing", None, None, MISSING_TRAINING)]
     if route.kind == "agent":
         rel = {a: r for r, a in RELATION.items()}
         return [*((rel.get(code, code), "agent", code, code) for code, *_ in agency.AGENTS),
