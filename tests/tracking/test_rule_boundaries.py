@@ -217,6 +217,17 @@ CASES.update({
             "no running campaign": ({"campaign_gap_share": float("nan")}, False),
         },
     ),
+    # training: a new hire (at most 180 days in) missed a required session not yet made up
+    "new_hire_missed_training": (
+        {"training_missed": 1, "tenure_days": 30, "training_missed_title": "新人岗前培训",
+         "training_missed_date": "2026-05-12"},
+        {
+            "training_missed=0": ({"training_missed": 0}, False),
+            "training_missed=2": ({"training_missed": 2}, True),
+            "tenure_days=180": ({"tenure_days": 180}, True),
+            "tenure_days=181": ({"tenure_days": 181}, False),
+        },
+    ),
 })
 
 RULES = load_rules()
