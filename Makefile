@@ -1,7 +1,7 @@
 # One task runner; CI calls the same targets.
 PYTHON ?= python
 
-.PHONY: install test lint bench docs
+.PHONY: install test lint bench bench-web docs
 
 install:
 	$(PYTHON) -m pip install -e '.[test]'
@@ -17,6 +17,12 @@ bench:
 	$(PYTHON) bench/bench_demo.py
 	$(PYTHON) bench/bench_kpi.py
 	$(PYTHON) bench/bench_track.py
+
+# Web app under load (issue 6): 50 simulated users for 60 s on a copy of a demo
+# workspace (it is written to: bench users, sessions, tracking records). BENCH_HOME=/path make bench-web
+BENCH_HOME ?= /tmp/web3k
+bench-web:
+	$(PYTHON) bench/bench_web.py --home $(BENCH_HOME) $(BENCH_WEB_ARGS)
 
 docs:
 	$(PYTHON) docs/gen_docs.py
