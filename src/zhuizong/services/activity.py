@@ -51,10 +51,14 @@ def recent_activity(ws: Workspace, actor: Actor, agent_code: str, on: dt.date | 
             .order_by(pr.c.txn_date.desc()))]
     production: dict[str, float | None] = {}
     try:
-        from zhuizong.kpi.engine import KpiRequest, compute
+        from zhuizong.kpi import materialized
+        from zhuizong.kpi.engine import KpiRequest
 
-        res = compute(ws, KpiRequest(period=f"{on.year:04d}-{on.month:02d}", org=detail.agent.org_code,
-                                     by="agent", metrics=("fyp", "fyc", "cases"), as_of=on))
+        # materialised (the same rows as compute): the request is shared by every agent of the
+        # unit, so tracking and profile pages read a stored result instead of recomputing it
+        res = materialized.get(ws, KpiRequest(period=f"{on.year:04d}-{on.month:02d}",
+                                              org=detail.agent.org_code, by="agent",
+                                              metrics=("fyp", "fyc", "cases"), as_of=on))
         for r in res.rows:
             if r.agent_code == agent_code:
                 production[r.metric] = None if r.value is None else float(r.value)
