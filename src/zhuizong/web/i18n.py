@@ -304,6 +304,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bl.provisional": ("窗口未结束, 结果为临时 (按当前进度预计)", "window still open: provisional results (projected at the current pace)"),
     "bl.final": ("窗口已结束, 结果为最终", "window ended: final results"),
     "bl.rows": ("{n} 人", "{n} agents"),
+    "bl.shown": ("此处显示前 {n} 条, 共 {total} 条; 全部结果请下载 Excel", "showing the first {n} of {total}; the Excel download has them all"),
     "bl.view_all": ("全部人员", "Everyone"),
     "bl.view_promotion": ("最接近晋升", "Closest to promotion"),
     "bl.view_risk": ("降级/解约风险", "Demotion risk"),

@@ -33,6 +33,8 @@ router = APIRouter(include_in_schema=False)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 VIEWS = ("all", "promotion", "risk")
+#: rows of each list shown on the page (the xlsx download has all)
+MAX_ROWS = 500
 KEEP_KINDS = ("convert", "maintain")
 #: outcomes of a conversion/maintenance rule that put the rank at risk, most severe first
 RISK_ORDER = ("contract_end", "demote", "extra_period", "at_risk")
@@ -216,8 +218,12 @@ def basic_law_page(ctx: Annotated[Ctx, Depends(page_ctx)], period: str | None = 
         starts = sorted({(r["window"]["start"], r["window"]["end"]) for r in rows})
         window = (starts[0][0], max(e for _s, e in starts))
     status = {r["status"] for r in rows}
-    return ctx.render("basiclaw/index.html", rows=rows, agents=by_agent(rows),
-                      promotion=promotion_list(rows), risk=risk_list(rows),
+    agents, promotion, risk = by_agent(rows), promotion_list(rows), risk_list(rows)
+    # like the campaign pages: the first MAX_ROWS of each list on screen (a province's 80,000
+    # results would be an 80 MB page); counts are over all rows, the xlsx download has them all
+    return ctx.render("basiclaw/index.html", rows=rows, agents=agents[:MAX_ROWS],
+                      promotion=promotion[:MAX_ROWS], risk=risk[:MAX_ROWS], max_rows=MAX_ROWS,
+                      totals={"all": len(agents), "promotion": len(promotion), "risk": len(risk)},
                       counts=outcome_counts(rows), orgs=options, window=window,
                       provisional="provisional" in status,
                       as_of=max((r["as_of"] for r in rows), default=None), **common)
