@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -59,6 +60,12 @@ _FACT_SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
+def snap_frame(con: Any, table: ir.Table) -> pd.DataFrame:
+    """A small snapshot table as a DataFrame, through Arrow: the same frame as ``con.execute``
+    (decimals as Decimal, same dtypes) without Ibis' per-value decimal conversion."""
+    return con.to_pyarrow(table).to_pandas()
+
+
 @dataclass
 class Snapshot:
     con: Any
@@ -66,8 +73,9 @@ class Snapshot:
     orgs_df: pd.DataFrame
     anc_df: pd.DataFrame
     ranks_df: pd.DataFrame
-    placements_df: pd.DataFrame
-    plans_df: pd.DataFrame
+    #: frames read on first use (``placements_df``, ``plans_df``): most requests need neither
+    _lazy: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def open(cls, ws: Workspace) -> Snapshot:
@@ -81,12 +89,33 @@ class Snapshot:
                 t[name] = ibis.memtable(_FACT_SCHEMAS[name].empty_table())
             else:
                 t[name] = con.read_parquet(path, table_name=f"zz_{name}")
-        # through Arrow: the same frames as ``con.execute`` (decimals as Decimal, same dtypes),
-        # without Ibis' per-value decimal conversion (plans) — a third of the time
-        dfs = {n: con.to_pyarrow(t[n]).to_pandas() for n in
-               ("orgs", "org_ancestors", "ranks", "placements", "plans")}
-        return cls(con, t, dfs["orgs"], dfs["org_ancestors"], dfs["ranks"], dfs["placements"],
-                   dfs["plans"])
+        snap = cls(con, t, *(snap_frame(con, t[n]) for n in ("orgs", "org_ancestors", "ranks")))
+        return snap
+
+    def _frame(self, name: str) -> pd.DataFrame:
+        with self._lock:
+            if name not in self._lazy:
+                self._lazy[name] = snap_frame(self.con, self.t[name])
+            return self._lazy[name]
+
+    def cached(self, name: str, expr: ir.Table) -> ir.Table:
+        """``expr`` computed once for this snapshot and kept by the backend as a temporary
+        table of its connection (``create_table(..., temp=True)``; not ``Table.cache``, whose
+        finaliser fails at exit with this DuckDB)."""
+        key = ("cached", name)
+        with self._lock:
+            if key not in self._lazy:
+                self._lazy[key] = self.con.create_table(f"zz_cached_{name}", obj=expr,
+                                                        temp=True)
+            return self._lazy[key]
+
+    @property
+    def placements_df(self) -> pd.DataFrame:
+        return self._frame("placements")
+
+    @property
+    def plans_df(self) -> pd.DataFrame:
+        return self._frame("plans")
 
     def agent_org_at(self, day: dt.date) -> dict[str, str]:
         p = self.placements_df
@@ -151,10 +180,15 @@ def _placements(ctx: Context) -> ir.Table:
         first = p.group_by("agent_code").aggregate(first_from=p.from_day.min())
         p = p.join(first, "agent_code")
         p = p.mutate(from_day=ibis.ifelse(p.from_day == p.first_from, -OPEN_DAY, p.from_day))
-        ctx._cache["placements"] = p.select(
+        p = p.select(
             p_agent=p.agent_code, p_from=p.from_day, p_to=p.to_day, leaf=p.org_code,
             category=p.category, rank_code=p.rank_code,
         )
+        if ctx.collected is None:
+            # computed once per snapshot and kept by the backend (``Table.cache``, a temporary
+            # table): nearly every query places its rows, and each would recompute it
+            p = ctx.snap.cached("placements", p)
+        ctx._cache["placements"] = p
     return ctx._cache["placements"]
 
 

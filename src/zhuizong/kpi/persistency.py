@@ -27,6 +27,7 @@ import datetime as dt
 from decimal import Decimal
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
 from zhuizong.analytics.calendar import day_num
@@ -63,31 +64,55 @@ def _issue_days(ctx: compiler.Context, months: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["c_issue", "c_eval", "c_limit"]).astype("int32")
 
 
-def persistency(ctx: compiler.Context, leaves_: list[Persistency]
-                ) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
-    out: dict[Leaf, dict[tuple[str, str], Decimal]] = {}
+def _cohort_rows(ctx: compiler.Context, lo: int, hi: int, name: str) -> ir.Table:
+    """Every premium row of the policies with a regular-pay ``new`` row dated (issue day, else
+    transaction day) in ``lo``..``hi`` — a policy issued in the range has one. Two scans of the
+    premiums; the rest of the computation reads this small table (kept by the backend for the
+    snapshot under ``name``)."""
     prem = ctx.snap.t["premiums"]
-    regular = prem.filter(prem.pay_mode == "regular")
+    iss = prem.issue_day.fill_null(prem.txn_day)
+    cand = prem.filter((prem.pay_mode == "regular") & (prem.txn_type == "new")
+                       & (iss >= lo) & (iss <= hi)).select(cand=prem.policy_no).distinct()
+    rows = prem.semi_join(cand, prem.policy_no == cand.cand)
+    rows = rows.select("txn_id", "policy_no", "agent_code", "txn_type", "txn_day", "issue_day",
+                       "amount_fen", "pay_mode", "policy_year")
+    if ctx.collected is None:
+        rows = ctx.snap.cached(name, rows)
+    return rows
+
+
+def _cohort(rows: ir.Table, lo: int, hi: int) -> ir.Table:
+    """Regular-pay policies of ``rows`` whose issue day falls in ``lo``..``hi``: issuing agent,
+    issue day and first-year premium (fen); free-look-cancelled policies left out."""
+    regular = rows.filter(rows.pay_mode == "regular")
     new = regular.filter(regular.txn_type == "new")
     new = new.mutate(iss=new.issue_day.fill_null(new.txn_day))
     w = ibis.window(group_by=new.policy_no, order_by=[new.iss, new.txn_id])
     first = new.mutate(rn=ibis.row_number().over(w))
-    first = first.filter(first.rn == 0).select("policy_no", "agent_code", "iss")
-    cancelled = prem.filter(prem.txn_type == "free_look_cancel").select(c_policy=prem.policy_no)
-    cancelled = cancelled.distinct()
+    first = first.filter((first.rn == 0) & (first.iss >= lo) & (first.iss <= hi))
+    first = first.select("policy_no", "agent_code", "iss")
+    cancelled = rows.filter(rows.txn_type == "free_look_cancel").select(c_policy=rows.policy_no)
+    first = first.anti_join(cancelled, first.policy_no == cancelled.c_policy)
     fy = regular.filter(regular.txn_type.isin(["new", "fy_renewal"]))
     fy = fy.group_by(fy.policy_no.name("f_policy")).aggregate(due=fy.amount_fen.sum())
+    return first.join(fy, first.policy_no == fy.f_policy).drop("f_policy")
+
+
+def persistency(ctx: compiler.Context, leaves_: list[Persistency]
+                ) -> dict[Leaf, dict[tuple[str, str], Decimal]]:
+    out: dict[Leaf, dict[tuple[str, str], Decimal]] = {}
     for months in sorted({leaf.months for leaf in leaves_}):
         key = ("persistency_days", months, ctx.period)
         if key not in ctx._cache:
-            ctx._cache[key] = ibis.memtable(_issue_days(ctx, months))
-        days = ctx._cache[key]
-        pol = first.join(days, first.iss == days.c_issue)
-        pol = pol.left_join(cancelled, pol.policy_no == cancelled.c_policy)
-        pol = pol.filter(pol.c_policy.isnull()).drop("c_policy")
-        pol = pol.join(fy, pol.policy_no == fy.f_policy).drop("f_policy")
-        ren = regular.filter((regular.txn_type == "renewal")
-                             & (regular.policy_year == (months - 1) // 12 + 1))
+            ctx._cache[key] = _issue_days(ctx, months)
+        frame = ctx._cache[key]
+        lo, hi = int(frame.c_issue.min()), int(frame.c_issue.max())
+        rows = _cohort_rows(ctx, lo, hi, f"persistency_{lo}_{hi}")
+        days = ibis.memtable(frame)
+        cohort = _cohort(rows, lo, hi)
+        pol = cohort.join(days, cohort.iss == days.c_issue)
+        ren = rows.filter((rows.pay_mode == "regular") & (rows.txn_type == "renewal")
+                          & (rows.policy_year == (months - 1) // 12 + 1))
         ren = ren.select(r_policy=ren.policy_no, r_day=ren.txn_day, r_amount=ren.amount_fen)
         paid = pol.join(ren, [pol.policy_no == ren.r_policy, ren.r_day <= pol.c_limit,
                               ren.r_day <= pol.c_eval])
