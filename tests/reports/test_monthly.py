@@ -102,7 +102,7 @@ def test_monthly_xlsx(demo_ws: Workspace, tmp_path: Path) -> None:
                  "activity_rate", "fyp_per_capita", "fyp_per_active", "cases_per_capita",
                  "recruitment_rate", "effective_recruitment_rate", "attrition_rate", "net_growth_rate",
                  "retention_3m", "retention_6m", "retention_12m", "conversion_3m", "conversion_6m",
-                 "fyp_plan_rate", "fyp_yoy", "fyp_mom", "fyp_rank"):
+                 "persistency_13m", "persistency_25m", "fyp_plan_rate", "fyp_yoy", "fyp_mom", "fyp_rank"):
         assert code in codes
 
     # one row per child unit, then the total row (the org itself)
@@ -125,6 +125,14 @@ def test_monthly_xlsx(demo_ws: Workspace, tmp_path: Path) -> None:
     act = _col(sh, "activity_rate")
     rate = _engine_value(demo_ws, org, "activity_rate")[org]
     assert rate is not None and sh.cell(total, act).value == pytest.approx(float(rate))
+    for code in ("persistency_13m", "persistency_25m"):  # 继续率 of the unit's cohort, the engine's
+        want = _engine_value(demo_ws, org, code)[org]
+        got = sh.cell(total, _col(sh, code)).value
+        if want is None:
+            assert not isinstance(got, (int, float)), code
+        else:
+            assert got == pytest.approx(float(want)), code
+    assert _engine_value(demo_ws, org, "persistency_13m")[org] is not None  # the demo has cohorts
     close = _col(sh, "headcount_close")
     assert sh.cell(total, close).value == float(_engine_value(demo_ws, org, "headcount_close")[org] or 0)
 
@@ -137,7 +145,8 @@ def test_monthly_xlsx(demo_ws: Workspace, tmp_path: Path) -> None:
 
     # number formats: 元 with separators, % with two decimals, per capita with two decimals
     assert sh.cell(total, fyp).number_format == "#,##0.00"
-    for code in ("activity_rate", "fyp_plan_rate", "fyp_yoy", "retention_3m", "attrition_rate"):
+    for code in ("activity_rate", "fyp_plan_rate", "fyp_yoy", "retention_3m", "attrition_rate",
+                 "persistency_13m"):
         assert sh.cell(total, _col(sh, code)).number_format.startswith("0.00%")
     for code in ("fyp_per_capita", "cases_per_capita", "premium_per_case"):
         assert sh.cell(total, _col(sh, code)).number_format == "#,##0.00"

@@ -213,7 +213,7 @@ def build_columns(money: Money, plans: set[str]) -> list[Column]:
     cols += [_reg(c, g4) for c in ("recruitment_rate", "effective_recruitment_rate", "attrition_rate",
                                    "net_growth_rate")]
     cols += [_reg(c, g5) for c in ("retention_3m", "retention_6m", "retention_12m", "conversion_3m",
-                                   "conversion_6m")]
+                                   "conversion_6m", "persistency_13m", "persistency_25m")]
     return cols
 
 
@@ -294,7 +294,7 @@ def monthly_report(ws: Workspace, actor: Actor, period: str, org: str | None = N
          "leavers", "conversions", "active", "activity_rate", "fyp_per_capita", "fyp_per_active",
          "cases_per_capita", "recruitment_rate", "effective_recruitment_rate", "attrition_rate",
          "net_growth_rate", "retention_3m", "retention_6m", "retention_12m", "conversion_3m",
-         "conversion_6m"])]
+         "conversion_6m", "persistency_13m", "persistency_25m"])]
     cmp_codes = ("headcount_close", "activity_rate")
 
     def run(per: Period, by: str | None, codes: tuple[str, ...], org_code: str | None) -> KpiResult:
