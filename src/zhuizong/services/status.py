@@ -14,8 +14,8 @@ from zhuizong.workspace import Workspace
 
 COUNTED = (
     "org_units", "ranks", "agents", "agent_events", "employment_spells", "agent_history",
-    "products", "premiums", "plans", "attendance", "work_logs", "users", "import_batches",
-    "audit_log",
+    "products", "premiums", "plans", "attendance", "work_logs", "training_sessions",
+    "training_attendance", "users", "import_batches", "audit_log",
 )
 
 
