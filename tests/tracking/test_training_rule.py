@@ -127,9 +127,9 @@ def test_a_make_up_of_another_kind_does_not_count(ws: Workspace, tmp_path: Path)
 
 
 def test_signal_counts(ws: Workspace) -> None:
-    from zhuizong.training.signals import training_signals
-
     import pandas as pd
+
+    from zhuizong.training.signals import training_signals
 
     base = pd.DataFrame({"agent_code": ["N1", "N2", "N3", "N4", "V"]})
     sig = training_signals(ws, D(2026, 5, 13), base).set_index("agent_code")
