@@ -48,7 +48,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import _common  # type: ignore[import-not-found]
 from _common import ROOT, append_result, clean_environment
 
 import httpx
@@ -141,6 +140,26 @@ class Server:
                 pass
             time.sleep(0.3)
         raise SystemExit(f"server not ready after {timeout:.0f}s:\n{self.log.read_text()[-3000:]}")
+
+    def worker_pids(self) -> set[int]:
+        """Processes of the server's group other than the supervisor (uvicorn workers; a pid that
+        changes means a worker was restarted, e.g. killed by uvicorn's health check)."""
+        out = set()
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit() and int(d.name) != self.proc.pid:
+                try:
+                    stat = (d / "stat").read_text()
+                except OSError:
+                    continue
+                fields = stat[stat.rindex(")") + 2:].split()
+                if int(fields[2]) == self.proc.pid and fields[0] != "Z":
+                    try:
+                        cmd = (d / "cmdline").read_bytes()
+                    except OSError:
+                        continue
+                    if b"spawn_main" in cmd and b"resource_tracker" not in cmd:
+                        out.add(int(d.name))
+        return out
 
     def cpu_seconds(self) -> float:
         """user + system CPU of every process of the server's process group (Linux /proc)."""
@@ -411,7 +430,14 @@ class User:
 
     async def _json(self, url: str) -> Any:
         assert self.client is not None
-        r = await self.client.get(url)
+        for attempt in range(3):  # set-up only: a dropped connection is retried (and reported)
+            try:
+                r = await self.client.get(url)
+                break
+            except httpx.TransportError as e:
+                print(f"{self.spec.username}: GET {url}: {e!r} (attempt {attempt + 1})", flush=True)
+                if attempt == 2:
+                    raise
         if r.status_code != 200:
             raise SystemExit(f"{self.spec.username}: GET {url} → HTTP {r.status_code}: {r.text[:300]}")
         return r.json()
@@ -642,15 +668,21 @@ async def load_run(args: argparse.Namespace, base: str, specs: list[BenchUser], 
     t_end = t_start + args.duration
     loads: list[list[float]] = []
     marks: dict[str, Any] = {}
+    pids: set[int] = set(server.worker_pids()) if server is not None else set()
 
     async def watch() -> None:
-        await asyncio.sleep(max(0.0, t_start - time.monotonic()))
+        while time.monotonic() < t_start:
+            if server is not None:
+                pids.update(server.worker_pids())
+            await asyncio.sleep(min(2.0, max(0.0, t_start - time.monotonic())))
         marks["load_start"] = loadavg()
         marks["cpu_start"] = server.cpu_seconds() if server else None
         marks["client_cpu_start"] = time.process_time()
         while time.monotonic() < t_end:
-            await asyncio.sleep(min(5.0, max(0.0, t_end - time.monotonic())))
+            await asyncio.sleep(min(2.0, max(0.0, t_end - time.monotonic())))
             loads.append(loadavg())
+            if server is not None:
+                pids.update(server.worker_pids())
         marks["load_end"] = loadavg()
         marks["cpu_end"] = server.cpu_seconds() if server else None
         marks["client_cpu_end"] = time.process_time()
@@ -680,6 +712,9 @@ async def load_run(args: argparse.Namespace, base: str, specs: list[BenchUser], 
     }
     if server is not None and marks.get("cpu_end") is not None:
         out["server_cpu_s"] = round(marks["cpu_end"] - marks["cpu_start"], 1)
+    if server is not None:
+        # worker processes seen beyond the workers asked for = restarted workers
+        out["server_processes_seen"] = len(pids)
     out["client_cpu_s"] = round(marks["client_cpu_end"] - marks["client_cpu_start"], 1)
     return out
 
@@ -705,14 +740,11 @@ def main() -> None:
     ap.add_argument("--aim-ms", type=float, default=300.0, help="p95 aim for pages and API reads")
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--label", default=None, help="free text stored with the result")
-    ap.add_argument("--results", type=Path, default=None, help="results file (default bench/results/results.jsonl)")
     ap.add_argument("--no-record", action="store_true", help="do not append to the results file")
     args = ap.parse_args()
     clean_environment()
     if args.database_url:  # for the set-up and checks done in this process (the server gets it too)
         os.environ["ZHUIZONG_DATABASE_URL"] = args.database_url
-    if args.results:
-        _common.RESULTS = args.results
 
     roles = parse_mix(args.mix, args.users)
     specs = prepare_users(args.home, args.database_url, roles, args.seed)
@@ -758,6 +790,11 @@ def main() -> None:
     if "server_cpu_s" in res:
         print(f"server CPU {res['server_cpu_s']}s in {args.duration:.0f}s "
               f"(= {res['server_cpu_s'] / args.duration:.2f} cores); bench client CPU {res['client_cpu_s']}s")
+    if "server_processes_seen" in res:
+        extra = max(0, res["server_processes_seen"] - args.workers)
+        print(f"worker processes seen: {res['server_processes_seen']}"
+              + (f" — {extra} worker restart(s) (uvicorn kills a worker whose health check does not "
+                 "answer within its timeout)" if args.workers > 1 and extra else ""))
     if notes:
         print(f"tracking records posted (201): {len(notes)}; stored exactly once: "
               f"{sum(1 for c in landed.values() if c == 1)}; not once: {len(not_once)}")
