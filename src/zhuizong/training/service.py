@@ -171,7 +171,7 @@ def org_subtrees(conn: Connection) -> dict[str, set[str]]:
     return {c: sub(c) for c in codes}
 
 
-def _audience_query(d: dt.date, max_days: int, orgs: set[str] | None, scope: Scope | None):  # type: ignore[no-untyped-def]
+def _audience_query(d: dt.date, max_days: int, orgs: set[str] | None):  # type: ignore[no-untyped-def]
     h, s, a = table("agent_history"), table("employment_spells"), table("agents")
     q = (select(h.c.agent_code, a.c.agent_name, h.c.org_code)
          .join(a, a.c.agent_code == h.c.agent_code)
@@ -181,8 +181,6 @@ def _audience_query(d: dt.date, max_days: int, orgs: set[str] | None, scope: Sco
                 s.c.hire_date >= d - dt.timedelta(days=max_days)))
     if orgs is not None:
         q = q.where(h.c.org_code.in_(sorted(orgs)))
-    if scope is not None:
-        q = q.where(scope.agent_filter(h.c.agent_code))
     return q
 
 
@@ -198,7 +196,14 @@ def rosters(conn: Connection, sessions: list[Session], trees: dict[str, set[str]
 
     Batched: one audience query per (date, tenure limit) — the sessions of one day share it, each
     taking the agents placed in its own subtree — and one query per :data:`LISTED_CHUNK` sessions
-    for the listed agents."""
+    for the listed agents. The scope is applied once at the end, on the set of agents it holds
+    (a scope filter inside each query made the planners re-walk the org tree per row)."""
+    if scope is not None and scope.agents is not None:
+        ros = rosters(conn, sessions, trees)
+        if not any(ros.values()):
+            return ros
+        visible = {r[0] for r in conn.execute(scope.agents)}
+        return {code: [e for e in entries if e.agent_code in visible] for code, entries in ros.items()}
     out: dict[str, dict[str, RosterEntry]] = {x.session_code: {} for x in sessions}
     groups: dict[tuple[dt.date, int], list[Session]] = {}
     for x in sessions:
@@ -210,7 +215,7 @@ def rosters(conn: Connection, sessions: list[Session], trees: dict[str, set[str]
             for o in trees.get(x.org_code, {x.org_code}):
                 by_org.setdefault(o, []).append(x.session_code)
         orgs = set(by_org) if len(by_org) <= AUDIENCE_IN_MAX else None
-        for r in conn.execute(_audience_query(d, n, orgs, scope)):
+        for r in conn.execute(_audience_query(d, n, orgs)):
             for code in by_org.get(r.org_code, ()):
                 out[code][r.agent_code] = RosterEntry(r.agent_code, r.agent_name, r.org_code, None, True, False)
     t, a = table("training_attendance"), table("agents")
@@ -219,8 +224,6 @@ def rosters(conn: Connection, sessions: list[Session], trees: dict[str, set[str]
         q = (select(t.c.session_code, t.c.agent_code, t.c.status, a.c.agent_name, a.c.org_code)
              .join(a, a.c.agent_code == t.c.agent_code)
              .where(t.c.session_code.in_(codes[i:i + LISTED_CHUNK])))
-        if scope is not None:
-            q = q.where(scope.agent_filter(t.c.agent_code))
         for r in conn.execute(q):
             m = out[r.session_code]
             e = m.get(r.agent_code)
