@@ -41,7 +41,7 @@ from zhuizong.kpi.engine import KpiRequest, KpiResult, compute
 from zhuizong.workspace import Workspace
 
 __all__ = ["RESULTS_DIR", "STATS", "clear", "data_version", "get", "path_for", "request_key",
-           "settings_hash"]
+           "settings_hash", "tree_request", "warm"]
 
 RESULTS_DIR = "kpi_results"
 #: bump when the file layout or the engine's semantics change: older files are then recomputed
@@ -49,7 +49,10 @@ FORMAT_VERSION = 1
 _META_KEY = b"zhuizong.kpi"
 
 #: counters for tests and benchmarks: reads served from a stored file / computed and stored
-STATS: dict[str, int] = {"hits": 0, "computed": 0}
+STATS: dict[str, int] = {"hits": 0, "tree_hits": 0, "computed": 0}
+#: rows per Parquet row group of a whole-tree result (sorted by org unit): a read for a few units
+#: decodes only the row groups that hold them
+TREE_ROW_GROUP = 16_384
 
 SCHEMA = pa.schema([
     ("period_label", pa.string()), ("org_code", pa.string()), ("org_name", pa.string()),
@@ -100,6 +103,10 @@ def get(ws: Workspace, req: KpiRequest) -> KpiResult:
     if cached is not None:
         STATS["hits"] += 1
         return cached
+    derived = _from_tree(ws, req, version, used)
+    if derived is not None:
+        STATS["tree_hits"] += 1
+        return derived
     result = compute(ws, req)
     _write(path, req, result, version, settings_hash(used))
     STATS["computed"] += 1
@@ -120,6 +127,103 @@ def _dec(v: Decimal | None) -> str | None:
 
 def _undec(v: str | None) -> Decimal | None:
     return None if v is None else Decimal(v)
+
+
+def tree_request(req: KpiRequest) -> KpiRequest | None:
+    """The whole-tree request that holds the answer to ``req``: same period, as-of day and
+    segment, every metric, every unit below the root (``by="subtree"``). None for per-agent
+    requests (a tree result has no agent rows)."""
+    if req.by == "agent":
+        return None
+    return KpiRequest(period=req.period, org=None, by="subtree", segment=req.segment,
+                      metrics=None, as_of=req.as_of)
+
+
+def _units(ws: Workspace, org: str | None, by: str | None) -> tuple[str, list[str]]:
+    """(org unit, output units) of a request exactly as the engine resolves them, from the
+    snapshot's small org tables (no DuckDB connection)."""
+    from zhuizong.kpi.engine import _resolve_units
+
+    paths = snapshot.tables(ws, refresh_first=False)
+    orgs = pq.read_table(paths["orgs"]).to_pandas()
+    anc = pq.read_table(paths["org_ancestors"], columns=["org_code", "ancestor_code"]).to_pandas()
+    return _resolve_units(orgs, anc, org, by)
+
+
+def _from_tree(ws: Workspace, req: KpiRequest, version: str,
+               used: dict[str, Any]) -> KpiResult | None:
+    """``req`` answered from its stored whole-tree result (:func:`tree_request`), when that is
+    current: the rows of the request's units, in the engine's order (unit, segment, metric as
+    asked). A tree computes every unit from the facts, so its rows for a unit are the rows a
+    request for that unit computes (tests/kpi_cli/test_materialized.py checks it). None when
+    there is no current tree result or the request is not one it can answer."""
+    from zhuizong.kpi.engine import SEGMENTS
+    from zhuizong.kpi.registry import METRICS
+
+    treq = tree_request(req)
+    if treq is None or treq == req or req.segment not in SEGMENTS:
+        return None
+    codes = list(req.metrics) if req.metrics else list(METRICS)
+    if any(c not in METRICS for c in codes) or len(set(codes)) != len(codes):
+        return None
+    path = ws.analytics_dir / RESULTS_DIR / f"{request_key(treq, used)}.parquet"
+    if not path.exists():
+        return None
+    try:
+        meta = json.loads(pq.read_schema(path).metadata[_META_KEY])
+    except (OSError, KeyError, TypeError, ValueError, pa.ArrowException):
+        return None
+    if (meta.get("format") != FORMAT_VERSION or meta.get("data_version") != version
+            or meta.get("settings_hash") != settings_hash(used)):
+        return None
+    org, units = _units(ws, req.org, req.by)
+    if not units:  # e.g. the children of a unit without any: nothing to read
+        return None
+    filters: list[Any] = [("org_code", "in", units)]
+    if req.metrics:
+        filters.append(("metric", "in", codes))
+    try:
+        table = pq.read_table(path, filters=filters, columns=[
+            "org_code", "org_name", "agent_code", "segment", "metric", "value", "numerator",
+            "denominator"])
+    except (OSError, pa.ArrowException):
+        return None
+    n = table.num_rows
+    if n % len(codes):
+        return None  # not one row per (unit, segment, metric): not a tree result to trust
+    order_pos = {c: i for i, c in enumerate(codes)}
+    metric = table.column("metric").to_pylist()
+    # blocks of (unit, segment) keep the tree's order (units sorted, segments in the engine's
+    # order); inside a block the metrics follow the request's order
+    keys = [(i // len(codes), order_pos[m]) for i, m in enumerate(metric)]
+    order = sorted(range(n), key=keys.__getitem__)
+    if order != list(range(n)):
+        table = table.take(pa.array(order, type=pa.int64()))
+    cal = ws.settings.calendar
+    period = parse_period(req.period, Basis(cal.month_basis, cal.cutoff_day), req.as_of)
+    cols: dict[str, list[Any]] = {
+        k: table.column(k).to_pylist()
+        for k in ("org_code", "org_name", "agent_code", "segment", "metric")}
+    for k in ("value", "numerator", "denominator"):
+        cols[k] = [None if v is None else Decimal(v) for v in table.column(k).to_pylist()]
+    return KpiResult(period=period, settings=meta["settings"], org_code=org, table=cols)
+
+
+def warm(ws: Workspace, requests: list[tuple[str, Any, tuple[str, ...]]],
+         progress: Any = None) -> int:
+    """Compute and store the whole-tree results of ``requests`` ((period text, as-of day or None,
+    segments) triples), so that any unit's request for them is a read (:func:`_from_tree`).
+    Current ones are skipped. Returns how many were computed; ``progress(done, total, label)``
+    is called after each."""
+    todo = [(text, as_of, seg) for text, as_of, segs in requests for seg in segs]
+    computed = 0
+    for done, (text, as_of, seg) in enumerate(todo, 1):
+        before = STATS["computed"]
+        get(ws, KpiRequest(period=text, org=None, by="subtree", segment=seg, as_of=as_of))
+        computed += STATS["computed"] - before
+        if progress is not None:
+            progress(done, len(todo), f"{text}{' ≤ ' + str(as_of) if as_of else ''} {seg}")
+    return computed
 
 
 def _write(path: Path, req: KpiRequest, result: KpiResult, version: str, shash: str) -> None:
@@ -148,7 +252,8 @@ def _write(path: Path, req: KpiRequest, result: KpiResult, version: str, shash: 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}.{threading.get_ident()}")
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="zstd",
+                       row_group_size=TREE_ROW_GROUP if req.by == "subtree" else None)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -113,6 +113,27 @@ def _req_args(p: Period) -> tuple[str, dt.date | None]:
     return p.uncut().label, (p.end if p.as_of is not None else None)
 
 
+def warm_requests(ws: Workspace, through: dt.date | None = None, months: int = TREND_MONTHS
+                  ) -> list[tuple[str, dt.date | None, tuple[str, ...]]]:
+    """The whole-tree KPI results the dashboard of any unit reads at ``through`` (the data's last
+    day): the running month to date (also by rank category), the same days of the previous month
+    and of last year, and the ``months`` − 1 closed months before — as (period text, as-of day,
+    segments). Stored once (:func:`zhuizong.kpi.materialized.warm`), every unit's dashboard and
+    monthly report for them is a read."""
+    through = through or data_through(ws)
+    label = month_label(ws, through)
+    p, as_of = month_period(ws, label, through)
+    out: list[tuple[str, dt.date | None, tuple[str, ...]]] = [(label, as_of, ("none", "rank_category"))]
+    for q in (p.previous(), p.same_last_year()):
+        text, cut = _req_args(q)
+        out.append((text, cut, ("none",)))
+    for k in range(1, max(months, 1)):
+        m = shift_month(label, -k)
+        if (m, None) not in {(t, c) for t, c, _s in out}:
+            out.append((m, None, ("none",)))
+    return out
+
+
 # --- org helpers ----------------------------------------------------------------------------------
 
 
