@@ -471,7 +471,21 @@ def demo(
         f"({', '.join(f'{k} {v}' for k, v in sorted(t.by_link.items()))})  →  "
         f"zhuizong track list --as supervisor", highlight=False)
     if not no_serve:
+        _warm_for_serving(ws)
         _serve(ws, "127.0.0.1", 8000, 1)
+
+
+def _warm_for_serving(ws: Workspace) -> None:
+    """Prepare the whole-tree KPI results of the running and the last closed month (what the
+    dashboard opens on), so that the first pages are reads."""
+    from zhuizong.kpi import materialized
+    from zhuizong.services.dashboard import warm_requests
+
+    reqs = warm_requests(ws, months=2)
+    with _progress() as prog:
+        task = prog.add_task("预计算 warming", total=sum(len(s) for _t, _a, s in reqs))
+        materialized.warm(ws, reqs, progress=lambda done, total, label: prog.update(
+            task, completed=done, total=total, description=f"预计算 warming {label}"))
 
 
 def _serve(ws: Workspace, host: str, port: int, workers: int) -> None:
