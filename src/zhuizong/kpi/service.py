@@ -40,12 +40,13 @@ def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
             visible_agents = set(conn.execute(
                 select(a.c.agent_code).where(scope.agent_filter(a.c.agent_code))).scalars())
     not_found = NotFound(f"找不到机构 {result.org_code}", f"org unit {result.org_code} not found")
-    if req.by == "agent":
-        # per-agent rows need only the agents in scope: a supervisor whose scope is their
-        # reporting line (no org unit) gets their own people's rows under any unit holding some
-        # of them, and nothing else; a unit with none of them stays "not found" (fail closed)
+    if req.by == "agent" and not visible_orgs:
+        # a scope of people only (a supervisor's reporting line, an agent's self) holds no org
+        # unit: per-agent rows need only the agents, so such a user gets their own people's rows
+        # under any unit holding some of them, and nothing else; a unit with none of them stays
+        # "not found" (fail closed). A user with org grants asks within them, as for totals.
         result.rows = [r for r in result.rows if r.agent_code in visible_agents]
-        if result.org_code not in visible_orgs and not result.rows:
+        if not result.rows:
             raise not_found
         return result
     if result.org_code not in visible_orgs:
