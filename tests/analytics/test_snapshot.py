@@ -22,6 +22,9 @@ from zhuizong.importing.service import import_file, import_frame
 from zhuizong.store.models import Base, table
 from zhuizong.workspace import Workspace
 
+#: import batches of one load of the example files (one per kind)
+N_KINDS = len(IMPORT_ORDER)
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 SIGN = {"new": 1, "fy_renewal": 1, "free_look_cancel": -1, "surrender": -1, "renewal": 0}
 
@@ -102,7 +105,7 @@ def test_rebuild_matches_database(workspace: Workspace) -> None:
     imp(ws, "premiums", EXTRA_PREMIUMS, "extra.csv")
     steps: list[tuple[str, int, int]] = []
     info = snapshot.rebuild(ws, progress=lambda n, d, t: steps.append((n, d, t)))
-    assert info.refreshed and info.max_batch_id == 11
+    assert info.refreshed and info.max_batch_id == N_KINDS + 2
     assert info.exported["premiums"] == [202604, 202605]
     assert ("premiums", 2, 2) in steps and ("orgs", 1, 1) in steps
     paths = snapshot.tables(ws, refresh_first=False)
@@ -196,7 +199,7 @@ def test_rebuild_matches_database(workspace: Workspace) -> None:
     assert ("B01", "2026-05", "fyp", Decimal("300000.0000")) in read(paths["plans"])
 
     state = json.loads((ws.analytics_dir / "state.json").read_text())
-    assert state["max_batch_id"] == 11
+    assert state["max_batch_id"] == N_KINDS + 2
     assert state["months"]["premiums"] == [202604, 202605]
 
 
@@ -210,7 +213,7 @@ def test_refresh_noop_and_one_new_month(workspace: Workspace) -> None:
     assert first.refreshed and set(first.exported) >= {"orgs", "premiums"}
     before = fingerprints(ws)
     again = snapshot.refresh(ws)
-    assert not again.refreshed and again.exported == {} and again.max_batch_id == 9
+    assert not again.refreshed and again.exported == {} and again.max_batch_id == N_KINDS
     assert fingerprints(ws) == before
 
     imp(ws, "premiums", [
@@ -220,7 +223,7 @@ def test_refresh_noop_and_one_new_month(workspace: Workspace) -> None:
          "txn_date": "2026-06-30", "txn_type": "new", "amount": "100000.00", "fyc": "10.00"},
     ], "june.csv")
     info = snapshot.refresh(ws)
-    assert info.refreshed and info.max_batch_id == 10
+    assert info.refreshed and info.max_batch_id == N_KINDS + 1
     assert info.exported == {"premiums": [202606]}
     after = fingerprints(ws)
     new = "premiums/month=202606/part-0.parquet"
@@ -339,9 +342,9 @@ def test_replaced_database_triggers_rebuild(workspace: Workspace) -> None:
     may = pd.read_csv(EXAMPLES / "premiums.csv", dtype=str)
     may = may[may.txn_date >= "2026-05-01"]
     res = import_frame(ws, "premiums", may, source_name="may-only.csv")
-    assert res.status == "committed" and res.batch_id == 9
+    assert res.status == "committed" and res.batch_id == N_KINDS
     info = snapshot.refresh(ws)
-    assert info.refreshed and info.max_batch_id == 9
+    assert info.refreshed and info.max_batch_id == N_KINDS
     assert set(info.exported) >= {"orgs", "placements", "premiums", "attendance"}
     assert partitions(ws, "premiums") == ["month=202605"]
     assert len(read(snapshot.tables(ws, refresh_first=False)["premiums"])) == len(may)
@@ -379,11 +382,11 @@ def test_killed_refresh_is_repaired(workspace: Workspace, monkeypatch: pytest.Mo
         snapshot.refresh(ws)
     assert len(written) == 1
     state = json.loads((ws.analytics_dir / "state.json").read_text())
-    assert state["max_batch_id"] == 9  # the state was not advanced
+    assert state["max_batch_id"] == N_KINDS  # the state was not advanced
     monkeypatch.setattr(snapshot, "_write_parquet", real)
 
     info = snapshot.refresh(ws)
-    assert info.refreshed and info.max_batch_id == 11
+    assert info.refreshed and info.max_batch_id == N_KINDS + 2
     assert info.exported["premiums"] == [202604, 202605, 202606, 202607]
     repaired = contents(ws)
     assert repaired == _rebuilt(ws)
