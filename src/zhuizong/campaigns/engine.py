@@ -118,6 +118,7 @@ class Facts:
 
         paths = snapshot.tables(ws)  # refreshes first when the database changed
         con = ibis.duckdb.connect()
+        con.raw_sql("SET enable_progress_bar = false")  # nothing on the web server's stderr
         t: dict[str, Any] = {}
         for name in ("orgs", "org_ancestors", "spells", "placements", "premiums"):
             path = paths[name]

@@ -83,6 +83,8 @@ class Snapshot:
 
         paths = snapshot.tables(ws)  # refreshes first when the database changed
         con = ibis.duckdb.connect()
+        # no progress bars on the process's stderr (the web server's log) for long queries
+        con.raw_sql("SET enable_progress_bar = false")
         t: dict[str, ir.Table] = {}
         for name, path in paths.items():
             if any(ch in path for ch in "*?") and not glob.glob(path):

@@ -87,6 +87,7 @@ def _query(ws: Workspace, org: str, hires: pd.DataFrame, evals: pd.DataFrame) ->
     sp, pl, anc = (_sql_path(paths[k]) for k in ("spells", "placements", "org_ancestors"))
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")  # nothing on the web server's stderr
         con.register("hire_months", hires)
         con.register("evals", evals)
         sql = f"""
