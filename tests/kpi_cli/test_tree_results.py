@@ -99,8 +99,9 @@ def test_a_change_of_data_or_settings_retires_the_tree(demo_ws: Workspace, home)
 
 def test_cli_warm_prepares_the_dashboard_periods(demo_ws: Workspace) -> None:
     out = cli_ok("analytics", "warm", "--months", "2", "--date", "2026-05-20")
-    # 2026-05 ≤ 20th (two segments), 2026-04 ≤ 20th (环比), 2025-05 ≤ 20th (同比), 2026-04
-    assert "warmed: 5" in out
+    # 2026-05 ≤ 20th (two segments + by agent), 2026-04 ≤ 20th (环比), 2025-05 ≤ 20th (同比),
+    # 2026-04 (+ by agent)
+    assert "warmed: 7" in out
     again = cli_ok("analytics", "warm", "--months", "2", "--date", "2026-05-20")
     assert "warmed: 0" in again  # current: nothing recomputed
     org, _kids = org_with_children(demo_ws)

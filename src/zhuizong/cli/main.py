@@ -388,7 +388,7 @@ def analytics_warm(
     months: Annotated[int, typer.Option(help="closed months of trend to prepare besides the running one")] = 12,
     date: Annotated[str | None, typer.Option(help="the data's last day (default: latest premium, at most yesterday)")] = None,
 ) -> None:
-    """Prepare the whole-tree KPI results dashboards and reports read (after an import). 预计算指标."""
+    """Prepare the whole-tree and by-agent KPI results dashboards, reports and agent pages read (after an import). 预计算指标."""
     from zhuizong.kpi import materialized
     from zhuizong.services.dashboard import warm_requests
 
@@ -411,7 +411,7 @@ def analytics_warm(
 
         t0 = time.perf_counter()
         n = materialized.warm(ws, reqs, progress=report)
-    output.console.print(f"已预计算 / warmed: {n} 个整树结果 whole-tree results computed "
+    output.console.print(f"已预计算 / warmed: {n} 个整树/全员结果 whole-tree and by-agent results computed "
                          f"({time.perf_counter() - t0:.1f}s)", highlight=False)
 
 

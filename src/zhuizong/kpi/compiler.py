@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -78,10 +80,12 @@ class Snapshot:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
-    def open(cls, ws: Workspace) -> Snapshot:
+    def open(cls, ws: Workspace, *, refresh_first: bool = True) -> Snapshot:
+        """Open the snapshot (refreshed first when the database changed, unless the caller
+        just did: ``refresh_first=False``)."""
         from zhuizong.analytics import snapshot
 
-        paths = snapshot.tables(ws)  # refreshes first when the database changed
+        paths = snapshot.tables(ws, refresh_first=refresh_first)
         con = ibis.duckdb.connect()
         # no progress bars on the process's stderr (the web server's log) for long queries
         con.raw_sql("SET enable_progress_bar = false")
@@ -93,6 +97,12 @@ class Snapshot:
                 t[name] = con.read_parquet(path, table_name=f"zz_{name}")
         snap = cls(con, t, *(snap_frame(con, t[n]) for n in ("orgs", "org_ancestors", "ranks")))
         return snap
+
+    def close(self) -> None:
+        try:
+            self.con.disconnect()
+        except Exception:  # noqa: BLE001 - closing a connection that failed is not an error
+            pass
 
     def _frame(self, name: str) -> pd.DataFrame:
         with self._lock:
@@ -119,14 +129,102 @@ class Snapshot:
     def plans_df(self) -> pd.DataFrame:
         return self._frame("plans")
 
-    def agent_org_at(self, day: dt.date) -> dict[str, str]:
+    def agent_org_at(self, day: dt.date, agents: Any = None) -> dict[str, str]:
+        """Agent → org unit on ``day`` (agents not placed that day: their first unit); only for
+        ``agents`` when given (a small unit's request need not map the whole company)."""
         p = self.placements_df
+        if agents is not None and len(agents) * 4 < len(p):
+            p = p[p.agent_code.isin(list(agents))]
         d = day_num(day)
         cur = p[(p.from_day <= d) & (p.to_day > d)]
         first = p.sort_values("from_day").drop_duplicates("agent_code")
         out = dict(zip(first.agent_code, first.org_code, strict=True))
         out.update(zip(cur.agent_code, cur.org_code, strict=True))
         return out
+
+
+class SnapshotPool:
+    """Open snapshots kept between the requests of a long-running process (the web app).
+
+    Opening a snapshot (a DuckDB connection, the Parquet views, the org tables; later the
+    placements kept as a temporary table) costs more than a small request's own queries. The
+    pool keeps idle snapshots per workspace and **data version** (:func:`zhuizong.kpi.materialized
+    .data_version`): a lease for another version closes the idle ones of the old version, so a
+    snapshot never outlives the data it was opened on. Each snapshot is used by one thread at a
+    time (a DuckDB connection is not shared between threads); at most ``keep`` idle snapshots are
+    kept per workspace and ``keep_workspaces`` workspaces (least recently used first out)."""
+
+    def __init__(self, keep: int = 4, keep_workspaces: int = 4) -> None:
+        self.keep = keep
+        self.keep_workspaces = keep_workspaces
+        self._lock = threading.Lock()
+        #: workspace key -> (data version, idle snapshots); insertion order = least recent first
+        self._idle: dict[str, tuple[str, list[Snapshot]]] = {}
+        self.opened = 0  # snapshots opened (tests, benchmarks)
+
+    @staticmethod
+    def _key(ws: Workspace) -> str:
+        return str(ws.analytics_dir.resolve())
+
+    @contextmanager
+    def lease(self, ws: Workspace, version: str) -> Iterator[Snapshot]:
+        """A snapshot of ``ws`` at ``version`` for the duration of the block (the caller has
+        just refreshed the snapshot and read ``version``)."""
+        key = self._key(ws)
+        stale: list[Snapshot] = []
+        snap: Snapshot | None = None
+        with self._lock:
+            entry = self._idle.pop(key, None)
+            if entry is not None:
+                if entry[0] == version:
+                    if entry[1]:
+                        snap = entry[1].pop()
+                    self._idle[key] = entry  # most recently used last
+                else:
+                    stale = entry[1]
+        for old in stale:
+            old.close()
+        if snap is None:
+            snap = Snapshot.open(ws, refresh_first=False)
+            with self._lock:
+                self.opened += 1
+        try:
+            yield snap
+        except BaseException:
+            snap.close()  # a failed query may leave the connection in any state
+            raise
+        self._give_back(key, version, snap)
+
+    def _give_back(self, key: str, version: str, snap: Snapshot) -> None:
+        closing: list[Snapshot] = []
+        with self._lock:
+            entry = self._idle.get(key)
+            if entry is None or entry[0] != version:
+                if entry is not None:
+                    closing.extend(entry[1])
+                entry = (version, [])
+            self._idle.pop(key, None)
+            self._idle[key] = entry
+            if len(entry[1]) < self.keep:
+                entry[1].append(snap)
+            else:
+                closing.append(snap)
+            while len(self._idle) > self.keep_workspaces:
+                oldest = next(iter(self._idle))
+                closing.extend(self._idle.pop(oldest)[1])
+        for s in closing:
+            s.close()
+
+    def clear(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for _v, snaps in idle.values():
+            for s in snaps:
+                s.close()
+
+
+#: the process's snapshot pool (used by :func:`zhuizong.kpi.materialized.get`)
+POOL = SnapshotPool()
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,9 @@ class KpiResult:
         self.period = period
         self.settings = settings
         self.org_code = org_code  # the org unit the request resolved to
+        #: by-agent results just computed: per row, whether the agent has a value of one of the
+        #: metric's base measures (:func:`compute`); None otherwise
+        self.agent_present: np.ndarray | None = None
         self._rows: list[KpiRow] | None = None
         self._table: dict[str, Any] | None = None
         if table is not None:
@@ -244,7 +247,7 @@ def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = Non
     else:
         segs = sorted(snap.ranks_df.rank_code.tolist())
     names = dict(zip(orgs.org_code, orgs.org_name, strict=True))
-    agent_org = snap.agent_org_at(period.end) if req.by == "agent" else {}
+    agent_org = snap.agent_org_at(period.end, unit_keys) if req.by == "agent" else {}
 
     # every leaf as one column over the keys (unit-major, segment-minor), then every metric's
     # value / numerator / denominator column-wise, exactly as _eval does per key
@@ -278,8 +281,25 @@ def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = Non
     table = {"org_code": org_col, "org_name": name_col, "agent_code": agent_col,
              "segment": seg_col, "metric": metric_col, "value": value.ravel(),
              "numerator": numer.ravel(), "denominator": denom.ravel()}
-    return KpiResult(period=period, settings=settings.kpi_settings_used(), org_code=org,
-                     table=table)
+    result = KpiResult(period=period, settings=settings.kpi_settings_used(), org_code=org,
+                       table=table)
+    if req.by == "agent":
+        # per row: whether the agent has a value of one of the metric's base measures (not just
+        # the default 0). A request for fewer metrics lists the agents present in one of them:
+        # what lets a unit's by-agent rows be read from a whole-company result (materialized)
+        leaf_agents: dict[Leaf, set[Any]] = {}
+        for leaf, vals in base.items():
+            if isinstance(vals, compiler.Values):
+                leaf_agents[leaf] = {u for u, v in zip(vals.unit, vals.values, strict=True)
+                                     if v is not None}
+            else:
+                leaf_agents[leaf] = {k[0] for k in vals}
+        present = np.zeros((n_units, n_codes), dtype=bool)
+        for i, c in enumerate(codes):
+            who = set().union(*(leaf_agents.get(lf, set()) for lf in leaves(METRICS[c].node)))
+            present[:, i] = [u in who for u in unit_keys]
+        result.agent_present = np.repeat(present, n_segs, axis=0).ravel()
+    return result
 
 
 def _align(base: dict[Leaf, Any], unit_keys: list[str], segs: list[str]) -> dict[Leaf, np.ndarray]:

@@ -37,15 +37,16 @@ import pyarrow.parquet as pq
 
 from zhuizong.analytics import snapshot
 from zhuizong.analytics.calendar import Basis, parse_period
+from zhuizong.kpi import compiler
 from zhuizong.kpi.engine import KpiRequest, KpiResult, compute
 from zhuizong.workspace import Workspace
 
-__all__ = ["RESULTS_DIR", "STATS", "clear", "data_version", "get", "path_for", "request_key",
+__all__ = ["AGENTS", "AGENT_TREE_METRICS", "RESULTS_DIR", "STATS", "agent_tree_request", "clear", "data_version", "get", "path_for", "request_key",
            "settings_hash", "tree_request", "warm"]
 
 RESULTS_DIR = "kpi_results"
 #: bump when the file layout or the engine's semantics change: older files are then recomputed
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _META_KEY = b"zhuizong.kpi"
 
 #: counters for tests and benchmarks: reads served from a stored file / computed and stored
@@ -53,12 +54,18 @@ STATS: dict[str, int] = {"hits": 0, "tree_hits": 0, "computed": 0}
 #: rows per Parquet row group of a whole-tree result (sorted by org unit): a read for a few units
 #: decodes only the row groups that hold them
 TREE_ROW_GROUP = 16_384
+#: the same for a whole-company by-agent result (sorted by agent): a unit's agents are spread
+#: over the codes, so smaller groups are decoded for them
+AGENT_ROW_GROUP = 2_048
 
 SCHEMA = pa.schema([
     ("period_label", pa.string()), ("org_code", pa.string()), ("org_name", pa.string()),
     ("agent_code", pa.string()), ("segment", pa.string()), ("metric", pa.string()),
     ("value", pa.string()), ("numerator", pa.string()), ("denominator", pa.string()),
     ("settings_hash", pa.string()), ("data_version", pa.string()),
+    # by-agent results: whether the agent has a value of one of the metric's base measures
+    # (``KpiResult.agent_present``); null for other results
+    ("present", pa.bool_()),
 ])
 
 
@@ -104,10 +111,13 @@ def get(ws: Workspace, req: KpiRequest) -> KpiResult:
         STATS["hits"] += 1
         return cached
     derived = _from_tree(ws, req, version, used)
+    if derived is None:
+        derived = _from_agent_tree(ws, req, version, used)
     if derived is not None:
         STATS["tree_hits"] += 1
         return derived
-    result = compute(ws, req)
+    with compiler.POOL.lease(ws, version) as snap:
+        result = compute(ws, req, snap)
     _write(path, req, result, version, settings_hash(used))
     STATS["computed"] += 1
     return result
@@ -139,15 +149,52 @@ def tree_request(req: KpiRequest) -> KpiRequest | None:
                       metrics=None, as_of=req.as_of)
 
 
-def _units(ws: Workspace, org: str | None, by: str | None) -> tuple[str, list[str]]:
+def _units(ws: Workspace, org: str | None, by: str | None,
+           version: str | None = None) -> tuple[str, list[str]]:
     """(org unit, output units) of a request exactly as the engine resolves them, from the
-    snapshot's small org tables (no DuckDB connection)."""
+    snapshot's small org tables (no DuckDB connection; kept per data version when given)."""
     from zhuizong.kpi.engine import _resolve_units
 
-    paths = snapshot.tables(ws, refresh_first=False)
-    orgs = pq.read_table(paths["orgs"]).to_pandas()
-    anc = pq.read_table(paths["org_ancestors"], columns=["org_code", "ancestor_code"]).to_pandas()
+    if version is not None:
+        orgs, anc = _small(ws, version, "orgs"), _small(ws, version, "org_ancestors")
+    else:
+        paths = snapshot.tables(ws, refresh_first=False)
+        orgs = pq.read_table(paths["orgs"]).to_pandas()
+        anc = pq.read_table(paths["org_ancestors"],
+                            columns=["org_code", "ancestor_code"]).to_pandas()
     return _resolve_units(orgs, anc, org, by)
+
+
+_SMALL: dict[tuple[str, str, str], Any] = {}
+_SMALL_LOCK = threading.Lock()
+
+
+def _small(ws: Workspace, version: str, name: str) -> Any:
+    """A small snapshot table as a DataFrame, kept per workspace and data version (the newest
+    version of each workspace only): ``orgs``, ``org_ancestors`` or ``placements`` (with each
+    agent's earliest placement reaching back without limit, as the engine places facts)."""
+    key = (str(ws.analytics_dir), version, name)
+    with _SMALL_LOCK:
+        if key in _SMALL:
+            return _SMALL[key]
+    paths = snapshot.tables(ws, refresh_first=False)
+    if name == "placements":
+        p = pq.read_table(paths["placements"],
+                          columns=["agent_code", "from_day", "to_day", "org_code"]).to_pandas()
+        p["from_day"] = p.from_day.astype("int64")
+        p["to_day"] = p.to_day.astype("int64")
+        first = p.groupby("agent_code").from_day.transform("min")
+        p.loc[p.from_day == first, "from_day"] = -compiler.OPEN_DAY
+        frame = p
+    elif name == "org_ancestors":
+        frame = pq.read_table(paths[name], columns=["org_code", "ancestor_code"]).to_pandas()
+    else:
+        frame = pq.read_table(paths[name]).to_pandas()
+    with _SMALL_LOCK:
+        for k in [k for k in _SMALL if k[0] == key[0] and k[1] != version]:
+            del _SMALL[k]  # an older version of this workspace
+        _SMALL[key] = frame
+    return frame
 
 
 def _from_tree(ws: Workspace, req: KpiRequest, version: str,
@@ -176,7 +223,7 @@ def _from_tree(ws: Workspace, req: KpiRequest, version: str,
     if (meta.get("format") != FORMAT_VERSION or meta.get("data_version") != version
             or meta.get("settings_hash") != settings_hash(used)):
         return None
-    org, units = _units(ws, req.org, req.by)
+    org, units = _units(ws, req.org, req.by, version)
     if not units:  # e.g. the children of a unit without any: nothing to read
         return None
     filters: list[Any] = [("org_code", "in", units)]
@@ -209,17 +256,141 @@ def _from_tree(ws: Workspace, req: KpiRequest, version: str,
     return KpiResult(period=period, settings=meta["settings"], org_code=org, table=cols)
 
 
+# --- per-agent rows from one whole-company by-agent result ----------------------------------
+
+#: the metrics of the whole-company by-agent result (:func:`agent_tree_request`): the per-agent
+#: numbers the pages show (profile, team board, agent list, tracking item). Each is computed from
+#: facts dated inside its period only (see :func:`_within_period`).
+AGENT_TREE_METRICS: tuple[str, ...] = ("fyp", "fyc", "cases", "active", "new_hires", "leavers",
+                                       "headcount_open", "headcount_close")
+#: warm spec segment that stands for the whole-company by-agent result (:func:`warm`)
+AGENTS = "agents"
+
+
+def _within_period(code: str) -> bool:
+    """Whether every base measure of metric ``code`` reads only facts of days from the day
+    before the period to its end, placed on such days: production and activity of the period
+    (no offset), people flows and snapshots, meetings, tool use. Not: cohorts, persistency
+    (earlier months), plans, offsets (other periods)."""
+    from zhuizong.kpi.ir import Active, Meetings, People, Production, ToolUse, leaves
+    from zhuizong.kpi.registry import METRICS
+
+    for leaf in leaves(METRICS[code].node):
+        if isinstance(leaf, Production):
+            if leaf.offset is not None:
+                return False
+        elif not isinstance(leaf, Active | People | Meetings | ToolUse):
+            return False
+    return True
+
+
+def agent_tree_request(req: KpiRequest) -> KpiRequest | None:
+    """The whole-company by-agent request that can answer the by-agent request ``req`` (same
+    period, as-of day and segment, :data:`AGENT_TREE_METRICS`), or None when ``req`` asks for
+    another metric or is not by agent."""
+    if req.by != "agent" or not req.metrics or not set(req.metrics) <= set(AGENT_TREE_METRICS):
+        return None
+    return KpiRequest(period=req.period, org=None, by="agent", segment=req.segment,
+                      metrics=AGENT_TREE_METRICS, as_of=req.as_of)
+
+
+def _from_agent_tree(ws: Workspace, req: KpiRequest, version: str,
+                     used: dict[str, Any]) -> KpiResult | None:
+    """A by-agent request for one org unit answered from the current whole-company by-agent
+    result (:func:`agent_tree_request`), when that is exact.
+
+    The unit's request computes each agent's numbers from the facts placed in the unit's subtree;
+    the whole-company result from all of the agent's facts. They are the same for an agent whose
+    every placement overlapping the days the metrics read (the day before the period to its end)
+    lies in the subtree. So: the agents with such a placement in the subtree are the candidates;
+    when every one of them has none outside, the answer is their rows of the whole-company
+    result; when one was also placed outside (moved across the unit's border during the period),
+    None (computed)."""
+    from zhuizong.analytics.calendar import day_num
+    from zhuizong.kpi.engine import SEGMENTS
+
+    treq = agent_tree_request(req)
+    if treq is None or treq == req or req.segment not in SEGMENTS:
+        return None
+    codes = list(req.metrics or ())
+    if len(set(codes)) != len(codes) or not all(_within_period(c) for c in codes):
+        return None
+    path = ws.analytics_dir / RESULTS_DIR / f"{request_key(treq, used)}.parquet"
+    if not path.exists():
+        return None
+    try:
+        meta = json.loads(pq.read_schema(path).metadata[_META_KEY])
+    except (OSError, KeyError, TypeError, ValueError, pa.ArrowException):
+        return None
+    if (meta.get("format") != FORMAT_VERSION or meta.get("data_version") != version
+            or meta.get("settings_hash") != settings_hash(used)):
+        return None
+    try:
+        org, subtree = _units(ws, req.org, "subtree", version)
+    except Exception:  # noqa: BLE001 - an unknown unit: the engine raises the user's error
+        return None
+    cal = ws.settings.calendar
+    period = parse_period(req.period, Basis(cal.month_basis, cal.cutoff_day), req.as_of)
+    lo, hi = day_num(period.start) - 1, day_num(period.end)
+    p = _small(ws, version, "placements")
+    overlap = p[(p.from_day <= hi) & (p.to_day > lo)]
+    inside = overlap.org_code.isin(set(subtree))
+    agents = set(overlap.agent_code[inside])
+    if agents & set(overlap.agent_code[~inside]):
+        return None  # someone crossed the unit's border in the period: compute
+    filters: list[Any] = [("metric", "in", codes)]
+    if agents:
+        filters.append(("agent_code", "in", sorted(agents)))
+    try:
+        table = pq.read_table(path, filters=filters, columns=[
+            "org_code", "org_name", "agent_code", "segment", "metric", "value", "numerator",
+            "denominator", "present"])
+    except (OSError, pa.ArrowException):
+        return None
+    if not agents:
+        table = table.slice(0, 0)
+    present = table.column("present").to_pylist()
+    if any(v is None for v in present):
+        return None  # not a by-agent result
+    # the agents a request for these metrics lists: those with a value of one of them
+    listed = {a for a, v in zip(table.column("agent_code").to_pylist(), present, strict=True)
+              if v}
+    keep = [a in listed for a in table.column("agent_code").to_pylist()]
+    if not all(keep):
+        table = table.filter(pa.array(keep, type=pa.bool_()))
+    n = table.num_rows
+    if n % len(codes):
+        return None
+    order_pos = {c: i for i, c in enumerate(codes)}
+    metric = table.column("metric").to_pylist()
+    keys = [(i // len(codes), order_pos[m]) for i, m in enumerate(metric)]
+    order = sorted(range(n), key=keys.__getitem__)
+    if order != list(range(n)):
+        table = table.take(pa.array(order, type=pa.int64()))
+    cols: dict[str, list[Any]] = {
+        k: table.column(k).to_pylist()
+        for k in ("org_code", "org_name", "agent_code", "segment", "metric")}
+    for k in ("value", "numerator", "denominator"):
+        cols[k] = [None if v is None else Decimal(v) for v in table.column(k).to_pylist()]
+    return KpiResult(period=period, settings=meta["settings"], org_code=org, table=cols)
+
+
 def warm(ws: Workspace, requests: list[tuple[str, Any, tuple[str, ...]]],
          progress: Any = None) -> int:
     """Compute and store the whole-tree results of ``requests`` ((period text, as-of day or None,
-    segments) triples), so that any unit's request for them is a read (:func:`_from_tree`).
+    segments) triples), so that any unit's request for them is a read (:func:`_from_tree`); the
+    segment :data:`AGENTS` stands for the whole-company by-agent result (:func:`_from_agent_tree`).
     Current ones are skipped. Returns how many were computed; ``progress(done, total, label)``
     is called after each."""
     todo = [(text, as_of, seg) for text, as_of, segs in requests for seg in segs]
     computed = 0
     for done, (text, as_of, seg) in enumerate(todo, 1):
         before = STATS["computed"]
-        get(ws, KpiRequest(period=text, org=None, by="subtree", segment=seg, as_of=as_of))
+        if seg == AGENTS:
+            get(ws, KpiRequest(period=text, org=None, by="agent", metrics=AGENT_TREE_METRICS,
+                               as_of=as_of))
+        else:
+            get(ws, KpiRequest(period=text, org=None, by="subtree", segment=seg, as_of=as_of))
         computed += STATS["computed"] - before
         if progress is not None:
             progress(done, len(todo), f"{text}{' ≤ ' + str(as_of) if as_of else ''} {seg}")
@@ -237,6 +408,8 @@ def _write(path: Path, req: KpiRequest, result: KpiResult, version: str, shash: 
            for k in ("value", "numerator", "denominator")},
         "settings_hash": [shash] * n,
         "data_version": [version] * n,
+        "present": ([None] * n if result.agent_present is None
+                    else result.agent_present.tolist()),
     }
     meta = {
         "format": FORMAT_VERSION, "data_version": version, "settings_hash": shash,
@@ -253,7 +426,8 @@ def _write(path: Path, req: KpiRequest, result: KpiResult, version: str, shash: 
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}.{threading.get_ident()}")
     try:
         pq.write_table(table, tmp, compression="zstd",
-                       row_group_size=TREE_ROW_GROUP if req.by == "subtree" else None)
+                       row_group_size=(TREE_ROW_GROUP if req.by == "subtree" else AGENT_ROW_GROUP)
+                       if req.org is None else None)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -56,9 +56,14 @@ def recent_activity(ws: Workspace, actor: Actor, agent_code: str, on: dt.date | 
 
         # materialised (the same rows as compute): the request is shared by every agent of the
         # unit, so tracking and profile pages read a stored result instead of recomputing it
-        res = materialized.get(ws, KpiRequest(period=f"{on.year:04d}-{on.month:02d}",
+        from zhuizong.services.dashboard import month_label, month_period
+
+        # the month of ``on`` on the KPI calendar, to ``on``: the request the profile and the
+        # whole-company by-agent result (analytics warm) use for the running month
+        p, as_of = month_period(ws, month_label(ws, on), on)
+        res = materialized.get(ws, KpiRequest(period=p.uncut().label,
                                               org=detail.agent.org_code, by="agent",
-                                              metrics=("fyp", "fyc", "cases"), as_of=on))
+                                              metrics=("fyp", "fyc", "cases"), as_of=as_of))
         for r in res.rows:
             if r.agent_code == agent_code:
                 production[r.metric] = None if r.value is None else float(r.value)

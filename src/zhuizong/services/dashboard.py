@@ -119,18 +119,21 @@ def warm_requests(ws: Workspace, through: dt.date | None = None, months: int = T
     day): the running month to date (also by rank category), the same days of the previous month
     and of last year, and the ``months`` − 1 closed months before — as (period text, as-of day,
     segments). Stored once (:func:`zhuizong.kpi.materialized.warm`), every unit's dashboard and
-    monthly report for them is a read."""
+    monthly report for them is a read. The running month and the closed months also get the
+    whole-company by-agent result (segment ``materialized.AGENTS``): the per-agent numbers of
+    agent profiles, team boards, agent lists and tracking items."""
     through = through or data_through(ws)
     label = month_label(ws, through)
     p, as_of = month_period(ws, label, through)
-    out: list[tuple[str, dt.date | None, tuple[str, ...]]] = [(label, as_of, ("none", "rank_category"))]
+    out: list[tuple[str, dt.date | None, tuple[str, ...]]] = [
+        (label, as_of, ("none", "rank_category", materialized.AGENTS))]
     for q in (p.previous(), p.same_last_year()):
         text, cut = _req_args(q)
         out.append((text, cut, ("none",)))
     for k in range(1, max(months, 1)):
         m = shift_month(label, -k)
         if (m, None) not in {(t, c) for t, c, _s in out}:
-            out.append((m, None, ("none",)))
+            out.append((m, None, ("none", materialized.AGENTS)))
     return out
 
 
