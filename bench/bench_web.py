@@ -3,7 +3,9 @@
 Starts ``zhuizong serve`` on 127.0.0.1 and a free port for an existing workspace (``--home``,
 e.g. a demo agency; SQLite or, with ``--database-url``, PostgreSQL), logs in ``--users``
 simulated users (default 50) of every role, then each user loops over a realistic mix of pages
-and API reads with a think time of 0–``--think`` seconds (default 1 s): dashboard (and its
+and API reads with a think time uniform in ``--think-min``…``--think`` seconds (default 1–5 s,
+the ``between(1, 5)`` of locust's examples: a person reads a page before the next click;
+0–1 s was used before 2026-11-29 and is still available): dashboard (and its
 HTMX trends fragment), tracking inbox and item pages, team board, agent profile, KPI report,
 basic law, campaigns, ``/api/v1/...`` reads and (unless ``--no-writes``) a few tracking records
 posted through the API. After ``--warmup`` seconds (not counted) it measures ``--duration``
@@ -582,11 +584,11 @@ class User:
         else:
             raise AssertionError(action)
 
-    async def run(self, until: float, think: float) -> None:
-        await asyncio.sleep(self.rng.uniform(0, think))  # do not start in lockstep
+    async def run(self, until: float, think: tuple[float, float]) -> None:
+        await asyncio.sleep(self.rng.uniform(0, think[1]))  # do not start in lockstep
         while time.monotonic() < until:
             await self.do(self.rng.choices(self.actions, self.weights)[0])
-            await asyncio.sleep(self.rng.uniform(0, think))
+            await asyncio.sleep(self.rng.uniform(*think))
 
     async def close(self) -> None:
         if self.client is not None:
@@ -688,7 +690,7 @@ async def load_run(args: argparse.Namespace, base: str, specs: list[BenchUser], 
         marks["client_cpu_end"] = time.process_time()
 
     print(f"warm-up {args.warmup:.0f}s, then measuring {args.duration:.0f}s …", flush=True)
-    await asyncio.gather(watch(), *(u.run(t_end, args.think) for u in users))
+    await asyncio.gather(watch(), *(u.run(t_end, (args.think_min, args.think)) for u in users))
     t_done = time.monotonic()
     for u in users:
         await u.close()
@@ -729,7 +731,9 @@ def main() -> None:
     ap.add_argument("--mix", default=DEFAULT_MIX, help=f"users per role (default {DEFAULT_MIX})")
     ap.add_argument("--duration", type=float, default=60.0, help="measured seconds")
     ap.add_argument("--warmup", type=float, default=20.0, help="seconds of load before measuring")
-    ap.add_argument("--think", type=float, default=1.0, help="think time: uniform 0…THINK seconds")
+    ap.add_argument("--think-min", type=float, default=1.0,
+                    help="think time: uniform THINK_MIN…THINK seconds (default 1–5 s)")
+    ap.add_argument("--think", type=float, default=5.0, help="longest think time, seconds")
     ap.add_argument("--workers", type=int, default=1, help="zhuizong serve --workers")
     ap.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     ap.add_argument("--url", default=None, help="use this running server instead of starting one")
@@ -780,7 +784,7 @@ def main() -> None:
         print_table(f"warm-up ({args.warmup:.0f}s, not counted)", res["warmup"], args.aim_ms)
     if res["measured"] is None:
         raise SystemExit("no request completed in the measured window")
-    print_table(f"measured: {args.users} users, {args.duration:.0f}s, think 0–{args.think:g}s, "
+    print_table(f"measured: {args.users} users, {args.duration:.0f}s, think {args.think_min:g}–{args.think:g}s, "
                 f"{args.workers} worker(s), {facts['database']}", res["measured"], args.aim_ms)
     la = res["loadavg"]
     print(f"requests: {res['requests']}  ({res['requests_per_s']} req/s)   errors: {res['errors']}"
@@ -811,7 +815,7 @@ def main() -> None:
         append_result({
             "bench": "web_load", "label": args.label, "home": str(args.home), **facts,
             "users": args.users, "mix": args.mix, "workers": args.workers,
-            "duration_s": args.duration, "warmup_s": args.warmup, "think_max_s": args.think,
+            "duration_s": args.duration, "warmup_s": args.warmup, "think_min_s": args.think_min, "think_max_s": args.think,
             "writes": not args.no_writes, **{k: v for k, v in res.items() if k != "error_samples"},
             "error_samples": res["error_samples"][:5], "server_tracebacks": len(tracebacks),
             "records_posted": len(notes), "records_not_once": len(not_once), "aim_met": aim_met,

@@ -208,3 +208,31 @@ def test_xlsx_download_is_injection_safe_and_audited(world: World, clients: dict
         n = conn.execute(select(log.c.id).where(log.c.action == "export",
                                                 log.c.object_type == "assessment")).all()
     assert n
+
+
+def test_page_summary_is_kept_but_never_stale(world: World, clients: dict[str, Any]) -> None:
+    """The page's summary is kept per scope, filters and data version: a second view is a hit;
+    a scope change or a new assessment run is seen at once."""
+    from zhuizong.access.actor import SYSTEM
+    from zhuizong.services import admin
+    from zhuizong.web.pages import basiclaw as page
+
+    c = clients["supervisor"]
+    first = set(_agents(c.get("/basic-law").text))
+    hits = page._SUMMARIES.hits
+    assert set(_agents(c.get("/basic-law").text)) == first
+    assert page._SUMMARIES.hits == hits + 1
+    # a wider scope: the branch's agents at once
+    admin.grant_scope(world.ws, SYSTEM, "supervisor", "org_subtree", "B01")
+    try:
+        wider = set(_agents(c.get("/basic-law").text))
+        assert first < wider
+        assert wider == {x["agent_code"] for x in _service(world, "supervisor")}
+    finally:
+        admin.revoke_scope(world.ws, SYSTEM, "supervisor", "org_subtree", "B01")
+    assert set(_agents(c.get("/basic-law").text)) == first
+    # a new run of the period (results re-computed at another day): a new version
+    misses = page._SUMMARIES.misses
+    bl.run_assessment(world.ws, SYSTEM, "2026Q2", as_of=DEMO_END, recompute=True)
+    assert set(_agents(c.get("/basic-law").text)) == first
+    assert page._SUMMARIES.misses == misses + 1

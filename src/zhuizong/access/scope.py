@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -96,21 +97,40 @@ def _agents_in_orgs(orgs: Select, on: dt.date | None) -> Select:
     return select(code.label("code")).select_from(src).where(org.in_(orgs))  # type: ignore[arg-type]
 
 
-def scope_for(conn: Connection, actor: Actor, on: dt.date | None = None) -> Scope:
-    """Everything ``actor`` may see (placement of agents on ``on``, else current)."""
-    if actor.is_system:
-        return Scope(actor, None, None)
+def _grants(conn: Connection, actor: Actor) -> list[Any] | None:
+    """The actor's scope grants (type, org code, agent code), or None for an inactive or
+    unknown user: all that :func:`scope_for` builds a scope from."""
     users, grants = table("users"), table("user_scopes")
     active = conn.execute(
         select(users.c.is_active).where(users.c.username == actor.username)
     ).scalar_one_or_none()
     if not active:
-        return Scope(actor, _NOTHING, _NOTHING)
-    rows = conn.execute(
+        return None
+    return list(conn.execute(
         select(grants.c.scope_type, grants.c.org_code, grants.c.agent_code).where(
             grants.c.username == actor.username
         )
-    ).all()
+    ).all())
+
+
+def scope_key(conn: Connection, actor: Actor) -> tuple[Any, ...]:
+    """A value equal for two actors exactly when :func:`scope_for` gives them the same scope
+    (with the same data): a cache key for results computed within a scope."""
+    if actor.is_system:
+        return ("system",)
+    rows = _grants(conn, actor)
+    if rows is None:
+        return ("nothing",)
+    return ("grants", *sorted((r.scope_type, r.org_code or "", r.agent_code or "") for r in rows))
+
+
+def scope_for(conn: Connection, actor: Actor, on: dt.date | None = None) -> Scope:
+    """Everything ``actor`` may see (placement of agents on ``on``, else current)."""
+    if actor.is_system:
+        return Scope(actor, None, None)
+    rows = _grants(conn, actor)
+    if rows is None:
+        return Scope(actor, _NOTHING, _NOTHING)
     subtree_roots = [r.org_code for r in rows if r.scope_type == "org_subtree"]
     heads = [r.agent_code for r in rows if r.scope_type == "reporting_line"]
     selves = [r.agent_code for r in rows if r.scope_type == "self"]

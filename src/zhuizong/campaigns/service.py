@@ -40,6 +40,7 @@ from zhuizong.errors import ConfigError, NotFound, ZhuizongError
 from zhuizong.importing.report import safe_cell
 from zhuizong.kpi import compiler
 from zhuizong.services import audit
+from zhuizong.services.cache import LruCache
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
@@ -343,16 +344,38 @@ def standings(ws: Workspace, actor: Actor, campaign_id: str, as_of: dt.date | No
         else:
             cap = c.end + dt.timedelta(days=c.grace_days)
             as_of = min(as_of or _today(), cap)
-            snap = engine.Facts.open(ws)
-            st = compute_live(ws, c, as_of, conn, snap)
-            if team:
-                levels = engine.team_levels(snap)
-                wanted = levels if team == "all" else [team]
-                if team != "all" and team not in levels:
-                    raise ZhuizongError(f"未知层级 {team}; 可用: {', '.join(levels)}",
-                                        f"unknown level {team}; known: {', '.join(levels)}")
-                st.teams = {lv: engine.rank_teams(st.rows, snap, lv) for lv in wanted}
+            st = _live(ws, c, as_of, conn, team)
         return _apply_scope(conn, actor, scope, st)
+
+
+#: everyone's live standings per (campaign definition, day, team levels, KPI settings, data
+#: version): computing them reads the whole period's facts (seconds at provincial size); every
+#: user's page is a scope filter of the same table. The data version is the analytic snapshot's
+#: (any import changes it), so a kept table is never stale.
+_LIVE = LruCache(16)
+
+
+def _live(ws: Workspace, c: Campaign, as_of: dt.date, conn: Connection,
+          team: str | None) -> engine.Standings:
+    from zhuizong.kpi.materialized import data_version
+
+    key = (json.dumps(campaign_json(c), sort_keys=True, default=str), as_of, team,
+           json.dumps(ws.settings.kpi_settings_used(), sort_keys=True, default=str),
+           str(ws.analytics_dir), data_version(ws))
+
+    def build() -> engine.Standings:
+        snap = engine.Facts.open(ws)
+        st = compute_live(ws, c, as_of, conn, snap)
+        if team:
+            levels = engine.team_levels(snap)
+            wanted = levels if team == "all" else [team]
+            if team != "all" and team not in levels:
+                raise ZhuizongError(f"未知层级 {team}; 可用: {', '.join(levels)}",
+                                    f"unknown level {team}; known: {', '.join(levels)}")
+            st.teams = {lv: engine.rank_teams(st.rows, snap, lv) for lv in wanted}
+        return st
+
+    return _LIVE.get(key, build)
 
 
 # --- close ---------------------------------------------------------------------------------------

@@ -19,11 +19,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
+
+from zhuizong.access.scope import scope_key
 
 from zhuizong.basiclaw import service as bl
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.services import audit
+from zhuizong.services.cache import LruCache, imports_version
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
 from zhuizong.web.deps import Ctx, page_ctx
@@ -212,21 +215,48 @@ def basic_law_page(ctx: Annotated[Ctx, Depends(page_ctx)], period: str | None = 
               "outcomes": bl.OUTCOMES, "qs": _qs, **helpers(ctx)}
     if label is None:
         return ctx.render("basiclaw/index.html", rows=None, **common)
-    rows, options = load(ctx, label, outcome, org)
-    window = None
-    if rows:
-        starts = sorted({(r["window"]["start"], r["window"]["end"]) for r in rows})
-        window = (starts[0][0], max(e for _s, e in starts))
-    status = {r["status"] for r in rows}
-    agents, promotion, risk = by_agent(rows), promotion_list(rows), risk_list(rows)
-    # like the campaign pages: the first MAX_ROWS of each list on screen (a province's 80,000
-    # results would be an 80 MB page); counts are over all rows, the xlsx download has them all
-    return ctx.render("basiclaw/index.html", rows=rows, agents=agents[:MAX_ROWS],
-                      promotion=promotion[:MAX_ROWS], risk=risk[:MAX_ROWS], max_rows=MAX_ROWS,
-                      totals={"all": len(agents), "promotion": len(promotion), "risk": len(risk)},
-                      counts=outcome_counts(rows), orgs=options, window=window,
-                      provisional="provisional" in status,
-                      as_of=max((r["as_of"] for r in rows), default=None), **common)
+    summary = page_summary(ctx, label, outcome, org)
+    return ctx.render("basiclaw/index.html", **summary, max_rows=MAX_ROWS, **common)
+
+
+#: page summaries per (scope, period, filters, data version): a province's 80,000 results take
+#: seconds to load, decode and sort; the summary is what the page shows of them
+_SUMMARIES = LruCache(64)
+
+
+def _version(ctx: Ctx, label: str) -> tuple[Any, ...]:
+    """Changes whenever the page's data may: an import (agents, org units, rank events of an
+    applied assessment), an assessment run, an applied result of the period."""
+    runs, res = table("assess_runs"), table("assess_results")
+    with ctx.ws.engine.connect() as conn:
+        return (imports_version(conn), scope_key(conn, ctx.actor),
+                *conn.execute(select(func.max(runs.c.id), func.count())).one(),
+                conn.execute(select(func.max(res.c.applied_at), func.count(res.c.applied_at))
+                             .where(res.c.period == label)).one()[:])
+
+
+def page_summary(ctx: Ctx, label: str, outcome: str | None, org: str | None) -> dict[str, Any]:
+    """What the page shows of the period's results in scope: the first :data:`MAX_ROWS` of each
+    list (a province's 80,000 results would be an 80 MB page), the counts over all rows (the
+    xlsx download has them all), the org filter options. Kept per scope, filters and data
+    version (:data:`_SUMMARIES`)."""
+    def build() -> dict[str, Any]:
+        rows, options = load(ctx, label, outcome, org)
+        window = None
+        if rows:
+            starts = sorted({(r["window"]["start"], r["window"]["end"]) for r in rows})
+            window = (starts[0][0], max(e for _s, e in starts))
+        status = {r["status"] for r in rows}
+        agents, promotion, risk = by_agent(rows), promotion_list(rows), risk_list(rows)
+        return {"rows": bool(rows), "agents": agents[:MAX_ROWS],
+                "promotion": promotion[:MAX_ROWS], "risk": risk[:MAX_ROWS],
+                "totals": {"all": len(agents), "promotion": len(promotion), "risk": len(risk)},
+                "counts": outcome_counts(rows), "orgs": options, "window": window,
+                "provisional": "provisional" in status,
+                "as_of": max((r["as_of"] for r in rows), default=None)}
+
+    key = (_version(ctx, label), label, outcome, org)
+    return _SUMMARIES.get(key, build)
 
 
 @router.get("/basic-law/download")

@@ -1,0 +1,61 @@
+"""Per-process caches of derived page data (web app), keyed by what the data depends on.
+
+A page that summarises many stored rows within a user's scope (a province's 80,000 assessment
+results, a campaign's standings) need not recompute the summary for every request: the summary
+is a function of the scope (:func:`zhuizong.access.scope.scope_key`), the request's own
+parameters and the data it reads. The data part of the key is a *version* read from the database
+on every request (:func:`imports_version` and the like: one small query), so a cached value is
+never stale — a version check, not a timer, as for the materialised KPI results.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from zhuizong.store.models import table
+
+T = TypeVar("T")
+
+
+class LruCache:
+    """A small thread-safe least-recently-used map. Two requests missing the same key at once
+    both compute (the values are equal); nothing waits on a lock while computing."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]  # type: ignore[no-any-return]
+            self.misses += 1
+        value = compute()
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+def imports_version(conn: Connection) -> tuple[Any, ...]:
+    """Changes with every committed import (agents, org units, facts: the system of record's
+    people and structure change only through imports)."""
+    b = table("import_batches")
+    return tuple(conn.execute(select(func.max(b.c.id), func.count())).one())
