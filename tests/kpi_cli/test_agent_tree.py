@@ -118,3 +118,22 @@ def test_a_stale_agent_tree_is_not_used(moved: tuple[Workspace, Agency]) -> None
     assert not _check(ws, req)  # the data changed: computed again, with the new premium
     vals = {(r.agent_code, r.metric): r.value for r in materialized.get(ws, req).rows}
     assert vals[("S00001", "fyp")] == 4_000
+
+
+def test_rows_of_some_agents_need_only_those_agents_to_stay(moved: tuple[Workspace, Agency]
+                                                            ) -> None:
+    """``agent_rows``: S stayed in U1 all May, so S's rows are read from the tree even though X
+    left U1 that month; X's rows are computed. Both as the unit's computed rows say."""
+    ws, _a = moved
+    materialized.warm(ws, [("2026-05", None, (materialized.AGENTS,))])
+    req = KpiRequest(period="2026-05", org=U1, by="agent", metrics=("fyp", "cases"))
+    want = engine.compute(ws, req)
+    # S and nobody: from the tree; X: computed (and stored); S and X: the stored result
+    for who, counter in (({"S00001"}, "tree_hits"), ({"NOBODY"}, "tree_hits"),
+                         ({"X00001"}, "computed"), ({"S00001", "X00001"}, "hits")):
+        before = dict(materialized.STATS)
+        got = materialized.agent_rows(ws, req, who)
+        assert {k: materialized.STATS[k] - before[k] for k in before} == \
+            {k: int(k == counter) for k in before}, who
+        assert _rows(got) == [r for r in _rows(want) if r[2] in who], who
+    assert _rows(materialized.agent_rows(ws, req, {"S00001"}))[0][5] == 5_000

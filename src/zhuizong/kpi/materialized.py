@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import threading
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,10 @@ import pyarrow.parquet as pq
 from zhuizong.analytics import snapshot
 from zhuizong.analytics.calendar import Basis, parse_period
 from zhuizong.kpi import compiler
-from zhuizong.kpi.engine import KpiRequest, KpiResult, compute
+from zhuizong.kpi.engine import COLUMNS, KpiRequest, KpiResult, compute
 from zhuizong.workspace import Workspace
 
-__all__ = ["AGENTS", "AGENT_TREE_METRICS", "RESULTS_DIR", "STATS", "agent_tree_request", "clear", "data_version", "get", "path_for", "request_key",
+__all__ = ["AGENTS", "AGENT_TREE_METRICS", "RESULTS_DIR", "STATS", "agent_rows", "agent_tree_request", "clear", "data_version", "get", "path_for", "request_key",
            "settings_hash", "tree_request", "warm"]
 
 RESULTS_DIR = "kpi_results"
@@ -165,6 +166,19 @@ def _units(ws: Workspace, org: str | None, by: str | None,
     return _resolve_units(orgs, anc, org, by)
 
 
+@dataclass(frozen=True)
+class _Placements:
+    """The snapshot's placements as arrays (agent and org unit as integer ids)."""
+
+    from_day: Any
+    to_day: Any
+    agent_id: Any
+    org_id: Any
+    agent_codes: Any  # id -> code
+    agent_index: dict[str, int]
+    org_index: dict[str, int]
+
+
 _SMALL: dict[tuple[str, str, str], Any] = {}
 _SMALL_LOCK = threading.Lock()
 
@@ -179,13 +193,22 @@ def _small(ws: Workspace, version: str, name: str) -> Any:
             return _SMALL[key]
     paths = snapshot.tables(ws, refresh_first=False)
     if name == "placements":
+        import pandas as pd
+
         p = pq.read_table(paths["placements"],
                           columns=["agent_code", "from_day", "to_day", "org_code"]).to_pandas()
         p["from_day"] = p.from_day.astype("int64")
         p["to_day"] = p.to_day.astype("int64")
         first = p.groupby("agent_code").from_day.transform("min")
         p.loc[p.from_day == first, "from_day"] = -compiler.OPEN_DAY
-        frame = p
+        # as integer ids for vectorised membership tests (:func:`_pure_agents`)
+        agent_id, agent_codes = pd.factorize(p.agent_code)
+        org_id, org_codes = pd.factorize(p.org_code)
+        frame = _Placements(
+            from_day=p.from_day.to_numpy(), to_day=p.to_day.to_numpy(), agent_id=agent_id,
+            org_id=org_id, agent_codes=agent_codes.to_numpy(dtype=object),
+            agent_index={c: i for i, c in enumerate(agent_codes)},
+            org_index={c: i for i, c in enumerate(org_codes)})
     elif name == "org_ancestors":
         frame = pq.read_table(paths[name], columns=["org_code", "ancestor_code"]).to_pandas()
     else:
@@ -224,8 +247,11 @@ def _from_tree(ws: Workspace, req: KpiRequest, version: str,
             or meta.get("settings_hash") != settings_hash(used)):
         return None
     org, units = _units(ws, req.org, req.by, version)
-    if not units:  # e.g. the children of a unit without any: nothing to read
-        return None
+    cal = ws.settings.calendar
+    period = parse_period(req.period, Basis(cal.month_basis, cal.cutoff_day), req.as_of)
+    if not units:  # e.g. the children of a unit without any: no rows, as computed
+        return KpiResult(period=period, settings=meta["settings"], org_code=org,
+                         table={c: [] for c in COLUMNS})
     filters: list[Any] = [("org_code", "in", units)]
     if req.metrics:
         filters.append(("metric", "in", codes))
@@ -246,8 +272,6 @@ def _from_tree(ws: Workspace, req: KpiRequest, version: str,
     order = sorted(range(n), key=keys.__getitem__)
     if order != list(range(n)):
         table = table.take(pa.array(order, type=pa.int64()))
-    cal = ws.settings.calendar
-    period = parse_period(req.period, Basis(cal.month_basis, cal.cutoff_day), req.as_of)
     cols: dict[str, list[Any]] = {
         k: table.column(k).to_pylist()
         for k in ("org_code", "org_name", "agent_code", "segment", "metric")}
@@ -294,18 +318,20 @@ def agent_tree_request(req: KpiRequest) -> KpiRequest | None:
                       metrics=AGENT_TREE_METRICS, as_of=req.as_of)
 
 
-def _from_agent_tree(ws: Workspace, req: KpiRequest, version: str,
-                     used: dict[str, Any]) -> KpiResult | None:
+def _from_agent_tree(ws: Workspace, req: KpiRequest, version: str, used: dict[str, Any],
+                     only: set[str] | None = None) -> KpiResult | None:
     """A by-agent request for one org unit answered from the current whole-company by-agent
-    result (:func:`agent_tree_request`), when that is exact.
+    result (:func:`agent_tree_request`), when that is exact; with ``only``, just the rows of
+    those agents (:func:`agent_rows`).
 
     The unit's request computes each agent's numbers from the facts placed in the unit's subtree;
     the whole-company result from all of the agent's facts. They are the same for an agent whose
     every placement overlapping the days the metrics read (the day before the period to its end)
-    lies in the subtree. So: the agents with such a placement in the subtree are the candidates;
-    when every one of them has none outside, the answer is their rows of the whole-company
-    result; when one was also placed outside (moved across the unit's border during the period),
-    None (computed)."""
+    lies in the subtree. So: the agents with such a placement in the subtree (and in ``only``) are
+    the candidates; when every one of them has none outside, the answer is their rows of the
+    whole-company result (those with a value of one of the metrics' base measures, as the
+    request lists them); when one was also placed outside (moved across the unit's border during
+    the period), None (computed)."""
     from zhuizong.analytics.calendar import day_num
     from zhuizong.kpi.engine import SEGMENTS
 
@@ -331,33 +357,33 @@ def _from_agent_tree(ws: Workspace, req: KpiRequest, version: str,
         return None
     cal = ws.settings.calendar
     period = parse_period(req.period, Basis(cal.month_basis, cal.cutoff_day), req.as_of)
-    lo, hi = day_num(period.start) - 1, day_num(period.end)
-    p = _small(ws, version, "placements")
-    overlap = p[(p.from_day <= hi) & (p.to_day > lo)]
-    inside = overlap.org_code.isin(set(subtree))
-    agents = set(overlap.agent_code[inside])
-    if agents & set(overlap.agent_code[~inside]):
+    agents = _pure_agents(ws, version, subtree, day_num(period.start) - 1, day_num(period.end),
+                          only)
+    if agents is None:
         return None  # someone crossed the unit's border in the period: compute
     filters: list[Any] = [("metric", "in", codes)]
-    if agents:
-        filters.append(("agent_code", "in", sorted(agents)))
+    if 0 < len(agents) <= 5_000:
+        filters.append(("agent_code", "in", agents))
     try:
         table = pq.read_table(path, filters=filters, columns=[
             "org_code", "org_name", "agent_code", "segment", "metric", "value", "numerator",
             "denominator", "present"])
     except (OSError, pa.ArrowException):
         return None
-    if not agents:
+    import pyarrow.compute as pc
+
+    if len(agents) > 5_000:
+        table = table.filter(pc.is_in(table.column("agent_code"),
+                                      value_set=pa.array(agents, type=pa.string())))
+    elif not agents:
         table = table.slice(0, 0)
-    present = table.column("present").to_pylist()
-    if any(v is None for v in present):
+    if table.column("present").null_count:
         return None  # not a by-agent result
     # the agents a request for these metrics lists: those with a value of one of them
-    listed = {a for a, v in zip(table.column("agent_code").to_pylist(), present, strict=True)
-              if v}
-    keep = [a in listed for a in table.column("agent_code").to_pylist()]
-    if not all(keep):
-        table = table.filter(pa.array(keep, type=pa.bool_()))
+    listed = pc.unique(table.filter(table.column("present")).column("agent_code"))
+    keep = pc.is_in(table.column("agent_code"), value_set=listed)
+    if not pc.all(keep).as_py():
+        table = table.filter(keep)
     n = table.num_rows
     if n % len(codes):
         return None
@@ -373,6 +399,50 @@ def _from_agent_tree(ws: Workspace, req: KpiRequest, version: str,
     for k in ("value", "numerator", "denominator"):
         cols[k] = [None if v is None else Decimal(v) for v in table.column(k).to_pylist()]
     return KpiResult(period=period, settings=meta["settings"], org_code=org, table=cols)
+
+
+def _pure_agents(ws: Workspace, version: str, subtree: list[str], lo: int, hi: int,
+                 only: set[str] | None) -> list[str] | None:
+    """The agents (sorted; of ``only`` when given) with a placement overlapping days ``lo``..``hi``
+    in ``subtree``, or None when one of them also has such a placement outside it."""
+    import numpy as np
+
+    p: _Placements = _small(ws, version, "placements")
+    agent_id, org_id = p.agent_id, p.org_id
+    mask = (p.from_day <= hi) & (p.to_day > lo)
+    if only is not None:
+        wanted = [p.agent_index[a] for a in only if a in p.agent_index]
+        mask &= np.isin(agent_id, np.array(wanted, dtype=agent_id.dtype))
+    org_index = p.org_index
+    sub = np.array([org_index[c] for c in subtree if c in org_index], dtype=org_id.dtype)
+    inside = np.isin(org_id[mask], sub)
+    ids = agent_id[mask]
+    a_in = np.unique(ids[inside])
+    if np.intersect1d(a_in, np.unique(ids[~inside]), assume_unique=True).size:
+        return None
+    return sorted(p.agent_codes[a_in].tolist())
+
+
+def agent_rows(ws: Workspace, req: KpiRequest, agents: set[str]) -> KpiResult:
+    """The rows of ``agents`` of the by-agent request ``req`` (the rows :func:`get` gives for
+    them). Read from the whole-company by-agent result when exact for *these* agents — none of
+    them crossed the unit's border in the period, whoever else did — else from the unit's own
+    (stored or computed) result."""
+    assert req.by == "agent"
+    version = data_version(ws)
+    used = ws.settings.kpi_settings_used()
+    path = ws.analytics_dir / RESULTS_DIR / f"{request_key(req, used)}.parquet"
+    result = _read(path, ws, req, version, used)
+    if result is None:
+        result = _from_agent_tree(ws, req, version, used, only=set(agents))
+        if result is not None:
+            STATS["tree_hits"] += 1
+            return result
+        result = get(ws, req)
+    else:
+        STATS["hits"] += 1
+    result.rows = [r for r in result.rows if r.agent_code in agents]
+    return result
 
 
 def warm(ws: Workspace, requests: list[tuple[str, Any, tuple[str, ...]]],

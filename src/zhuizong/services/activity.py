@@ -56,17 +56,22 @@ def recent_activity(ws: Workspace, actor: Actor, agent_code: str, on: dt.date | 
 
         # materialised (the same rows as compute): the request is shared by every agent of the
         # unit, so tracking and profile pages read a stored result instead of recomputing it
-        from zhuizong.services.dashboard import month_label, month_period
+        from zhuizong.services.dashboard import data_through, month_label, month_period
 
-        # the month of ``on`` on the KPI calendar, to ``on``: the request the profile and the
-        # whole-company by-agent result (analytics warm) use for the running month
-        p, as_of = month_period(ws, month_label(ws, on), on)
-        res = materialized.get(ws, KpiRequest(period=p.uncut().label,
-                                              org=detail.agent.org_code, by="agent",
-                                              metrics=("fyp", "fyc", "cases"), as_of=as_of))
+        # month to date on the KPI calendar, through the data's last day when that is earlier
+        # in the same month (as the dashboard: the premium feed ends yesterday) — the request
+        # the profile and the whole-company by-agent result (analytics warm) use
+        label = month_label(ws, on)
+        kpi_day = min(on, data_through(ws))
+        if month_label(ws, kpi_day) != label:
+            kpi_day = on
+        p, as_of = month_period(ws, label, kpi_day)
+        res = materialized.agent_rows(ws, KpiRequest(period=p.uncut().label,
+                                                     org=detail.agent.org_code, by="agent",
+                                                     metrics=("fyp", "fyc", "cases"),
+                                                     as_of=as_of), {agent_code})
         for r in res.rows:
-            if r.agent_code == agent_code:
-                production[r.metric] = None if r.value is None else float(r.value)
+            production[r.metric] = None if r.value is None else float(r.value)
     except Exception:  # noqa: BLE001 - a profile still shows without the analytic snapshot
         production = {}
     for p in prem:

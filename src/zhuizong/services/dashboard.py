@@ -482,12 +482,11 @@ def agents_production(ws: Workspace, org: str, agents: set[str], period: str,
                       ) -> dict[str, dict[str, Decimal | None]]:
     """Per-agent KPI values of ``agents`` (already admitted by the scope) within ``org``'s
     subtree: the engine's by-agent rows (materialised), filtered to those agents."""
-    res = materialized.get(ws, KpiRequest(period=period, org=org, by="agent", metrics=metrics,
-                                          as_of=as_of))
+    res = materialized.agent_rows(ws, KpiRequest(period=period, org=org, by="agent",
+                                                 metrics=metrics, as_of=as_of), agents)
     out: dict[str, dict[str, Decimal | None]] = {a: {m: Decimal(0) for m in metrics} for a in agents}
     for r in res.rows:
-        if r.agent_code in agents:
-            out[r.agent_code][r.metric] = r.value
+        out[r.agent_code][r.metric] = r.value
     return out
 
 
