@@ -49,6 +49,7 @@ class Workspace:
     def reload(self) -> None:
         self.settings = load_settings(self.home)
         self.__dict__.pop("engine", None)
+        self._ready = False  # require_ready checks the (maybe other) database again
 
     @property
     def db_url(self) -> str:
@@ -93,6 +94,8 @@ class Workspace:
                 f"工作区 {self.home} 尚未初始化: 请先运行 `zhuizong init`",
                 f"workspace {self.home} is not initialised: run `zhuizong init` first",
             )
+        if self._ready:  # current once: a schema is only ever upgraded (``zhuizong init``)
+            return self.engine
         try:
             current = schema.current_revision(self.engine)
         except OperationalError as exc:
@@ -105,4 +108,5 @@ class Workspace:
                 f"数据库结构不是最新 ({current or '空'}): 请运行 `zhuizong init` 升级",
                 f"database schema is not current ({current or 'empty'}): run `zhuizong init`",
             )
+        self._ready = True
         return self.engine

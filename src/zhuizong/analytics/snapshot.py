@@ -308,6 +308,13 @@ def _run(ws: Workspace, progress: Progress | None, *, force: bool) -> SnapshotIn
     engine = ws.require_ready()
     d = ws.analytics_dir
     report = progress or (lambda name, done, total: None)
+    if not force and (state := _read_state(d)) is not None:
+        # the common case, a snapshot already current, without the lock: every KPI read of the
+        # web app's threads checks it (the state file is replaced atomically)
+        with engine.connect() as conn:
+            cur = _db_version(conn, ws)
+            if _plan(conn, state, cur, d, False).empty:
+                return SnapshotInfo(d, cur.max_batch_id, False, {}, time.perf_counter() - t0)
     with _lock(d), _reader(engine) as conn:
         state = _read_state(d)
         cur = _db_version(conn, ws)

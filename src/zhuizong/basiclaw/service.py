@@ -231,6 +231,7 @@ class ListQuery:
     rule: str | None = None
     agent: str | None = None
     limit: int | None = None
+    under: str | None = None  # only results whose org unit is this unit or below it
 
 
 def _outcomes(text: str | None) -> list[str] | None:
@@ -262,6 +263,13 @@ def list_results(ws: Workspace, actor: Actor, q: ListQuery) -> list[dict[str, An
             stmt = stmt.where(res.c.rule == q.rule)
         if q.agent:
             stmt = stmt.where(res.c.agent_code == q.agent)
+        if q.under:
+            o = table("org_units")
+            tree = select(o.c.org_code.label("code")).where(o.c.org_code == q.under).cte(
+                "bl_under", recursive=True)
+            child = o.alias("bl_child")
+            tree = tree.union(select(child.c.org_code).where(child.c.parent_code == tree.c.code))
+            stmt = stmt.where(res.c.org_code.in_(select(tree.c.code)))
         stmt = stmt.order_by(res.c.org_code, res.c.agent_code, res.c.rule)
         if q.limit:
             stmt = stmt.limit(q.limit)
@@ -270,6 +278,17 @@ def list_results(ws: Workspace, actor: Actor, q: ListQuery) -> list[dict[str, An
         raise NotFound(f"找不到工号 {q.agent} 在 {label} 的考核结果",
                        f"no assessment result of {q.agent} for {label}")
     return [_row_dict(r) for r in rows]
+
+
+def result_orgs(ws: Workspace, actor: Actor, period: str) -> set[str]:
+    """The org units of ``period``'s stored results within the actor's scope."""
+    actor.require("view_assessment")
+    label = _period_label(ws, period)
+    res = table("assess_results")
+    with ws.require_ready().connect() as conn:
+        scope = scope_for(conn, actor)
+        return set(conn.execute(select(res.c.org_code).distinct().where(
+            res.c.period == label, scope.agent_filter(res.c.agent_code))).scalars())
 
 
 def _row_dict(r: Any) -> dict[str, Any]:
@@ -477,5 +496,5 @@ def shortfall(row: dict[str, Any]) -> float | None:
 
 __all__ = ["OUTCOMES", "OUTCOME_ZH", "RULES_FILE", "ApplyResult", "ListQuery", "RunResult",
            "apply_assessment", "assessed_periods", "install_demo_basic_law", "list_results",
-           "load_law", "missing_criteria", "rules_path", "run_assessment", "shortfall",
+           "load_law", "missing_criteria", "result_orgs", "rules_path", "run_assessment", "shortfall",
            "write_xlsx"]

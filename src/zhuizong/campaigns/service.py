@@ -19,6 +19,7 @@ imports cannot change them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -334,7 +335,7 @@ def standings(ws: Workspace, actor: Actor, campaign_id: str, as_of: dt.date | No
         row, scope = _visible_row(conn, actor, campaign_id)
         c = row.campaign
         if row.status == "closed":
-            st = _frozen(conn, row)
+            st = _frozen_kept(ws, conn, row)
             levels = sorted(st.teams)
             if team and team != "all" and team not in st.teams:
                 raise ZhuizongError(f"未知层级 {team}; 可用: {', '.join(levels)}",
@@ -375,7 +376,19 @@ def _live(ws: Workspace, c: Campaign, as_of: dt.date, conn: Connection,
             st.teams = {lv: engine.rank_teams(st.rows, snap, lv) for lv in wanted}
         return st
 
-    return _LIVE.get(key, build)
+    return dataclasses.replace(_LIVE.get(key, build))  # callers may set .teams
+
+
+def _frozen_kept(ws: Workspace, conn: Connection, row: CampaignRow) -> engine.Standings:
+    """:func:`_frozen`, kept per campaign, closing and imports (the unit names come from the
+    org units, which change through imports only)."""
+    from zhuizong.services.cache import imports_version
+
+    key = ("frozen", str(ws.home), row.campaign.id, row.closed_on, row.results_as_of,
+           json.dumps(campaign_json(row.campaign), sort_keys=True, default=str),
+           imports_version(conn))
+    st = _LIVE.get(key, lambda: _frozen(conn, row))
+    return dataclasses.replace(st, teams=dict(st.teams))  # callers may set .teams
 
 
 # --- close ---------------------------------------------------------------------------------------

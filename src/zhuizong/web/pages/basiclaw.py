@@ -86,15 +86,15 @@ def under(parents: dict[str, str | None], code: str | None, root: str) -> bool:
     return False
 
 
-def org_options(ws: Workspace, ctx_actor: Any, rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def org_options(ws: Workspace, ctx_actor: Any, codes: set[str]) -> list[tuple[str, str]]:
     """(code, name) of the org units one may filter by: the units of the user's org scope, plus
-    the units the listed agents are placed in (a supervisor's line has no org scope)."""
+    the units ``codes`` the listed agents are placed in (a supervisor's line has no org scope)."""
     from zhuizong.services.directory import list_orgs
 
     with ws.engine.connect() as conn:
         visible = list_orgs(conn, ctx_actor)
         names = {o.org_code: o.org_name for o in visible}
-        own = {r["org_code"] for r in rows} - set(names)
+        own = set(codes) - set(names)
         if own:
             o = table("org_units")
             names.update(dict(conn.execute(select(o.c.org_code, o.c.org_name)
@@ -115,13 +115,16 @@ def load(ctx: Ctx, period: str, outcome: str | None = None, org: str | None = No
          ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """The period's results in scope (each with its ``shortfall``), filtered by ``outcome`` and
     org unit ``org``; and the org filter options. An org unit not among the options is 404."""
-    rows = bl.list_results(ctx.ws, ctx.actor, bl.ListQuery(period=period))
-    options = org_options(ctx.ws, ctx.actor, rows)
     if org:
+        # only the results under ``org`` are read (by the database); the options are the
+        # units of the user's org scope and those of all the period's results in scope
+        rows = bl.list_results(ctx.ws, ctx.actor, bl.ListQuery(period=period, under=org))
+        options = org_options(ctx.ws, ctx.actor, bl.result_orgs(ctx.ws, ctx.actor, period))
         if org not in dict(options):
             raise NotFound(f"找不到机构 {org}", f"org unit {org} not found")
-        parents = _parents(ctx.ws)
-        rows = [r for r in rows if under(parents, r["org_code"], org)]
+    else:
+        rows = bl.list_results(ctx.ws, ctx.actor, bl.ListQuery(period=period))
+        options = org_options(ctx.ws, ctx.actor, {r["org_code"] for r in rows})
     if outcome:
         wanted = set(bl._outcomes(outcome) or ())
         rows = [r for r in rows if r["outcome"] in wanted]
@@ -255,7 +258,7 @@ def page_summary(ctx: Ctx, label: str, outcome: str | None, org: str | None) -> 
                 "provisional": "provisional" in status,
                 "as_of": max((r["as_of"] for r in rows), default=None)}
 
-    key = (_version(ctx, label), label, outcome, org)
+    key = (str(ctx.ws.home), ctx.ws.db_url, _version(ctx, label), label, outcome, org)
     return _SUMMARIES.get(key, build)
 
 
