@@ -29,6 +29,7 @@ from zhuizong.errors import ZhuizongError
 from zhuizong.importing.report import safe_cell
 from zhuizong.kpi.engine import KpiRequest
 from zhuizong.kpi.service import kpi_report
+from zhuizong.services.cache import LruCache
 from zhuizong.settings import SETTINGS
 from zhuizong.workspace import Workspace
 
@@ -122,6 +123,10 @@ def _query(ws: Workspace, org: str, hires: pd.DataFrame, evals: pd.DataFrame) ->
         con.close()
 
 
+#: cohort counts per (snapshot, data version, unit, months, calendar)
+_KEPT = LruCache(128)
+
+
 def cohort_table(ws: Workspace, actor: Actor, from_month: str, to_month: str,
                  org: str | None = None) -> CohortTable:
     """Retention and conversion counts of the hire months ``from_month`` .. ``to_month``."""
@@ -149,7 +154,12 @@ def cohort_table(ws: Workspace, actor: Actor, from_month: str, to_month: str,
             eval_rows.append((h, t, day_num(basis.month_bounds(j // 12, j % 12 + 1)[1])))
     hires = pd.DataFrame(hire_rows, columns=["h", "c_start", "c_end"]).astype("int64")
     evals = pd.DataFrame(eval_rows, columns=["h", "t", "eval_day"]).astype("int64")
-    df = _query(ws, org_code, hires, evals)
+    from zhuizong.kpi.materialized import data_version
+
+    # the counts of a unit and range are kept per data version (the dashboard's heat map asks
+    # for the same ones on every view)
+    key = (str(ws.analytics_dir), data_version(ws), org_code, first, last, repr(basis))
+    df = _KEPT.get(key, lambda: _query(ws, org_code, hires, evals))
     n = len(labels)
     size = [0] * n
     retained: list[list[int | None]] = [[0 if h + t < n else None for t in range(n)] for h in range(n)]
