@@ -153,6 +153,45 @@ def visible_root(orgs: list[OrgRow]) -> str | None:
     return sorted(tops)[0] if tops else None
 
 
+#: an org picker lists every visible unit up to this many; beyond, the units near the chosen one
+PICKER_ALL = 300
+
+
+def picker_orgs(orgs: list[OrgRow], org: str | None) -> list[OrgRow]:
+    """The units an org picker offers: all of them for a small scope; for a large one (a
+    province's 3,000+ units would be a third of a megabyte in every page) the top units, the
+    chosen unit's ancestors, siblings and children — one step up or down the tree at a time,
+    as the drill-down links go. Tree order (each unit before its children)."""
+    if len(orgs) <= PICKER_ALL:
+        return orgs
+    by = {o.org_code: o for o in orgs}
+    kids: dict[str | None, list[OrgRow]] = {}
+    for o in orgs:
+        kids.setdefault(o.parent_code if o.parent_code in by else None, []).append(o)
+    keep: set[str] = set()
+    tops = kids.get(None, [])
+    keep.update(o.org_code for o in tops)
+    for t in tops:
+        keep.update(o.org_code for o in kids.get(t.org_code, []))
+    cur = by.get(org or "")
+    if cur is not None:
+        keep.update(o.org_code for o in kids.get(cur.org_code, []))
+        keep.update(o.org_code for o in kids.get(cur.parent_code if cur.parent_code in by else None, []))
+        while cur is not None:
+            keep.add(cur.org_code)
+            cur = by.get(cur.parent_code or "")
+    out: list[OrgRow] = []
+
+    def walk(parent: str | None) -> None:
+        for o in sorted(kids.get(parent, []), key=lambda x: x.org_code):
+            if o.org_code in keep:
+                out.append(o)
+                walk(o.org_code)
+
+    walk(None)
+    return out
+
+
 def breadcrumbs(orgs: list[OrgRow], org: str) -> list[OrgRow]:
     """The visible ancestors of ``org`` (top first), ``org`` included."""
     by = {o.org_code: o for o in orgs}

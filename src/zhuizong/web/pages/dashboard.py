@@ -170,7 +170,8 @@ def dashboard_page(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = Non
     d = svc.dashboard(ctx.ws, ctx.actor, org, period, through=through, with_trend=False)
     charts = trend_options(ctx, d, trends=False)
     d.timings["total"] = time.perf_counter() - t0
-    return ctx.render("dashboard/index.html", d=d, charts=charts, orgs=orgs, period=period,
+    return ctx.render("dashboard/index.html", d=d, charts=charts,
+                      orgs=svc.picker_orgs(orgs, d.org_code), period=period,
                       label_of=svc.CATEGORY_EN if ctx.lang == "en" else svc.CATEGORY_ZH,
                       **helpers(ctx))
 

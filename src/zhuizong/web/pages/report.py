@@ -54,7 +54,9 @@ def report_page(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = None,
     }
     body = [[cell_text(c, row.get(c.key), report.money) for c in cols] for row in report.rows]
     return ctx.render("report/index.html", report=report, header=header, body=body, period=period,
-                      org=report.org_code, orgs=svc.visible_orgs(ctx.ws, ctx.actor), **helpers(ctx))
+                      org=report.org_code,
+                      orgs=svc.picker_orgs(svc.visible_orgs(ctx.ws, ctx.actor), report.org_code),
+                      **helpers(ctx))
 
 
 @router.get("/report/download")
