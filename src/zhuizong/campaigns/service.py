@@ -161,6 +161,9 @@ def _load(conn: Connection, campaign_id: str) -> CampaignRow | None:
                        row["results_as_of"], row["source"])
 
 
+_SCOPE_SETS = LruCache(32)
+
+
 def _scope_agents(conn: Connection, scope: Scope) -> set[str]:
     a = table("agents")
     return set(conn.execute(select(a.c.agent_code).where(scope.agent_filter(a.c.agent_code))).scalars())
@@ -298,8 +301,13 @@ def _frozen(conn: Connection, row: CampaignRow) -> engine.Standings:
 def _apply_scope(conn: Connection, actor: Actor, scope: Scope, st: engine.Standings) -> engine.Standings:
     if actor.is_system or st.campaign.visibility == "campaign":
         return st
-    agents = _scope_agents(conn, scope)
-    orgs = _scope_orgs(conn, scope)
+    from zhuizong.access.scope import scope_key
+    from zhuizong.services.cache import imports_version
+
+    # a branch scope's 100,000 agents: listed once per scope and imports
+    key = (scope_key(conn, actor), imports_version(conn))
+    agents = _SCOPE_SETS.get(("agents", *key), lambda: frozenset(_scope_agents(conn, scope)))
+    orgs = _SCOPE_SETS.get(("orgs", *key), lambda: frozenset(_scope_orgs(conn, scope)))
     rows = st.rows[st.rows.agent_code.isin(agents)].reset_index(drop=True)
     teams = {}
     if st.teams:

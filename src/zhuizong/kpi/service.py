@@ -33,14 +33,23 @@ def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
     with engine.connect() as conn:
         scope = scope_for(conn, actor)
         o = table("org_units")
-        visible_orgs = set(conn.execute(select(o.c.org_code).where(scope.org_filter(o.c.org_code))).scalars())
+        q = select(o.c.org_code).where(scope.org_filter(o.c.org_code))
+        codes = {result.org_code, *result.columns()["org_code"]}
+        if len(codes) <= 500:  # which of the result's units are visible (not the whole scope)
+            q = q.where(o.c.org_code.in_(sorted(codes)))
+        visible_orgs = set(conn.execute(q).scalars())
+        has_orgs = bool(visible_orgs) or conn.execute(
+            select(o.c.org_code).where(scope.org_filter(o.c.org_code)).limit(1)).first() is not None
         visible_agents: set[str] = set()
-        if req.by == "agent":
+        if req.by == "agent" and not has_orgs:
             a = table("agents")
-            visible_agents = set(conn.execute(
-                select(a.c.agent_code).where(scope.agent_filter(a.c.agent_code))).scalars())
+            qa = select(a.c.agent_code).where(scope.agent_filter(a.c.agent_code))
+            listed = {c for c in result.columns()["agent_code"] if c is not None}
+            if len(listed) <= 2000:  # which of the listed agents are visible
+                qa = qa.where(a.c.agent_code.in_(sorted(listed)))
+            visible_agents = set(conn.execute(qa).scalars())
     not_found = NotFound(f"找不到机构 {result.org_code}", f"org unit {result.org_code} not found")
-    if req.by == "agent" and not visible_orgs:
+    if req.by == "agent" and not has_orgs:
         # a scope of people only (a supervisor's reporting line, an agent's self) holds no org
         # unit: per-agent rows need only the agents, so such a user gets their own people's rows
         # under any unit holding some of them, and nothing else; a unit with none of them stays

@@ -58,4 +58,7 @@ def imports_version(conn: Connection) -> tuple[Any, ...]:
     """Changes with every committed import (agents, org units, facts: the system of record's
     people and structure change only through imports)."""
     b = table("import_batches")
-    return tuple(conn.execute(select(func.max(b.c.id), func.count())).one())
+    max_id, count = conn.execute(select(func.max(b.c.id), func.count())).one()
+    # and when the latest batch finished: two databases with as many batches differ
+    last = conn.execute(select(b.c.finished_at, b.c.file_sha256).where(b.c.id == max_id)).first()
+    return (str(conn.engine.url), max_id, count, *(tuple(last) if last else ()))

@@ -728,7 +728,7 @@ def team_board(ws: Workspace, actor: Actor, head: str | None = None, *,
     if actor.can("view_tracking") and codes:
         from zhuizong.tracking.service import ListQuery, list_items
 
-        for x in list_items(ws, actor, ListQuery(status="open")):
+        for x in list_items(ws, actor, ListQuery(status="open", subjects=frozenset(codes))):
             if x["subject_type"] == "agent" and x["subject_code"] in open_items:
                 open_items[x["subject_code"]].append(int(x["priority"]))
     rows: list[TeamRow] = []

@@ -104,6 +104,7 @@ class ListQuery:
     link: str | None = None
     subject: str | None = None
     limit: int | None = None
+    subjects: frozenset[str] | None = None  # only items on one of these subjects
 
 
 def list_items(ws: Workspace, actor: Actor, q: ListQuery) -> list[dict[str, Any]]:
@@ -134,6 +135,8 @@ def list_items(ws: Workspace, actor: Actor, q: ListQuery) -> list[dict[str, Any]
             stmt = stmt.where(i.c.link == q.link)
         if q.subject is not None:
             stmt = stmt.where(i.c.subject_code == q.subject)
+        if q.subjects is not None:
+            stmt = stmt.where(i.c.subject_code.in_(sorted(q.subjects)))
         stmt = stmt.order_by(i.c.priority, i.c.due_date, i.c.id)
         if q.limit:
             stmt = stmt.limit(q.limit)
