@@ -497,7 +497,10 @@ def _serve(ws: Workspace, host: str, port: int, workers: int) -> None:
     os.environ["ZHUIZONG_HOME"] = str(ws.home)
     output.console.print(f"网页端 / web app: http://{host}:{port}/  (Ctrl+C 停止 / to stop)", highlight=False)
     uvicorn.run("zhuizong.web.app:create_app_from_env", factory=True, host=host, port=port,
-                workers=workers, proxy_headers=True, log_level="warning")
+                workers=workers, proxy_headers=True, log_level="warning",
+                # idle keep-alive connections stay open as long as nginx keeps them (75 s): at
+                # uvicorn's 5 s a browser's next click races the server closing its connection
+                timeout_keep_alive=75)
 
 
 @app.command()

@@ -239,10 +239,10 @@ def _from_tree(ws: Workspace, req: KpiRequest, version: str,
     path = ws.analytics_dir / RESULTS_DIR / f"{request_key(treq, used)}.parquet"
     if not path.exists():
         return None
-    try:
-        meta = json.loads(pq.read_schema(path).metadata[_META_KEY])
-    except (OSError, KeyError, TypeError, ValueError, pa.ArrowException):
+    index = _agent_index(path, "org_code")
+    if index is None:
         return None
+    meta = index.meta
     if (meta.get("format") != FORMAT_VERSION or meta.get("data_version") != version
             or meta.get("settings_hash") != settings_hash(used)):
         return None
@@ -252,15 +252,23 @@ def _from_tree(ws: Workspace, req: KpiRequest, version: str,
     if not units:  # e.g. the children of a unit without any: no rows, as computed
         return KpiResult(period=period, settings=meta["settings"], org_code=org,
                          table={c: [] for c in COLUMNS})
-    filters: list[Any] = [("org_code", "in", units)]
-    if req.metrics:
-        filters.append(("metric", "in", codes))
+    import pyarrow.compute as pc
+
+    columns = ["org_code", "org_name", "agent_code", "segment", "metric", "value", "numerator",
+               "denominator"]
     try:
-        table = pq.read_table(path, filters=filters, columns=[
-            "org_code", "org_name", "agent_code", "segment", "metric", "value", "numerator",
-            "denominator"])
+        if len(units) <= 200:  # a few units: only the row groups that may hold them
+            table = pq.ParquetFile(path).read_row_groups(index.groups_of(sorted(units)),
+                                                         columns=columns)
+        else:
+            table = pq.read_table(path, columns=columns, filters=[("org_code", "in", units)])
     except (OSError, pa.ArrowException):
         return None
+    keep = pc.is_in(table.column("org_code"), value_set=pa.array(units, type=pa.string()))
+    if req.metrics:
+        keep = pc.and_(keep, pc.is_in(table.column("metric"),
+                                      value_set=pa.array(codes, type=pa.string())))
+    table = table.filter(keep)
     n = table.num_rows
     if n % len(codes):
         return None  # not one row per (unit, segment, metric): not a tree result to trust
@@ -344,10 +352,10 @@ def _from_agent_tree(ws: Workspace, req: KpiRequest, version: str, used: dict[st
     path = ws.analytics_dir / RESULTS_DIR / f"{request_key(treq, used)}.parquet"
     if not path.exists():
         return None
-    try:
-        meta = json.loads(pq.read_schema(path).metadata[_META_KEY])
-    except (OSError, KeyError, TypeError, ValueError, pa.ArrowException):
+    index = _agent_index(path)
+    if index is None:
         return None
+    meta = index.meta
     if (meta.get("format") != FORMAT_VERSION or meta.get("data_version") != version
             or meta.get("settings_hash") != settings_hash(used)):
         return None
@@ -361,22 +369,22 @@ def _from_agent_tree(ws: Workspace, req: KpiRequest, version: str, used: dict[st
                           only)
     if agents is None:
         return None  # someone crossed the unit's border in the period: compute
-    filters: list[Any] = [("metric", "in", codes)]
-    if 0 < len(agents) <= 5_000:
-        filters.append(("agent_code", "in", agents))
-    try:
-        table = pq.read_table(path, filters=filters, columns=[
-            "org_code", "org_name", "agent_code", "segment", "metric", "value", "numerator",
-            "denominator", "present"])
-    except (OSError, pa.ArrowException):
-        return None
     import pyarrow.compute as pc
 
-    if len(agents) > 5_000:
-        table = table.filter(pc.is_in(table.column("agent_code"),
-                                      value_set=pa.array(agents, type=pa.string())))
-    elif not agents:
-        table = table.slice(0, 0)
+    columns = ["org_code", "org_name", "agent_code", "segment", "metric", "value", "numerator",
+               "denominator", "present"]
+    try:
+        if len(agents) <= 200:  # a team, one agent: only the row groups that may hold them
+            groups = index.groups_of(agents)
+            table = (pq.ParquetFile(path).read_row_groups(groups, columns=columns) if groups
+                     else index.empty(columns))
+        else:
+            table = pq.read_table(path, filters=[("metric", "in", codes)], columns=columns)
+    except (OSError, pa.ArrowException):
+        return None
+    table = table.filter(pc.and_(
+        pc.is_in(table.column("metric"), value_set=pa.array(codes, type=pa.string())),
+        pc.is_in(table.column("agent_code"), value_set=pa.array(agents, type=pa.string()))))
     if table.column("present").null_count:
         return None  # not a by-agent result
     # the agents a request for these metrics lists: those with a value of one of them
@@ -399,6 +407,69 @@ def _from_agent_tree(ws: Workspace, req: KpiRequest, version: str, used: dict[st
     for k in ("value", "numerator", "denominator"):
         cols[k] = [None if v is None else Decimal(v) for v in table.column(k).to_pylist()]
     return KpiResult(period=period, settings=meta["settings"], org_code=org, table=cols)
+
+
+@dataclass(frozen=True)
+class _AgentIndex:
+    """A stored whole-tree or whole-company result's metadata and, per row group, its first and
+    last key (org code, agent code: the rows are sorted by it): which groups to read for a few
+    keys."""
+
+    meta: dict[str, Any]
+    lo: list[str]
+    hi: list[str]
+    schema: Any
+
+    def groups_of(self, agents: list[str]) -> list[int]:
+        import bisect
+
+        out: set[int] = set()
+        for a in agents:
+            i = bisect.bisect_left(self.hi, a)  # the first group whose last code is ≥ a
+            while i < len(self.lo) and self.lo[i] <= a:
+                out.add(i)
+                i += 1
+        return sorted(out)
+
+    def empty(self, columns: list[str]) -> pa.Table:
+        return self.schema.empty_table().select(columns)
+
+
+_INDEXES: dict[tuple[str, int, int, str], _AgentIndex] = {}
+_INDEXES_LOCK = threading.Lock()
+
+
+def _agent_index(path: Path, column: str = "agent_code") -> _AgentIndex | None:
+    """:class:`_AgentIndex` of the file at ``path`` sorted by ``column`` (kept while the file is
+    unchanged)."""
+    try:
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size, column)
+        with _INDEXES_LOCK:
+            if key in _INDEXES:
+                return _INDEXES[key]
+        md = pq.ParquetFile(path).metadata
+        meta = json.loads(md.schema.to_arrow_schema().metadata[_META_KEY])
+        col = md.schema.to_arrow_schema().get_field_index(column)
+        lo, hi = [], []
+        for g in range(md.num_row_groups):
+            stats = md.row_group(g).column(col).statistics
+            if stats is None or not stats.has_min_max:
+                return None
+            lo.append(stats.min)
+            hi.append(stats.max)
+        if any(lo[i] < hi[i - 1] for i in range(1, len(lo))):
+            return None  # not sorted by agent
+        index = _AgentIndex(meta, lo, hi, md.schema.to_arrow_schema())
+    except (OSError, KeyError, TypeError, ValueError, pa.ArrowException):
+        return None
+    with _INDEXES_LOCK:
+        for k in [k for k in _INDEXES if k[0] == key[0] and k[3] == column]:
+            del _INDEXES[k]
+        if len(_INDEXES) > 256:
+            _INDEXES.clear()
+        _INDEXES[key] = index
+    return index
 
 
 def _pure_agents(ws: Workspace, version: str, subtree: list[str], lo: int, hi: int,
