@@ -23,6 +23,8 @@ returned.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 import os
@@ -30,6 +32,7 @@ import shutil
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +45,7 @@ from zhuizong.kpi import compiler
 from zhuizong.kpi.engine import COLUMNS, KpiRequest, KpiResult, compute
 from zhuizong.workspace import Workspace
 
-__all__ = ["AGENTS", "AGENT_TREE_METRICS", "RESULTS_DIR", "STATS", "agent_rows", "agent_tree_request", "clear", "data_version", "get", "path_for", "request_key",
+__all__ = ["one_version", "AGENTS", "AGENT_TREE_METRICS", "RESULTS_DIR", "STATS", "agent_rows", "agent_tree_request", "clear", "data_version", "get", "path_for", "request_key",
            "settings_hash", "tree_request", "warm"]
 
 RESULTS_DIR = "kpi_results"
@@ -94,11 +97,37 @@ def path_for(ws: Workspace, req: KpiRequest) -> Path:
     return ws.analytics_dir / RESULTS_DIR / f"{request_key(req, ws.settings.kpi_settings_used())}.parquet"
 
 
+#: data versions read in the current unit of work (:func:`one_version`), per snapshot folder
+_PINNED: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "zhuizong_kpi_versions", default=None)
+
+
+@contextlib.contextmanager
+def one_version() -> Iterator[None]:
+    """Within the block (one web request), every read of a workspace's KPI results uses the data
+    version read first: one check per page instead of one per result (an agent profile reads
+    thirteen), and a page shows one consistent version. Threads started with a copy of the
+    context (``contextvars.copy_context``) share it."""
+    token = _PINNED.set({})
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
+
+
 def data_version(ws: Workspace) -> str:
-    """The analytic snapshot's version, after bringing it up to date with the system of record."""
+    """The analytic snapshot's version, after bringing it up to date with the system of record
+    (once per :func:`one_version` block)."""
+    pins = _PINNED.get()
+    key = str(ws.analytics_dir)
+    if pins is not None and key in pins:
+        return pins[key]
     snapshot.refresh(ws)
     state = (ws.analytics_dir / snapshot.STATE_FILE).read_bytes()
-    return hashlib.sha256(state).hexdigest()[:16]
+    version = hashlib.sha256(state).hexdigest()[:16]
+    if pins is not None:
+        pins[key] = version
+    return version
 
 
 def get(ws: Workspace, req: KpiRequest) -> KpiResult:

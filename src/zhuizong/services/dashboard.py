@@ -209,8 +209,12 @@ def _parallel(fn: Any, keys: list[Any], workers: int = 4) -> dict[Any, Any]:
         return {k: fn(k) for k in keys}
     from concurrent.futures import ThreadPoolExecutor
 
+    import contextvars
+
     with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
-        return dict(zip(keys, pool.map(fn, keys), strict=True))
+        # each in a copy of the caller's context: the request's pinned KPI data version
+        futures = [pool.submit(contextvars.copy_context().run, fn, k) for k in keys]
+        return {k: f.result() for k, f in zip(keys, futures, strict=True)}
 
 
 # --- the dashboard ----------------------------------------------------------------------------
@@ -419,8 +423,10 @@ def agent_list(ws: Workspace, actor: Actor, *, org: str | None = None, period: s
     code or the name. NotFound when ``org`` is outside the scope."""
     through = through or data_through(ws)
     qn = (q or "").strip().lower()
-    with ws.engine.connect() as conn:
-        agents = {a.agent_code: a for a in list_agents(conn, actor)}
+    agents: dict[str, AgentRow] = {}
+    if not period:
+        with ws.engine.connect() as conn:
+            agents = {a.agent_code: a for a in list_agents(conn, actor)}
     rows: list[AgentListRow] = []
     per: Period | None = None
     if period:
@@ -439,6 +445,7 @@ def agent_list(ws: Workspace, actor: Actor, *, org: str | None = None, period: s
                 continue
             vals.setdefault(r.agent_code, {})[r.metric] = r.value
             orgs_of[r.agent_code] = r.org_code
+        kept = []
         for code, v in vals.items():
             if filt in AGENT_FILTERS:
                 if filt == "inactive":
@@ -446,6 +453,14 @@ def agent_list(ws: Workspace, actor: Actor, *, org: str | None = None, period: s
                         continue
                 elif not v.get(AGENT_FILTERS[filt]):
                     continue
+            kept.append(code)
+        kept.sort(key=lambda c: (-(vals[c].get("fyp") or 0), c))
+        if not qn:  # the first ``limit`` rows need only their own agents' details
+            kept = kept[:limit]
+        with ws.engine.connect() as conn:
+            agents = {a.agent_code: a for a in list_agents(conn, actor, codes=kept)}
+        for code in kept:
+            v = vals[code]
             a = agents.get(code)
             rows.append(AgentListRow(code, a.agent_name if a else "", orgs_of.get(code, ""),
                                      a.rank_code if a else "", a.hire_date if a else None,

@@ -61,8 +61,10 @@ def list_agents(
     *,
     org_code: str | None = None,
     in_force_on: dt.date | None = None,
+    codes: list[str] | None = None,
 ) -> list[AgentRow]:
-    """Agents the actor may see; optionally those currently placed in ``org_code``'s unit."""
+    """Agents the actor may see; optionally those currently placed in ``org_code``'s unit, or
+    only those of ``codes`` (the visible ones among them)."""
     actor.require("view_agents")
     a = table("agents")
     scope = scope_for(conn, actor)
@@ -75,7 +77,14 @@ def list_agents(
     if in_force_on:
         q = q.where(a.c.hire_date <= in_force_on,
                     (a.c.leave_date.is_(None)) | (a.c.leave_date > in_force_on))
-    return [AgentRow(*r) for r in conn.execute(q.order_by(a.c.agent_code))]
+    if codes is None:
+        return [AgentRow(*r) for r in conn.execute(q.order_by(a.c.agent_code))]
+    out: list[AgentRow] = []
+    wanted = sorted(set(codes))
+    for k in range(0, len(wanted), 900):  # bound the number of SQL parameters
+        out += [AgentRow(*r) for r in conn.execute(
+            q.where(a.c.agent_code.in_(wanted[k:k + 900])).order_by(a.c.agent_code))]
+    return out
 
 
 def get_agent(conn: Connection, actor: Actor, agent_code: str) -> AgentDetail:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
@@ -81,6 +81,24 @@ def _safe_next(path: str | None) -> str:
     return path
 
 
+class OneDataVersion:
+    """Each HTTP request reads KPI results of one data version (``materialized.one_version``):
+    one version check per page, not one per result. Pure ASGI: the request's context (with the
+    pinned version) is copied into the threads that run its endpoint and dependencies."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from zhuizong.kpi import materialized
+
+        with materialized.one_version():
+            await self.app(scope, receive, send)
+
+
 def create_app(ws: Workspace) -> FastAPI:
     ws.require_ready()
     app = FastAPI(title="zhuizong API", version=__version__, openapi_url="/api/openapi.json",
@@ -89,6 +107,7 @@ def create_app(ws: Workspace) -> FastAPI:
                               "session cookie from /login; send X-CSRF-Token on changes.")
     app.state.ws = ws
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(OneDataVersion)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     def lang_of(request: Request) -> str:
