@@ -16,6 +16,7 @@ from zhuizong.importing.report import safe_cell
 from zhuizong.kpi import materialized
 from zhuizong.kpi.engine import KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
+from zhuizong.services.cache import in_request, per_request
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 
@@ -34,12 +35,18 @@ def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
         scope = scope_for(conn, actor)
         o = table("org_units")
         q = select(o.c.org_code).where(scope.org_filter(o.c.org_code))
-        codes = {result.org_code, *result.columns()["org_code"]}
-        if len(codes) <= 500:  # which of the result's units are visible (not the whole scope)
-            q = q.where(o.c.org_code.in_(sorted(codes)))
-        visible_orgs = set(conn.execute(q).scalars())
-        has_orgs = bool(visible_orgs) or conn.execute(
-            select(o.c.org_code).where(scope.org_filter(o.c.org_code)).limit(1)).first() is not None
+        memo = ("visible_org_codes", ws.db_url, actor.username)
+        if in_request():  # a page's dozen KPI reads: the scope's units once per request
+            visible_orgs = per_request(memo, lambda: frozenset(conn.execute(q).scalars()))
+            has_orgs = bool(visible_orgs)
+        else:
+            codes = {result.org_code, *result.columns()["org_code"]}
+            if len(codes) <= 500:  # which of the result's units are visible (not the whole scope)
+                q = q.where(o.c.org_code.in_(sorted(codes)))
+            visible_orgs = set(conn.execute(q).scalars())
+            has_orgs = bool(visible_orgs) or conn.execute(
+                select(o.c.org_code).where(scope.org_filter(o.c.org_code)).limit(1)
+            ).first() is not None
         visible_agents: set[str] = set()
         if req.by == "agent" and not has_orgs:
             a = table("agents")
@@ -111,8 +118,9 @@ def write_xlsx(result: KpiResult, path: Path) -> None:
             else:
                 ws.write_string(i, j, safe_cell(v))
     info = wb.add_worksheet("settings")
-    info.write_row(0, 0, ["period", result.period.label, str(result.period.start), str(result.period.end)])
+    info.write_row(0, 0, ["period", safe_cell(result.period.label), str(result.period.start),
+                          str(result.period.end)])
     for i, (k, v) in enumerate(result.settings.items(), start=1):
-        info.write_row(i, 0, [k, str(v)])
+        info.write_row(i, 0, [safe_cell(str(k)), safe_cell(str(v))])
     ws.freeze_panes(1, 0)
     wb.close()

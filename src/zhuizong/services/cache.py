@@ -10,9 +10,11 @@ never stale — a version check, not a timer, as for the materialised KPI result
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -62,3 +64,35 @@ def imports_version(conn: Connection) -> tuple[Any, ...]:
     # and when the latest batch finished: two databases with as many batches differ
     last = conn.execute(select(b.c.finished_at, b.c.file_sha256).where(b.c.id == max_id)).first()
     return (str(conn.engine.url), max_id, count, *(tuple(last) if last else ()))
+
+
+#: values computed once per unit of work (one web request): :func:`per_request`
+_REQUEST: contextvars.ContextVar[dict[Hashable, Any] | None] = contextvars.ContextVar(
+    "zhuizong_request_memo", default=None)
+
+
+@contextlib.contextmanager
+def request_scope() -> Iterator[None]:
+    """Within the block (the web app wraps each request in it), :func:`per_request` computes a
+    value once: e.g. the user's visible org units, read live at the start of each request and
+    reused by the dozen KPI reads of one page."""
+    token = _REQUEST.set({})
+    try:
+        yield
+    finally:
+        _REQUEST.reset(token)
+
+
+def per_request(key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, once per :func:`request_scope` block (every time outside one)."""
+    memo = _REQUEST.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def in_request() -> bool:
+    """Whether a :func:`request_scope` is active."""
+    return _REQUEST.get() is not None

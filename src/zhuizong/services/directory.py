@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 from zhuizong.access.actor import Actor
 from zhuizong.access.scope import scope_for
 from zhuizong.errors import NotFound
+from zhuizong.services.cache import per_request
 from zhuizong.store.models import table
 
 
@@ -44,15 +45,21 @@ class AgentDetail:
 
 
 def list_orgs(conn: Connection, actor: Actor) -> list[OrgRow]:
+    """The org units ``actor`` may see, by code (read once per web request: a page asks for them
+    for its picker, breadcrumbs and checks)."""
     actor.require("view_agents")
-    o = table("org_units")
-    scope = scope_for(conn, actor)
-    rows = conn.execute(
-        select(o.c.org_code, o.c.org_name, o.c.parent_code, o.c.level)
-        .where(scope.org_filter(o.c.org_code))
-        .order_by(o.c.org_code)
-    )
-    return [OrgRow(*r) for r in rows]
+
+    def load() -> tuple[OrgRow, ...]:
+        o = table("org_units")
+        scope = scope_for(conn, actor)
+        rows = conn.execute(
+            select(o.c.org_code, o.c.org_name, o.c.parent_code, o.c.level)
+            .where(scope.org_filter(o.c.org_code))
+            .order_by(o.c.org_code)
+        )
+        return tuple(OrgRow(*r) for r in rows)
+
+    return list(per_request(("list_orgs", str(conn.engine.url), actor.username), load))
 
 
 def list_agents(

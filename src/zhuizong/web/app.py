@@ -83,7 +83,8 @@ def _safe_next(path: str | None) -> str:
 
 class OneDataVersion:
     """Each HTTP request reads KPI results of one data version (``materialized.one_version``):
-    one version check per page, not one per result. Pure ASGI: the request's context (with the
+    one version check per page, not one per result; values marked per request (the user's
+    visible org units) are read once (``services.cache.request_scope``). Pure ASGI: the request's context (with the
     pinned version) is copied into the threads that run its endpoint and dependencies."""
 
     def __init__(self, app: Any) -> None:
@@ -94,8 +95,9 @@ class OneDataVersion:
             await self.app(scope, receive, send)
             return
         from zhuizong.kpi import materialized
+        from zhuizong.services.cache import request_scope
 
-        with materialized.one_version():
+        with materialized.one_version(), request_scope():
             await self.app(scope, receive, send)
 
 
