@@ -287,8 +287,8 @@ def _from_tree(ws: Workspace, req: KpiRequest, version: str,
                "denominator"]
     try:
         if len(units) <= 200:  # a few units: only the row groups that may hold them
-            table = pq.ParquetFile(path).read_row_groups(index.groups_of(sorted(units)),
-                                                         columns=columns)
+            table = pq.ParquetFile(path, metadata=index.metadata).read_row_groups(
+                index.groups_of(sorted(units)), columns=columns)
         else:
             table = pq.read_table(path, columns=columns, filters=[("org_code", "in", units)])
     except (OSError, pa.ArrowException):
@@ -405,7 +405,8 @@ def _from_agent_tree(ws: Workspace, req: KpiRequest, version: str, used: dict[st
     try:
         if len(agents) <= 200:  # a team, one agent: only the row groups that may hold them
             groups = index.groups_of(agents)
-            table = (pq.ParquetFile(path).read_row_groups(groups, columns=columns) if groups
+            table = (pq.ParquetFile(path, metadata=index.metadata)
+                     .read_row_groups(groups, columns=columns) if groups
                      else index.empty(columns))
         else:
             table = pq.read_table(path, filters=[("metric", "in", codes)], columns=columns)
@@ -448,6 +449,7 @@ class _AgentIndex:
     lo: list[str]
     hi: list[str]
     schema: Any
+    metadata: Any  # the file's Parquet metadata: opening it again need not parse the footer
 
     def groups_of(self, agents: list[str]) -> list[int]:
         import bisect
@@ -489,7 +491,7 @@ def _agent_index(path: Path, column: str = "agent_code") -> _AgentIndex | None:
             hi.append(stats.max)
         if any(lo[i] < hi[i - 1] for i in range(1, len(lo))):
             return None  # not sorted by agent
-        index = _AgentIndex(meta, lo, hi, md.schema.to_arrow_schema())
+        index = _AgentIndex(meta, lo, hi, md.schema.to_arrow_schema(), md)
     except (OSError, KeyError, TypeError, ValueError, pa.ArrowException):
         return None
     with _INDEXES_LOCK:

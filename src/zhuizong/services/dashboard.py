@@ -709,13 +709,16 @@ def team_board(ws: Workspace, actor: Actor, head: str | None = None, *,
     at, wl = table("attendance"), table("work_logs")
     with engine.connect() as conn:
         scope = scope_for(conn, actor)
-        visible = {a.agent_code: a for a in list_agents(conn, actor, in_force_on=through)}
         a = table("agents")
         head_ok = conn.execute(select(a.c.agent_code).where(
             a.c.agent_code == head, scope.agent_filter(a.c.agent_code))).first()
         if head_ok is None:
             raise NotFound(f"找不到工号 {head}", f"agent {head} not found")
-        team = _reporting_line(conn, head) & set(visible)
+        line = _reporting_line(conn, head)
+        # the visible agents in force of the line (not the whole scope: a branch's 100,000)
+        visible = {x.agent_code: x for x in list_agents(conn, actor, in_force_on=through,
+                                                        codes=sorted(line))}
+        team = line & set(visible)
         members = [visible[c] for c in sorted(team)]
         codes = sorted(team)
         since = min(p.start, through - dt.timedelta(days=31))
