@@ -249,6 +249,51 @@ def _small(ws: Workspace, version: str, name: str) -> Any:
     return frame
 
 
+def _current_index(ws: Workspace, stored: KpiRequest, version: str, used: dict[str, Any],
+                   column: str) -> tuple[Path, _KeyIndex] | None:
+    """The file of the stored result ``stored`` and its key index, when the file is current
+    (this format, data version and settings)."""
+    path = ws.analytics_dir / RESULTS_DIR / f"{request_key(stored, used)}.parquet"
+    if not path.exists():
+        return None
+    index = _key_index(path, column)
+    if index is None:
+        return None
+    meta = index.meta
+    if (meta.get("format") != FORMAT_VERSION or meta.get("data_version") != version
+            or meta.get("settings_hash") != settings_hash(used)):
+        return None
+    return path, index
+
+
+def _table_columns(table: pa.Table) -> dict[str, list[Any]]:
+    """A stored table's :data:`COLUMNS` as lists, numbers back to ``Decimal``."""
+    cols: dict[str, list[Any]] = {
+        k: table.column(k).to_pylist()
+        for k in ("org_code", "org_name", "agent_code", "segment", "metric")}
+    for k in ("value", "numerator", "denominator"):
+        cols[k] = [None if v is None else Decimal(v) for v in table.column(k).to_pylist()]
+    return cols
+
+
+def _in_request_order(table: pa.Table, codes: list[str], period: Any, meta: dict[str, Any],
+                      org: str) -> KpiResult | None:
+    """Rows read from a stored whole result as the request's result: blocks of (unit or agent,
+    segment) keep the stored order; inside a block the metrics follow the request's order. None
+    when the rows are not one per key and metric (not a file to trust)."""
+    n = table.num_rows
+    if n % len(codes):
+        return None
+    order_pos = {c: i for i, c in enumerate(codes)}
+    metric = table.column("metric").to_pylist()
+    keys = [(i // len(codes), order_pos[m]) for i, m in enumerate(metric)]
+    order = sorted(range(n), key=keys.__getitem__)
+    if order != list(range(n)):
+        table = table.take(pa.array(order, type=pa.int64()))
+    return KpiResult(period=period, settings=meta["settings"], org_code=org,
+                     table=_table_columns(table))
+
+
 def _from_tree(ws: Workspace, req: KpiRequest, version: str,
                used: dict[str, Any]) -> KpiResult | None:
     """``req`` answered from its stored whole-tree result (:func:`tree_request`), when that is
@@ -265,16 +310,11 @@ def _from_tree(ws: Workspace, req: KpiRequest, version: str,
     codes = list(req.metrics) if req.metrics else list(METRICS)
     if any(c not in METRICS for c in codes) or len(set(codes)) != len(codes):
         return None
-    path = ws.analytics_dir / RESULTS_DIR / f"{request_key(treq, used)}.parquet"
-    if not path.exists():
+    found = _current_index(ws, treq, version, used, "org_code")
+    if found is None:
         return None
-    index = _agent_index(path, "org_code")
-    if index is None:
-        return None
+    path, index = found
     meta = index.meta
-    if (meta.get("format") != FORMAT_VERSION or meta.get("data_version") != version
-            or meta.get("settings_hash") != settings_hash(used)):
-        return None
     org, units = _units(ws, req.org, req.by, version)
     cal = ws.settings.calendar
     period = parse_period(req.period, Basis(cal.month_basis, cal.cutoff_day), req.as_of)
@@ -297,24 +337,7 @@ def _from_tree(ws: Workspace, req: KpiRequest, version: str,
     if req.metrics:
         keep = pc.and_(keep, pc.is_in(table.column("metric"),
                                       value_set=pa.array(codes, type=pa.string())))
-    table = table.filter(keep)
-    n = table.num_rows
-    if n % len(codes):
-        return None  # not one row per (unit, segment, metric): not a tree result to trust
-    order_pos = {c: i for i, c in enumerate(codes)}
-    metric = table.column("metric").to_pylist()
-    # blocks of (unit, segment) keep the tree's order (units sorted, segments in the engine's
-    # order); inside a block the metrics follow the request's order
-    keys = [(i // len(codes), order_pos[m]) for i, m in enumerate(metric)]
-    order = sorted(range(n), key=keys.__getitem__)
-    if order != list(range(n)):
-        table = table.take(pa.array(order, type=pa.int64()))
-    cols: dict[str, list[Any]] = {
-        k: table.column(k).to_pylist()
-        for k in ("org_code", "org_name", "agent_code", "segment", "metric")}
-    for k in ("value", "numerator", "denominator"):
-        cols[k] = [None if v is None else Decimal(v) for v in table.column(k).to_pylist()]
-    return KpiResult(period=period, settings=meta["settings"], org_code=org, table=cols)
+    return _in_request_order(table.filter(keep), codes, period, meta, org)
 
 
 # --- per-agent rows from one whole-company by-agent result ----------------------------------
@@ -378,16 +401,11 @@ def _from_agent_tree(ws: Workspace, req: KpiRequest, version: str, used: dict[st
     codes = list(req.metrics or ())
     if len(set(codes)) != len(codes) or not all(_within_period(c) for c in codes):
         return None
-    path = ws.analytics_dir / RESULTS_DIR / f"{request_key(treq, used)}.parquet"
-    if not path.exists():
+    found = _current_index(ws, treq, version, used, "agent_code")
+    if found is None:
         return None
-    index = _agent_index(path)
-    if index is None:
-        return None
+    path, index = found
     meta = index.meta
-    if (meta.get("format") != FORMAT_VERSION or meta.get("data_version") != version
-            or meta.get("settings_hash") != settings_hash(used)):
-        return None
     try:
         org, subtree = _units(ws, req.org, "subtree", version)
     except Exception:  # noqa: BLE001 - an unknown unit: the engine raises the user's error
@@ -422,25 +440,11 @@ def _from_agent_tree(ws: Workspace, req: KpiRequest, version: str, used: dict[st
     keep = pc.is_in(table.column("agent_code"), value_set=listed)
     if not pc.all(keep).as_py():
         table = table.filter(keep)
-    n = table.num_rows
-    if n % len(codes):
-        return None
-    order_pos = {c: i for i, c in enumerate(codes)}
-    metric = table.column("metric").to_pylist()
-    keys = [(i // len(codes), order_pos[m]) for i, m in enumerate(metric)]
-    order = sorted(range(n), key=keys.__getitem__)
-    if order != list(range(n)):
-        table = table.take(pa.array(order, type=pa.int64()))
-    cols: dict[str, list[Any]] = {
-        k: table.column(k).to_pylist()
-        for k in ("org_code", "org_name", "agent_code", "segment", "metric")}
-    for k in ("value", "numerator", "denominator"):
-        cols[k] = [None if v is None else Decimal(v) for v in table.column(k).to_pylist()]
-    return KpiResult(period=period, settings=meta["settings"], org_code=org, table=cols)
+    return _in_request_order(table, codes, period, meta, org)
 
 
 @dataclass(frozen=True)
-class _AgentIndex:
+class _KeyIndex:
     """A stored whole-tree or whole-company result's metadata and, per row group, its first and
     last key (org code, agent code: the rows are sorted by it): which groups to read for a few
     keys."""
@@ -466,12 +470,12 @@ class _AgentIndex:
         return self.schema.empty_table().select(columns)
 
 
-_INDEXES: dict[tuple[str, int, int, str], _AgentIndex] = {}
+_INDEXES: dict[tuple[str, int, int, str], _KeyIndex] = {}
 _INDEXES_LOCK = threading.Lock()
 
 
-def _agent_index(path: Path, column: str = "agent_code") -> _AgentIndex | None:
-    """:class:`_AgentIndex` of the file at ``path`` sorted by ``column`` (kept while the file is
+def _key_index(path: Path, column: str) -> _KeyIndex | None:
+    """:class:`_KeyIndex` of the file at ``path`` sorted by ``column`` (kept while the file is
     unchanged)."""
     try:
         st = path.stat()
@@ -490,8 +494,8 @@ def _agent_index(path: Path, column: str = "agent_code") -> _AgentIndex | None:
             lo.append(stats.min)
             hi.append(stats.max)
         if any(lo[i] < hi[i - 1] for i in range(1, len(lo))):
-            return None  # not sorted by agent
-        index = _AgentIndex(meta, lo, hi, md.schema.to_arrow_schema(), md)
+            return None  # not sorted by the key
+        index = _KeyIndex(meta, lo, hi, md.schema.to_arrow_schema(), md)
     except (OSError, KeyError, TypeError, ValueError, pa.ArrowException):
         return None
     with _INDEXES_LOCK:
@@ -617,10 +621,5 @@ def _read(path: Path, ws: Workspace, req: KpiRequest, version: str,
         return None
     cal = ws.settings.calendar
     period = parse_period(req.period, Basis(cal.month_basis, cal.cutoff_day), req.as_of)
-    cols: dict[str, list[Any]] = {
-        k: table.column(k).to_pylist()
-        for k in ("org_code", "org_name", "agent_code", "segment", "metric")}
-    for k in ("value", "numerator", "denominator"):
-        cols[k] = [None if v is None else Decimal(v) for v in table.column(k).to_pylist()]
     return KpiResult(period=period, settings=meta["settings"], org_code=meta["org_code"],
-                     table=cols)
+                     table=_table_columns(table))

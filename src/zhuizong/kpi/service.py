@@ -16,7 +16,7 @@ from zhuizong.importing.report import safe_cell
 from zhuizong.kpi import materialized
 from zhuizong.kpi.engine import KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
-from zhuizong.services.cache import in_request, per_request
+from zhuizong.services.cache import per_request
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 
@@ -34,19 +34,12 @@ def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
     with engine.connect() as conn:
         scope = scope_for(conn, actor)
         o = table("org_units")
-        q = select(o.c.org_code).where(scope.org_filter(o.c.org_code))
-        memo = ("visible_org_codes", ws.db_url, actor.username)
-        if in_request():  # a page's dozen KPI reads: the scope's units once per request
-            visible_orgs = per_request(memo, lambda: frozenset(conn.execute(q).scalars()))
-            has_orgs = bool(visible_orgs)
-        else:
-            codes = {result.org_code, *result.columns()["org_code"]}
-            if len(codes) <= 500:  # which of the result's units are visible (not the whole scope)
-                q = q.where(o.c.org_code.in_(sorted(codes)))
-            visible_orgs = set(conn.execute(q).scalars())
-            has_orgs = bool(visible_orgs) or conn.execute(
-                select(o.c.org_code).where(scope.org_filter(o.c.org_code)).limit(1)
-            ).first() is not None
+        # the scope's units, once per web request (a page makes a dozen KPI reads)
+        visible_orgs = per_request(
+            ("visible_org_codes", ws.db_url, actor.username),
+            lambda: frozenset(conn.execute(
+                select(o.c.org_code).where(scope.org_filter(o.c.org_code))).scalars()))
+        has_orgs = bool(visible_orgs)
         visible_agents: set[str] = set()
         if req.by == "agent" and not has_orgs:
             a = table("agents")

@@ -91,8 +91,3 @@ def per_request(key: Hashable, compute: Callable[[], T]) -> T:
     if key not in memo:
         memo[key] = compute()
     return memo[key]  # type: ignore[no-any-return]
-
-
-def in_request() -> bool:
-    """Whether a :func:`request_scope` is active."""
-    return _REQUEST.get() is not None
