@@ -55,3 +55,50 @@ def test_team_head_outside_scope_is_404(demo_web: DemoWeb) -> None:
         re.findall(r'<tr data-agent="([^"]+)"', mine))
     # an admin without an agent code is asked whose team to show
     assert "请输入主管工号" in demo_web.client("admin").get("/team").text
+
+
+def test_reporting_line_read_by_level_equals_the_scope_query(demo_web: DemoWeb) -> None:
+    from sqlalchemy import text
+
+    from zhuizong.access.scope import _reporting_line as scope_line
+    from zhuizong.services.dashboard import _reporting_line
+
+    with demo_web.ws.engine.connect() as conn:
+        heads = list(conn.execute(text(
+            "select supervisor_code from agents where supervisor_code is not null "
+            "group by supervisor_code order by count(*) desc, supervisor_code limit 6")).scalars())
+        for head in heads + [demo_web.users["executive"]["agent_code"]]:
+            want = set(conn.execute(scope_line([head], None)).scalars())
+            assert _reporting_line(conn, head) == want
+            capped = _reporting_line(conn, head, cap=3)
+            assert capped <= want and (len(capped) >= 3 or capped == want)
+
+
+def test_a_long_line_shows_the_head_and_direct_reports(demo_web: DemoWeb, monkeypatch) -> None:
+    import zhuizong.services.dashboard as svc
+
+    head = demo_web.users["executive"]["agent_code"]
+    actor = demo_web.actor("executive")
+    full = team_board(demo_web.ws, actor, head, through=DEMO_END)
+    assert not full.direct_only and full.line_size == len(full.rows)
+    monkeypatch.setattr(svc, "TEAM_MAX", 3)
+    board = team_board(demo_web.ws, actor, head, through=DEMO_END)
+    assert len(full.rows) > 3
+    assert board.direct_only and board.line_size == len(full.rows)
+    by_code = {r.agent.agent_code: r for r in full.rows}
+    direct = {c for c, r in by_code.items() if r.agent.supervisor_code == head}
+    assert {r.agent.agent_code for r in board.rows} == direct | {head}
+    for r in board.rows:  # the same lights and numbers as on the full board
+        f = by_code[r.agent.agent_code]
+        assert (r.light, r.fyp, r.open_items) == (f.light, f.fyp, f.open_items)
+        assert r.reports == sum(1 for x in full.rows if x.agent.supervisor_code == r.agent.agent_code)
+    page = demo_web.client("executive").get(f"/team?head={head}")
+    assert page.status_code == 200 and 'id="team-direct-only"' in page.text
+    subs = re.findall(r'href="/team\?head=([0-9A-Za-z]+)"', page.text)
+    assert subs and set(subs) <= direct
+    assert demo_web.client("executive").get(f"/team?head={subs[0]}").status_code == 200
+    # LINE_CAP: the line is not read beyond it (its size is then not known)
+    monkeypatch.setattr(svc, "LINE_CAP", 2)
+    capped = team_board(demo_web.ws, actor, head, through=DEMO_END)
+    assert capped.direct_only and capped.line_size is None
+    assert {r.agent.agent_code for r in capped.rows} == direct | {head}

@@ -650,6 +650,8 @@ class TeamRow:
     open_items: int
     open_p1: int
     is_head: bool = False
+    #: direct reports in force (a link to their own board when > 0)
+    reports: int = 0
 
 
 @dataclass
@@ -659,17 +661,50 @@ class TeamBoard:
     month: str
     day_of_month: int
     rows: list[TeamRow]
+    #: True when the line is longer than TEAM_MAX: the rows are the head and direct reports only
+    direct_only: bool = False
+    #: agents in force on the line (visible), or None when longer than LINE_CAP (not counted)
+    line_size: int | None = None
 
 
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2}
+#: the most agents a board shows one by one; a longer line (a branch head's) shows the head and
+#: their direct reports, each with a link to their own board
+TEAM_MAX = 300
+#: the line is read up to this many agents (leavers included) to decide; beyond it, not counted
+LINE_CAP = 5000
 
 
-def _reporting_line(conn: Any, head: str) -> set[str]:
+def _reporting_line(conn: Any, head: str, cap: int | None = None) -> set[str]:
     """``head`` and everyone below them along the current supervisor line (the scope's
-    ``reporting_line`` grant, :mod:`zhuizong.access.scope`)."""
-    from zhuizong.access.scope import _reporting_line as line
+    ``reporting_line`` grant, :mod:`zhuizong.access.scope`, leavers included), read level by
+    level; with ``cap``, reading stops once the line holds ``cap`` agents or more (a branch head's
+    line is the whole branch)."""
+    a = table("agents")
+    line, frontier = {head}, [head]
+    while frontier and (cap is None or len(line) < cap):
+        below: list[str] = []
+        for k in range(0, len(frontier), 900):
+            below += conn.execute(select(a.c.agent_code).where(
+                a.c.supervisor_code.in_(frontier[k:k + 900]))).scalars()
+        frontier = sorted(set(below) - line)
+        line.update(frontier)
+    return line
 
-    return set(conn.execute(line([head], None)).scalars())
+
+def _direct_reports(conn: Any, scope: Any, codes: list[str], through: dt.date) -> dict[str, int]:
+    """agent code → direct reports in force on ``through`` (current supervisor line) within
+    ``scope``."""
+    a = table("agents")
+    out: dict[str, int] = {}
+    for k in range(0, len(codes), 900):
+        out.update(conn.execute(
+            select(a.c.supervisor_code, func.count())
+            .where(a.c.supervisor_code.in_(codes[k:k + 900]), a.c.hire_date <= through,
+                   (a.c.leave_date.is_(None)) | (a.c.leave_date > through),
+                   scope.agent_filter(a.c.agent_code))
+            .group_by(a.c.supervisor_code)).all())
+    return out
 
 
 def team_board(ws: Workspace, actor: Actor, head: str | None = None, *,
@@ -678,7 +713,10 @@ def team_board(ws: Workspace, actor: Actor, head: str | None = None, *,
 
     Team: ``head`` and every agent below them along the supervisor line, in force on ``through``,
     intersected with the actor's scope (a head outside the scope answers NotFound). ``through`` is
-    the last day with data ("yesterday"); "this month" is the month containing it, to date.
+    the last day with data ("yesterday"); "this month" is the month containing it, to date. A line
+    of more than :data:`TEAM_MAX` such agents (a branch head's: up to the whole company) is shown
+    as the head and their direct reports (``direct_only``), each row carrying its number of direct
+    reports so that the page links to their own boards.
 
     Three conditions, each evaluated on ``through``:
 
@@ -714,10 +752,19 @@ def team_board(ws: Workspace, actor: Actor, head: str | None = None, *,
             a.c.agent_code == head, scope.agent_filter(a.c.agent_code))).first()
         if head_ok is None:
             raise NotFound(f"找不到工号 {head}", f"agent {head} not found")
-        line = _reporting_line(conn, head)
-        # the visible agents in force of the line (not the whole scope: a branch's 100,000)
-        visible = {x.agent_code: x for x in list_agents(conn, actor, in_force_on=through,
-                                                        codes=sorted(line))}
+        line = _reporting_line(conn, head, LINE_CAP)
+        direct_only = len(line) >= LINE_CAP
+        line_size: int | None = None
+        if not direct_only:
+            # the visible agents in force of the line (not the whole scope: a branch's 100,000)
+            visible = {x.agent_code: x for x in list_agents(conn, actor, in_force_on=through,
+                                                            codes=sorted(line))}
+            line_size = len(line & set(visible))
+            direct_only = line_size > TEAM_MAX
+        if direct_only:  # the head and the direct reports
+            line = {head} | set(conn.execute(select(a.c.agent_code).where(a.c.supervisor_code == head)).scalars())
+            visible = {x.agent_code: x for x in list_agents(conn, actor, in_force_on=through,
+                                                            codes=sorted(line))}
         team = line & set(visible)
         members = [visible[c] for c in sorted(team)]
         codes = sorted(team)
@@ -737,6 +784,7 @@ def team_board(ws: Workspace, actor: Actor, head: str | None = None, *,
                     .where(wl.c.agent_code.in_(chunk), wl.c.date <= through)
                     .group_by(wl.c.agent_code)):
                 logs[code] = dt.date.fromisoformat(d[:10]) if isinstance(d, str) else d
+        reports = _direct_reports(conn, scope, codes, through)
         org = common_org(conn, {m.org_code for m in members}) if members else None
         head_row = conn.execute(select(a.c.agent_code, a.c.agent_name, a.c.org_code, a.c.rank_code,
                                        a.c.supervisor_code, a.c.hire_date, a.c.leave_date)
@@ -781,9 +829,11 @@ def team_board(ws: Workspace, actor: Actor, head: str | None = None, *,
         else:
             light = "green"
         rows.append(TeamRow(m, light, red + missing, fyp, cases, len(month_att), attended, rate, streak,
-                            logs[c], len(open_items[c]), open_items[c].count(1), c == head))
+                            logs[c], len(open_items[c]), open_items[c].count(1), c == head,
+                            reports.get(c, 0)))
     rows.sort(key=lambda r: (LIGHT_ORDER[r.light], -(r.fyp or 0), r.agent.agent_code))
-    return TeamBoard(AgentRow(*head_row) if head_row else None, through, label, day, rows)
+    return TeamBoard(AgentRow(*head_row) if head_row else None, through, label, day, rows,
+                     direct_only, line_size)
 
 
 __all__ = ["AGENT_FILTERS", "CHILD_METRICS", "Card", "Dashboard", "METRICS", "Profile", "TREND_METRICS",

@@ -115,6 +115,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "team_head": ("主管工号", "Head of team"),
     "team_choose": ("请输入主管工号查看其团队。", "Enter the code of a team head to see their team."),
     "team_day": ("本月第 {n} 天", "day {n} of the month"),
+    "team_direct_only": ("该主管的团队{size}，超过 {max} 人：这里只列出主管本人和直属成员；点击成员旁的“团队”查看其团队。",
+                         "This line has {size_en} agents, more than {max}: only the head and the direct reports "
+                         "are listed; open a member's “team” link to see their team."),
+    "team_size_n": ("共 {n} 人", "{n}"),
+    "team_size_many": ("超过 {n} 人", "over {n}"),
+    "team_of": ("团队 {n}", "team {n}"),
     "team_rules_title": ("红绿灯规则", "How the lights are set"),
     "team_rules": ("绿: 本月有业绩、早会出勤率 ≥ 80% 且最近工作日填写了工作日志; 黄: 三项中缺一项; 红: 缺两项及以上, 或到第 20 天仍零业绩, 或连续 3 次缺席早会, 或有未完成的 P1 追踪事项。",
                    "Green: produced this month, morning-meeting attendance ≥ 80% and a work log on the last working day; yellow: one of the three missing; red: two or more missing, or no production by day 20, or absent 3 meetings in a row, or an open P1 tracking item."),

@@ -38,4 +38,5 @@ def team_page(ctx: Annotated[Ctx, Depends(page_ctx)], head: str | None = None,
     }
     board.rows.sort(key=keys[sort])
     counts = {k: sum(1 for r in board.rows if r.light == k) for k in ("red", "yellow", "green")}
-    return ctx.render("team/board.html", board=board, sort=sort, head=head, counts=counts, **helpers(ctx))
+    return ctx.render("team/board.html", board=board, sort=sort, head=head, counts=counts,
+                      team_max=svc.TEAM_MAX, line_cap=svc.LINE_CAP, **helpers(ctx))
