@@ -92,6 +92,21 @@ class KpiResult:
         self._rows = list(rows)
         self._table = None
 
+    def keep(self, column: str, allowed: Any) -> None:
+        """Keep only the rows whose ``column`` value is in ``allowed`` (column-wise when the
+        rows have not been built: a whole-company by-agent result stays a table)."""
+        if self._rows is not None:
+            self._rows = [r for r in self._rows if getattr(r, column) in allowed]
+            return
+        if self._table is None:
+            return
+        mask = [v in allowed for v in self._table[column]]
+        if all(mask):
+            return
+        import itertools
+
+        self._table = {c: list(itertools.compress(v, mask)) for c, v in self._table.items()}
+
     def __len__(self) -> int:
         if self._rows is not None:
             return len(self._rows)

@@ -281,15 +281,19 @@ def _in_request_order(table: pa.Table, codes: list[str], period: Any, meta: dict
     """Rows read from a stored whole result as the request's result: blocks of (unit or agent,
     segment) keep the stored order; inside a block the metrics follow the request's order. None
     when the rows are not one per key and metric (not a file to trust)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
     n = table.num_rows
     if n % len(codes):
         return None
-    order_pos = {c: i for i, c in enumerate(codes)}
-    metric = table.column("metric").to_pylist()
-    keys = [(i // len(codes), order_pos[m]) for i, m in enumerate(metric)]
-    order = sorted(range(n), key=keys.__getitem__)
-    if order != list(range(n)):
-        table = table.take(pa.array(order, type=pa.int64()))
+    pos = pc.index_in(table.column("metric"), value_set=pa.array(codes, type=pa.string()))
+    if pos.null_count:
+        return None
+    # sort key: block (row // metrics), then the metric's place in the request
+    key = np.arange(n, dtype=np.int64) // len(codes) * len(codes) + pos.to_numpy()
+    if n > 1 and not bool(np.all(key[1:] > key[:-1])):
+        table = table.take(pa.array(np.argsort(key, kind="stable"), type=pa.int64()))
     return KpiResult(period=period, settings=meta["settings"], org_code=org,
                      table=_table_columns(table))
 

@@ -54,13 +54,13 @@ def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
         # unit: per-agent rows need only the agents, so such a user gets their own people's rows
         # under any unit holding some of them, and nothing else; a unit with none of them stays
         # "not found" (fail closed). A user with org grants asks within them, as for totals.
-        result.rows = [r for r in result.rows if r.agent_code in visible_agents]
-        if not result.rows:
+        result.keep("agent_code", visible_agents)
+        if not len(result):
             raise not_found
         return result
     if result.org_code not in visible_orgs:
         raise not_found
-    result.rows = [r for r in result.rows if r.org_code in visible_orgs]
+    result.keep("org_code", visible_orgs)
     return result
 
 

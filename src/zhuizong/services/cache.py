@@ -91,3 +91,25 @@ def per_request(key: Hashable, compute: Callable[[], T]) -> T:
     if key not in memo:
         memo[key] = compute()
     return memo[key]  # type: ignore[no-any-return]
+
+
+#: page data computed from KPI results within a scope (dashboard, agent list, monthly report):
+#: :func:`kpi_view`
+_KPI_VIEWS = LruCache(256)
+
+
+def kpi_view(ws: Any, actor: Any, name: str, params: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` — a page's data built from the KPI layer for ``actor`` — kept per scope
+    (:func:`zhuizong.access.scope.scope_key`: actors with the same grants see the same), page
+    ``name`` and ``params``, KPI data version and KPI settings. The KPI numbers themselves change
+    only with the analytic snapshot (imports); so do the names and org units such a page shows
+    beside them (:mod:`zhuizong.kpi.materialized`). The caller checks the actor's permission
+    before calling: roles are not part of the key."""
+    from zhuizong.access.scope import scope_key
+    from zhuizong.kpi import materialized
+
+    version = materialized.data_version(ws)
+    used = materialized.settings_hash(ws.settings.kpi_settings_used())
+    with ws.engine.connect() as conn:
+        scope = per_request(("scope_key", ws.db_url, actor.username), lambda: scope_key(conn, actor))
+    return _KPI_VIEWS.get((name, str(ws.home), ws.db_url, version, used, scope, params), compute)

@@ -15,7 +15,7 @@ covered by it, the team board and profiles to that day ("this month" = month to 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +29,7 @@ from zhuizong.kpi import materialized
 from zhuizong.kpi.engine import KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
 from zhuizong.kpi.service import kpi_report
+from zhuizong.services.cache import kpi_view
 from zhuizong.services.directory import AgentRow, OrgRow, get_agent, list_agents, list_orgs
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
@@ -280,6 +281,18 @@ def _other_plan(ws: Workspace, period: Period, org: str, metric: str) -> Decimal
 
 def dashboard(ws: Workspace, actor: Actor, org: str, period: str, *, through: dt.date | None = None,
               with_trend: bool = True, with_cohort: bool = True) -> Dashboard:
+    """:func:`_dashboard`, kept per scope, parameters and KPI data version
+    (:func:`zhuizong.services.cache.kpi_view`; a fresh copy of ``timings`` for the caller)."""
+    actor.require("view_agents")
+    through = through or data_through(ws)
+    d = kpi_view(ws, actor, "dashboard", (org, period, through, with_trend, with_cohort),
+                 lambda: _dashboard(ws, actor, org, period, through=through, with_trend=with_trend,
+                                    with_cohort=with_cohort))
+    return replace(d, timings=dict(d.timings))
+
+
+def _dashboard(ws: Workspace, actor: Actor, org: str, period: str, *, through: dt.date | None = None,
+               with_trend: bool = True, with_cohort: bool = True) -> Dashboard:
     """Everything the dashboard shows for ``org`` (visible to ``actor``) and month ``period``.
 
     KPI calls: one per trend month (12, each materialised and shared by every later view), one for
@@ -414,6 +427,22 @@ class AgentListRow:
 def agent_list(ws: Workspace, actor: Actor, *, org: str | None = None, period: str | None = None,
                filt: str | None = None, q: str | None = None, through: dt.date | None = None,
                limit: int = 1000) -> tuple[list[AgentListRow], Period | None]:
+    """:func:`_agent_list`; with a period, kept per scope, parameters and KPI data version
+    (:func:`zhuizong.services.cache.kpi_view`: a branch's list reads 50,000 agents' rows)."""
+    if not period:
+        return _agent_list(ws, actor, org=org, period=period, filt=filt, q=q, through=through,
+                           limit=limit)
+    actor.require("view_agents")
+    through = through or data_through(ws)
+    rows, per = kpi_view(ws, actor, "agent_list", (org, period, filt, q, through, limit),
+                         lambda: _agent_list(ws, actor, org=org, period=period, filt=filt, q=q,
+                                             through=through, limit=limit))
+    return list(rows), per
+
+
+def _agent_list(ws: Workspace, actor: Actor, *, org: str | None = None, period: str | None = None,
+                filt: str | None = None, q: str | None = None, through: dt.date | None = None,
+                limit: int = 1000) -> tuple[list[AgentListRow], Period | None]:
     """Agents visible to ``actor``; with ``period`` and ``org``: those behind a dashboard number.
 
     With a period, the rows carry the per-agent KPI values (``AGENT_METRICS``, by agent within
@@ -440,11 +469,16 @@ def agent_list(ws: Workspace, actor: Actor, *, org: str | None = None, period: s
         per = res.period
         vals: dict[str, dict[str, Any]] = {}
         orgs_of: dict[str, str] = {}
-        for r in res.rows:
-            if r.agent_code is None:
+        cols = res.columns()  # column-wise: a branch's result has hundreds of thousands of rows
+        for code, unit, metric, value in zip(cols["agent_code"], cols["org_code"], cols["metric"],
+                                             cols["value"], strict=True):
+            if code is None:
                 continue
-            vals.setdefault(r.agent_code, {})[r.metric] = r.value
-            orgs_of[r.agent_code] = r.org_code
+            v = vals.get(code)
+            if v is None:
+                v = vals[code] = {}
+                orgs_of[code] = unit
+            v[metric] = value
         kept = []
         for code, v in vals.items():
             if filt in AGENT_FILTERS:
