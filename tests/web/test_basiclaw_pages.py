@@ -236,3 +236,26 @@ def test_page_summary_is_kept_but_never_stale(world: World, clients: dict[str, A
     bl.run_assessment(world.ws, SYSTEM, "2026Q2", as_of=DEMO_END, recompute=True)
     assert set(_agents(c.get("/basic-law").text)) == first
     assert page._SUMMARIES.misses == misses + 1
+
+
+def test_lists_in_pages(world: World, clients: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each view's list comes in pages: every agent exactly once, in the first page's order."""
+    from zhuizong.web import paging
+
+    monkeypatch.setattr(paging, "PAGE_ROWS", 9)
+    c = clients["executive"]
+    want = [a for _o, a in sorted({(x["org_code"], x["agent_code"]) for x in _service(world, "executive")})]
+    assert len(want) > 18
+    pages = -(-len(want) // 9)
+    got: list[str] = []
+    for n in range(1, pages + 1):
+        html = c.get("/basic-law", params={"period": "2026Q2", "page": n}).text
+        assert f'data-page="{n}" data-pages="{pages}"' in html
+        got += _agents(html)
+    assert got == want
+    # the risk list: positions continue across pages
+    risk = c.get("/basic-law", params={"period": "2026Q2", "view": "risk"}).text
+    total = int(re.search(r'data-view="risk">[^<(]*\((\d+)\)', risk).group(1))  # type: ignore[union-attr]
+    if total > 9:
+        second = c.get("/basic-law", params={"period": "2026Q2", "view": "risk", "page": 2}).text
+        assert '<td class="num">10</td>' in second.split('id="bl-risk"', 1)[1]

@@ -189,3 +189,29 @@ def test_standings_xlsx_is_injection_safe(world: World, clients: dict[str, Any])
              if isinstance(v, str)]
     assert "'" + EVIL in texts
     assert not any(v.startswith(("=", "+", "-", "@")) for v in texts)
+
+
+def test_standings_in_pages(world: World, clients: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The standings on screen come in pages: every row exactly once, in order, with links."""
+    from zhuizong.web import paging
+
+    monkeypatch.setattr(paging, "PAGE_ROWS", 7)
+    ex = cs.standings(world.ws, world.actor("executive"), LIVE)
+    want = list(zip(ex.rows.agent_code, ex.rows.position.astype(int), strict=True))
+    assert len(want) > 14
+    got, page, pages = [], 1, -(-len(want) // 7)
+    while True:
+        html = clients["executive"].get(f"/campaigns/{LIVE}", params={"page": page}).text
+        rows = _rows(html)
+        assert 0 < len(rows) <= 7
+        got += rows
+        assert f'data-page="{page}" data-pages="{pages}"' in html
+        if page == pages:
+            assert 'rel="next"' not in html
+            break
+        assert f'rel="next" href="/campaigns/{LIVE}?page={page + 1}"' in html
+        page += 1
+    assert got == want
+    # out of range: the nearest page
+    assert _rows(clients["executive"].get(f"/campaigns/{LIVE}", params={"page": 999}).text) == want[(pages - 1) * 7:]
+    assert _rows(clients["executive"].get(f"/campaigns/{LIVE}", params={"page": -3}).text) == want[:7]

@@ -115,6 +115,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "team_head": ("主管工号", "Head of team"),
     "team_choose": ("请输入主管工号查看其团队。", "Enter the code of a team head to see their team."),
     "team_day": ("本月第 {n} 天", "day {n} of the month"),
+    "pager_prev": ("上一页", "Previous"),
+    "pager_next": ("下一页", "Next"),
+    "pager_range": ("第 {start}–{end} 条, 共 {total} 条 (第 {page}/{pages} 页)",
+                    "{start}–{end} of {total} (page {page} of {pages})"),
     "team_direct_only": ("该主管的团队{size}，超过 {max} 人：这里只列出主管本人和直属成员；点击成员旁的“团队”查看其团队。",
                          "This line has {size_en} agents, more than {max}: only the head and the direct reports "
                          "are listed; open a member's “team” link to see their team."),

@@ -30,6 +30,7 @@ from zhuizong.services.cache import LruCache, imports_version
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
 from zhuizong.web.deps import Ctx, page_ctx
+from zhuizong.web.paging import pager
 from zhuizong.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
@@ -208,7 +209,7 @@ def _qs(**kw: Any) -> str:
 @router.get("/basic-law", response_class=HTMLResponse)
 def basic_law_page(ctx: Annotated[Ctx, Depends(page_ctx)], period: str | None = None,
                    outcome: str | None = None, org: str | None = None,
-                   view: str = "all") -> Response:
+                   view: str = "all", page: int = 1) -> Response:
     ctx.actor.require("view_assessment")
     view = view if view in VIEWS else "all"
     outcome = (outcome or "").strip() or None
@@ -218,8 +219,14 @@ def basic_law_page(ctx: Annotated[Ctx, Depends(page_ctx)], period: str | None = 
               "outcomes": bl.OUTCOMES, "qs": _qs, **helpers(ctx)}
     if label is None:
         return ctx.render("basiclaw/index.html", rows=None, **common)
-    summary = page_summary(ctx, label, outcome, org)
-    return ctx.render("basiclaw/index.html", **summary, max_rows=MAX_ROWS, **common)
+    summary = dict(page_summary(ctx, label, outcome, org))
+    # the view's list (its first MAX_ROWS kept) in pages of PAGE_ROWS
+    key = "agents" if view == "all" else view
+    pg = pager(len(summary[key]), page)
+    summary[key] = summary[key][pg.start:pg.end]
+    return ctx.render("basiclaw/index.html", **summary, max_rows=MAX_ROWS, pg=pg,
+                      href=lambda n: "/basic-law?" + _qs(period=label, outcome=outcome, org=org,
+                                                         view=view, page=n), **common)
 
 
 #: page summaries per (scope, period, filters, data version): a province's 80,000 results take

@@ -27,6 +27,7 @@ from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.services import audit
 from zhuizong.store.db import atomic
 from zhuizong.web.deps import Ctx, page_ctx
+from zhuizong.web.paging import pager
 from zhuizong.web.pages.basiclaw import _parents, under
 
 router = APIRouter(include_in_schema=False)
@@ -36,7 +37,6 @@ GROUP = {"upcoming": "upcoming", "running": "running", "grace": "ended", "closab
          "closed": "ended"}
 PHASE_EN = {"upcoming": "Upcoming", "running": "Running", "grace": "Ended (free-look grace period)",
             "closable": "Ended (to be closed)", "closed": "Closed (final)"}
-MAX_ROWS = 500
 MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
          "pdf": "application/pdf"}
 
@@ -137,18 +137,21 @@ def _as_of(text: str | None) -> dt.date | None:
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 def campaign_page(ctx: Annotated[Ctx, Depends(page_ctx)], campaign_id: str, org: str | None = None,
-                  as_of: str | None = None) -> Response:
+                  as_of: str | None = None, page: int = 1) -> Response:
     org = (org or "").strip() or None
     st, options = scoped_standings(ctx, campaign_id, org, _as_of(as_of))
     phase = _phase(ctx, st)
-    rows = ceng.as_records(st.rows.head(MAX_ROWS))
+    pg = pager(len(st.rows), page)
+    rows = ceng.as_records(st.rows.iloc[pg.start:pg.end])
     c = st.campaign
     reached = st.rows.tier_index.to_numpy()
     tiers = [{"name": t.name, "threshold": float(t.threshold), "reward": t.reward, "honor": t.honor,
               "count": int((reached == i).sum())} for i, t in enumerate(c.tiers)]
     return ctx.render(
         "campaigns/detail.html", st=st, c=c, cj={"name": c.name, "name_en": c.name_en}, rows=rows,
-        shown=len(rows), total=len(st.rows), tiers=tiers, phase=phase, group=GROUP[phase],
+        pg=pg, href=lambda n: f"/campaigns/{quote(campaign_id)}?" + urlencode(
+            {k: v for k, v in (("org", org), ("as_of", as_of), ("page", n)) if v}),
+        total=len(st.rows), tiers=tiers, phase=phase, group=GROUP[phase],
         honors=honor_tiers(st) if GROUP[phase] == "ended" else None, orgs=options, org=org,
         as_of=as_of, **helpers(ctx))
 
