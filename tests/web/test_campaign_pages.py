@@ -172,14 +172,16 @@ def test_standings_xlsx_is_injection_safe(world: World, clients: dict[str, Any])
         old = conn.execute(select(a.c.agent_name).where(a.c.agent_code == victim)).scalar_one()
         conn.execute(update(a).where(a.c.agent_code == victim).values(agent_name=EVIL))
     # names change through imports, which change the data version the live standings are kept
-    # under (campaigns.service._LIVE); this direct edit does not, so forget the kept standings
+    # under (campaigns.service._LIVE, _SCOPED); this direct edit does not, so forget them
     cs._LIVE.clear()
+    cs._SCOPED.clear()
     try:
         r = clients["supervisor"].get(f"/campaigns/{LIVE}/download")
     finally:
         with world.ws.engine.begin() as conn:
             conn.execute(update(a).where(a.c.agent_code == victim).values(agent_name=old))
         cs._LIVE.clear()
+        cs._SCOPED.clear()
     assert r.status_code == 200
     wb = load_workbook(io.BytesIO(r.content))
     sheet = wb["个人排名"]
@@ -215,3 +217,22 @@ def test_standings_in_pages(world: World, clients: dict[str, Any], monkeypatch: 
     # out of range: the nearest page
     assert _rows(clients["executive"].get(f"/campaigns/{LIVE}", params={"page": 999}).text) == want[(pages - 1) * 7:]
     assert _rows(clients["executive"].get(f"/campaigns/{LIVE}", params={"page": -3}).text) == want[:7]
+
+
+def test_honor_roll_on_screen_names_the_first_winners(world: World, clients: dict[str, Any],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from zhuizong.web.pages import campaigns as page
+
+    monkeypatch.setattr(page, "HONORS_SHOWN", 1)
+    html = clients["executive"].get(f"/campaigns/{CLOSED}").text
+    winners = cs.winners(cs.standings(world.ws, world.actor("executive"), CLOSED))
+    more = 0
+    for tier in re.findall(r'<div class="cp-tier" data-tier="[^"]+">.*?</div></div>', html, re.S):
+        more += "cp-more" in tier
+        shown = re.findall(r'class="cp-winner" data-agent="([^"]+)"', tier)
+        n = int(re.search(r"(\d+) 人", tier.split("</small>", 1)[0]).group(1))  # type: ignore[union-attr]
+        assert len(shown) == min(1, n)
+        assert ("另有 " + str(n - 1) + " 人" in tier) == (n > 1)
+    assert more  # some tier had more winners than shown
+    shown = re.findall(r'class="cp-winner" data-agent="([^"]+)"', html)
+    assert shown and set(shown) <= set(winners.agent_code)

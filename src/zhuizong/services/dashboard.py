@@ -193,6 +193,16 @@ def picker_orgs(orgs: list[OrgRow], org: str | None) -> list[OrgRow]:
     return out
 
 
+def picker_options(options: list[tuple[str, str]], parents: dict[str, str | None],
+                   org: str | None) -> list[tuple[str, str]]:
+    """:func:`picker_orgs` for (code, name) options (a filter of a list page), the tree read
+    from ``parents`` (code → parent code)."""
+    if len(options) <= PICKER_ALL:
+        return options
+    rows = [OrgRow(c, n, parents.get(c), None) for c, n in options]
+    return [(o.org_code, o.org_name) for o in picker_orgs(rows, org)]
+
+
 def breadcrumbs(orgs: list[OrgRow], org: str) -> list[OrgRow]:
     """The visible ancestors of ``org`` (top first), ``org`` included."""
     by = {o.org_code: o for o in orgs}

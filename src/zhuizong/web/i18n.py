@@ -345,6 +345,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cp.eligible": ("参与 {n} 人", "{n} taking part"),
     "cp.achievers": ("达档人数", "reached"),
     "cp.honors_frozen": ("已结案, 以此为准", "closed: final"),
+    "cp.more_winners": ("… 另有 {n} 人 (见 PDF / Excel 光荣榜)", "… and {n} more (see the PDF / Excel honor roll)"),
     "cp.honors_live": ("实时排名, 以结案为准", "live: final once closed"),
     "cp.n_winners": ("{n} 人", "{n} winners"),
     "cp.no_winner": ("虚位以待", "no winner"),

@@ -27,6 +27,7 @@ from zhuizong.basiclaw import service as bl
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.services import audit
 from zhuizong.services.cache import LruCache, imports_version
+from zhuizong.services.dashboard import picker_options
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
 from zhuizong.web.deps import Ctx, page_ctx
@@ -224,6 +225,7 @@ def basic_law_page(ctx: Annotated[Ctx, Depends(page_ctx)], period: str | None = 
     key = "agents" if view == "all" else view
     pg = pager(len(summary[key]), page)
     summary[key] = summary[key][pg.start:pg.end]
+    summary["orgs"] = picker_options(summary["orgs"], _parents(ctx.ws), org)
     return ctx.render("basiclaw/index.html", **summary, max_rows=MAX_ROWS, pg=pg,
                       href=lambda n: "/basic-law?" + _qs(period=label, outcome=outcome, org=org,
                                                          view=view, page=n), **common)

@@ -25,6 +25,7 @@ from zhuizong.campaigns import service as cs
 from zhuizong.campaigns.config import MEASURES, TIE_BREAKERS
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.services import audit
+from zhuizong.services.dashboard import picker_options
 from zhuizong.store.db import atomic
 from zhuizong.web.deps import Ctx, page_ctx
 from zhuizong.web.paging import pager
@@ -76,15 +77,22 @@ def scoped_standings(ctx: Ctx, campaign_id: str, org: str | None, as_of: dt.date
     return st, options
 
 
+#: winners named per tier on screen (a national campaign's tier can hold thousands: the PDF and
+#: Excel honor rolls name them all)
+HONORS_SHOWN = 100
+
+
 def honor_tiers(st: ceng.Standings) -> list[dict[str, Any]]:
-    """Every tier, highest first, with its winners in the view (by position)."""
+    """Every tier, highest first, with its number of winners in the view and the first
+    :data:`HONORS_SHOWN` of them (by position)."""
     w = cs.winners(st)
     out = []
     for i in range(len(st.campaign.tiers) - 1, -1, -1):
         t = st.campaign.tiers[i]
         got = w[w.tier_index == i]
         out.append({"name": t.name, "threshold": float(t.threshold), "reward": t.reward,
-                    "honor": t.honor, "winners": ceng.as_records(got)})
+                    "honor": t.honor, "count": len(got),
+                    "winners": ceng.as_records(got.head(HONORS_SHOWN))})
     return out
 
 
@@ -152,7 +160,8 @@ def campaign_page(ctx: Annotated[Ctx, Depends(page_ctx)], campaign_id: str, org:
         pg=pg, href=lambda n: f"/campaigns/{quote(campaign_id)}?" + urlencode(
             {k: v for k, v in (("org", org), ("as_of", as_of), ("page", n)) if v}),
         total=len(st.rows), tiers=tiers, phase=phase, group=GROUP[phase],
-        honors=honor_tiers(st) if GROUP[phase] == "ended" else None, orgs=options, org=org,
+        honors=honor_tiers(st) if GROUP[phase] == "ended" else None,
+        orgs=picker_options(options, _parents(ctx.ws), org), org=org,
         as_of=as_of, **helpers(ctx))
 
 
