@@ -51,3 +51,44 @@ def test_admin_search(demo_web: DemoWeb) -> None:
     assert r.status_code == 200
     codes = _codes(r.text)
     assert codes and all("0001000" in x for x in codes)
+
+
+def test_records_of_equals_show_item_within_scope(demo_web: DemoWeb) -> None:
+    """The profile's tracking history reads the records of its items in one query
+    (tracking.service.records_of): the same records as each item's page; items outside the
+    scope are left out."""
+    from sqlalchemy import func, select
+
+    from zhuizong.store.models import table
+    from zhuizong.tracking.service import records_of, show_item
+
+    from zhuizong.tracking.service import ListQuery, RecordInput, list_items, record
+
+    i, r = table("track_items"), table("track_records")
+    mine = [x["id"] for x in list_items(demo_web.ws, demo_web.actor("supervisor"),
+                                        ListQuery(status="open"))][:2]
+    assert mine
+    for k, item in enumerate(mine + mine[:1]):  # two records on the first, one on the second
+        record(demo_web.ws, demo_web.actor("admin"), item,
+               RecordInput(method="phone", outcome="contacted", note=f"records_of test {k}"))
+    with demo_web.ws.engine.connect() as conn:
+        ids = list(conn.execute(select(r.c.item_id).group_by(r.c.item_id)
+                                .order_by(func.count().desc(), r.c.item_id).limit(40)).scalars())
+        ids += list(conn.execute(select(i.c.id).order_by(i.c.id).limit(5)).scalars())
+    for user in ("admin", "supervisor"):
+        actor = demo_web.actor(user)
+        got = records_of(demo_web.ws, actor, ids)
+        visible = []
+        for item in ids:
+            try:
+                want = show_item(demo_web.ws, actor, item)["records"]
+            except Exception:  # noqa: BLE001 - NotFound: outside the scope
+                assert item not in got
+                continue
+            visible.append(item)
+            assert got[item] == want
+        assert set(got) == set(visible)
+        if user == "admin":
+            assert any(got.values())  # some item has records
+        else:
+            assert len(visible) < len(set(ids))  # the supervisor does not see them all

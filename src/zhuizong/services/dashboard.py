@@ -658,12 +658,13 @@ def agent_profile(ws: Workspace, actor: Actor, code: str, *, through: dt.date | 
     production = _parallel(month_values, months)
     items: list[dict[str, Any]] = []
     if actor.can("view_tracking"):
-        from zhuizong.tracking.service import ListQuery, list_items, show_item
+        from zhuizong.tracking.service import ListQuery, list_items, records_of
 
         items = list_items(ws, actor, ListQuery(subject=code, status="all", limit=50))
         items.sort(key=lambda x: (x["date"], x["id"]), reverse=True)
+        recs = records_of(ws, actor, [x["id"] for x in items[:10]])
         for x in items[:10]:
-            x["records"] = show_item(ws, actor, x["id"]).get("records", [])
+            x["records"] = recs.get(x["id"], [])
     assessment: list[dict[str, Any]] | None = None
     try:  # the basic-law module (a later issue): results per agent, when it exists
         from zhuizong.basiclaw import service as bl_service  # type: ignore[attr-defined]

@@ -173,14 +173,40 @@ def show_item(ws: Workspace, actor: Actor, item_id: int) -> dict[str, Any]:
         codes |= {r["author"] for r in records}
         names = _names(conn, codes)
     out = _item_json(row, reasons, names, me, None)
-    out["records"] = [{
+    out["records"] = [_record_json(r, names) for r in records]
+    out["events"] = [{"date": e["on_date"].isoformat(), "event": e["event"], "actor": e["actor"],
+                      "detail": json.loads(e["detail"]) if e["detail"] else None} for e in events]
+    return out
+
+
+def _record_json(r: Any, names: dict[str, str]) -> dict[str, Any]:
+    return {
         "id": r["id"], "at": r["at"].isoformat(timespec="seconds"), "date": r["on_date"].isoformat(),
         "author": r["author"], "author_name": names.get(r["author"], ""), "method": r["method"],
         "outcome": r["outcome"], "finding": r["finding"], "note": r["note"],
         "next_date": r["next_date"].isoformat() if r["next_date"] else None,
-        "corrects": r["corrects_id"]} for r in records]
-    out["events"] = [{"date": e["on_date"].isoformat(), "event": e["event"], "actor": e["actor"],
-                      "detail": json.loads(e["detail"]) if e["detail"] else None} for e in events]
+        "corrects": r["corrects_id"]}
+
+
+def records_of(ws: Workspace, actor: Actor, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """item id → its records (as :func:`show_item` gives them), for items the actor may see
+    (others are left out): one query for a page listing several items."""
+    actor.require("view_tracking")
+    if not item_ids:
+        return {}
+    engine = ws.require_ready()
+    items, records = table("track_items"), table("track_records")
+    with engine.connect() as conn:
+        scope = scope_for(conn, actor)
+        visible = set(conn.execute(select(items.c.id).where(
+            items.c.id.in_(item_ids), _visible(scope))).scalars())
+        rows = [dict(r) for r in conn.execute(
+            select(records).where(records.c.item_id.in_(sorted(visible)))
+            .order_by(records.c.item_id, records.c.id)).mappings()]
+        names = _names(conn, {r["author"] for r in rows})
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in item_ids if i in visible}
+    for r in rows:
+        out[r["item_id"]].append(_record_json(r, names))
     return out
 
 
@@ -319,4 +345,4 @@ def run_dates(ws: Workspace) -> list[dict[str, Any]]:
 
 
 __all__ = ["DigestText", "ListQuery", "RecordInput", "close", "digests", "func", "list_items",
-           "record", "run_dates", "show_item"]
+           "record", "records_of", "run_dates", "show_item"]
