@@ -186,7 +186,18 @@ def _units(ws: Workspace, org: str | None, by: str | None,
     from zhuizong.kpi.engine import _resolve_units
 
     if version is not None:
+        key = (str(ws.analytics_dir), version, org, by)
+        with _SMALL_LOCK:
+            hit = _UNITS.get(key)
+        if hit is not None:
+            return hit[0], list(hit[1])
         orgs, anc = _small(ws, version, "orgs"), _small(ws, version, "org_ancestors")
+        unit, units = _resolve_units(orgs, anc, org, by)  # an unknown unit raises (not kept)
+        with _SMALL_LOCK:
+            if len(_UNITS) > 4096 or any(k[1] != version for k in list(_UNITS)[:1]):
+                _UNITS.clear()
+            _UNITS[key] = (unit, tuple(units))
+        return unit, list(units)
     else:
         paths = snapshot.tables(ws, refresh_first=False)
         orgs = pq.read_table(paths["orgs"]).to_pandas()
@@ -206,9 +217,21 @@ class _Placements:
     agent_codes: Any  # id -> code
     agent_index: dict[str, int]
     org_index: dict[str, int]
+    #: row numbers ordered by agent id, and where each agent's rows start in that order
+    by_agent: Any = None
+    agent_start: Any = None
+
+    def rows_of(self, ids: Any) -> Any:
+        """Row numbers of the placements of the agents ``ids`` (integer ids)."""
+        import numpy as np
+
+        parts = [self.by_agent[self.agent_start[i]:self.agent_start[i + 1]] for i in ids]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
 _SMALL: dict[tuple[str, str, str], Any] = {}
+#: (analytics dir, data version, org, by) -> (unit, output units): :func:`_units`
+_UNITS: dict[tuple[Any, ...], tuple[str, tuple[str, ...]]] = {}
 _SMALL_LOCK = threading.Lock()
 
 
@@ -233,11 +256,16 @@ def _small(ws: Workspace, version: str, name: str) -> Any:
         # as integer ids for vectorised membership tests (:func:`_pure_agents`)
         agent_id, agent_codes = pd.factorize(p.agent_code)
         org_id, org_codes = pd.factorize(p.org_code)
+        import numpy as np
+
+        by_agent = np.argsort(agent_id, kind="stable")
+        agent_start = np.searchsorted(agent_id[by_agent], np.arange(len(agent_codes) + 1))
         frame = _Placements(
             from_day=p.from_day.to_numpy(), to_day=p.to_day.to_numpy(), agent_id=agent_id,
             org_id=org_id, agent_codes=agent_codes.to_numpy(dtype=object),
             agent_index={c: i for i, c in enumerate(agent_codes)},
-            org_index={c: i for i, c in enumerate(org_codes)})
+            org_index={c: i for i, c in enumerate(org_codes)},
+            by_agent=by_agent, agent_start=agent_start)
     elif name == "org_ancestors":
         frame = pq.read_table(paths[name], columns=["org_code", "ancestor_code"]).to_pandas()
     else:
@@ -519,10 +547,15 @@ def _pure_agents(ws: Workspace, version: str, subtree: list[str], lo: int, hi: i
 
     p: _Placements = _small(ws, version, "placements")
     agent_id, org_id = p.agent_id, p.org_id
-    mask = (p.from_day <= hi) & (p.to_day > lo)
-    if only is not None:
-        wanted = [p.agent_index[a] for a in only if a in p.agent_index]
-        mask &= np.isin(agent_id, np.array(wanted, dtype=agent_id.dtype))
+    if only is not None and len(only) <= 1000:  # a few agents: only their own placements
+        rows = p.rows_of(sorted(p.agent_index[a] for a in only if a in p.agent_index))
+        agent_id, org_id = agent_id[rows], org_id[rows]
+        mask = (p.from_day[rows] <= hi) & (p.to_day[rows] > lo)
+    else:
+        mask = (p.from_day <= hi) & (p.to_day > lo)
+        if only is not None:
+            wanted = [p.agent_index[a] for a in only if a in p.agent_index]
+            mask &= np.isin(agent_id, np.array(wanted, dtype=agent_id.dtype))
     org_index = p.org_index
     sub = np.array([org_index[c] for c in subtree if c in org_index], dtype=org_id.dtype)
     inside = np.isin(org_id[mask], sub)
