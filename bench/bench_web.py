@@ -356,6 +356,7 @@ class Sample:
     ms: float
     ok: bool
     status: str
+    url: str = ""
 
 
 @dataclass
@@ -495,11 +496,11 @@ class User:
             r = await self.client.request(method, url, **kw)
         except Exception as e:  # noqa: BLE001 - every failure is an error of the run
             self.rec.add(Sample(group, start, (time.perf_counter() - t0) * 1000, False,
-                                type(e).__name__), f"{method} {url}: {e!r}")
+                                type(e).__name__, f"{method} {url}"), f"{method} {url}: {e!r}")
             return None
         ms = (time.perf_counter() - t0) * 1000
         ok = 200 <= r.status_code < 400
-        self.rec.add(Sample(group, start, ms, ok, str(r.status_code)),
+        self.rec.add(Sample(group, start, ms, ok, str(r.status_code), f"{method} {url} [{self.spec.username}]"),
                      "" if ok else f"{method} {url}: {r.text[:200]!r}")
         return r
 
@@ -711,6 +712,9 @@ async def load_run(args: argparse.Namespace, base: str, specs: list[BenchUser], 
                     "max_1min": max((x[0] for x in loads), default=None),
                     "mean_1min": round(statistics.mean(x[0] for x in loads), 2) if loads else None},
         "notes": rec.notes,
+        # the slowest requests of the measured window: (seconds after its start, ms, request)
+        "slowest": [(round(x.start - t_start, 1), round(x.ms), x.url)
+                    for x in sorted(measured, key=lambda x: -x.ms)[:15]],
     }
     if server is not None and marks.get("cpu_end") is not None:
         out["server_cpu_s"] = round(marks["cpu_end"] - marks["cpu_start"], 1)
@@ -802,6 +806,9 @@ def main() -> None:
     if notes:
         print(f"tracking records posted (201): {len(notes)}; stored exactly once: "
               f"{sum(1 for c in landed.values() if c == 1)}; not once: {len(not_once)}")
+    print("slowest requests (s after the start of the measured window, ms, request):")
+    for at, ms, url in res["slowest"]:
+        print(f"  {at:>6}  {ms:>7}  {url}")
     for e in res["error_samples"]:
         print("  error:", e)
     if tracebacks:

@@ -99,6 +99,14 @@ def test_supervisor_sees_only_the_line(world: World, clients: dict[str, Any]) ->
     # an org unit outside the options answers 404, like a missing one
     assert clients["supervisor"].get("/basic-law", params={"org": "B01"}).status_code == 404
     assert clients["supervisor"].get("/basic-law", params={"org": "NOPE"}).status_code == 404
+    for org in ("B01", "NOPE"):  # the API and the download check the unit the same way
+        assert clients["supervisor"].get("/api/v1/basic-law/results", params={"org": org}).status_code == 404
+        assert clients["supervisor"].get("/basic-law/download", params={"org": org}).status_code == 404
+    own = {x["org_code"] for x in _service(world, "supervisor")}
+    for org in sorted(own):  # a unit holding a result of the line: allowed, its results only
+        api = clients["supervisor"].get("/api/v1/basic-law/results", params={"org": org}).json()
+        assert {x["agent_code"] for x in api["results"]} == {
+            x["agent_code"] for x in _service(world, "supervisor") if x["org_code"] == org}
 
 
 def test_roles_without_the_permission_are_refused(clients: dict[str, Any]) -> None:

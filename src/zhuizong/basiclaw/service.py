@@ -280,15 +280,19 @@ def list_results(ws: Workspace, actor: Actor, q: ListQuery) -> list[dict[str, An
     return [_row_dict(r) for r in rows]
 
 
-def result_orgs(ws: Workspace, actor: Actor, period: str) -> set[str]:
-    """The org units of ``period``'s stored results within the actor's scope."""
+def result_orgs(ws: Workspace, actor: Actor, period: str, only: str | None = None) -> set[str]:
+    """The org units of ``period``'s stored results within the actor's scope (``only``: that
+    unit, when it holds one)."""
     actor.require("view_assessment")
     label = _period_label(ws, period)
     res = table("assess_results")
     with ws.require_ready().connect() as conn:
         scope = scope_for(conn, actor)
-        return set(conn.execute(select(res.c.org_code).distinct().where(
-            res.c.period == label, scope.agent_filter(res.c.agent_code))).scalars())
+        q = select(res.c.org_code).distinct().where(
+            res.c.period == label, scope.agent_filter(res.c.agent_code))
+        if only is not None:
+            q = q.where(res.c.org_code == only).limit(1)
+        return set(conn.execute(q).scalars())
 
 
 def _row_dict(r: Any) -> dict[str, Any]:

@@ -655,7 +655,8 @@ def basic_law_results(
     label, periods = page.resolve_period(ctx, period)
     if label is None:
         return BasicLawResultsOut(period=None, periods=periods, results=[])
-    rows, _options = page.load(ctx, label, (outcome or "").strip() or None, (org or "").strip() or None)
+    rows, _options = page.load(ctx, label, (outcome or "").strip() or None, (org or "").strip() or None,
+                               options=False)
     if view == "promotion":
         rows = page.promotion_list(rows)
     elif view == "risk":

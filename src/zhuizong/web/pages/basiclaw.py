@@ -113,26 +113,43 @@ def resolve_period(ctx: Ctx, period: str | None) -> tuple[str | None, list[str]]
     return bl._period_label(ctx.ws, period), periods  # bilingual error on a malformed period
 
 
-def load(ctx: Ctx, period: str, outcome: str | None = None, org: str | None = None
-         ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+def _org_allowed(ctx: Ctx, period: str, org: str) -> bool:
+    """Whether ``org`` is one of the org filter options (:func:`org_options` of the period's
+    results), without listing them: a unit of the org scope, or one holding a visible result."""
+    from zhuizong.services.directory import list_orgs
+
+    with ctx.ws.engine.connect() as conn:
+        if org in {o.org_code for o in list_orgs(conn, ctx.actor)}:
+            return True
+    return bool(bl.result_orgs(ctx.ws, ctx.actor, period, only=org))
+
+
+def load(ctx: Ctx, period: str, outcome: str | None = None, org: str | None = None, *,
+         options: bool = True) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """The period's results in scope (each with its ``shortfall``), filtered by ``outcome`` and
-    org unit ``org``; and the org filter options. An org unit not among the options is 404."""
+    org unit ``org``; and (with ``options``) the org filter options. An org unit not among the
+    options is 404."""
     if org:
         # only the results under ``org`` are read (by the database); the options are the
         # units of the user's org scope and those of all the period's results in scope
+        if not options:
+            if not _org_allowed(ctx, period, org):
+                raise NotFound(f"找不到机构 {org}", f"org unit {org} not found")
+            opts: list[tuple[str, str]] = []
+        else:
+            opts = org_options(ctx.ws, ctx.actor, bl.result_orgs(ctx.ws, ctx.actor, period))
+            if org not in dict(opts):
+                raise NotFound(f"找不到机构 {org}", f"org unit {org} not found")
         rows = bl.list_results(ctx.ws, ctx.actor, bl.ListQuery(period=period, under=org))
-        options = org_options(ctx.ws, ctx.actor, bl.result_orgs(ctx.ws, ctx.actor, period))
-        if org not in dict(options):
-            raise NotFound(f"找不到机构 {org}", f"org unit {org} not found")
     else:
         rows = bl.list_results(ctx.ws, ctx.actor, bl.ListQuery(period=period))
-        options = org_options(ctx.ws, ctx.actor, {r["org_code"] for r in rows})
+        opts = org_options(ctx.ws, ctx.actor, {r["org_code"] for r in rows}) if options else []
     if outcome:
         wanted = set(bl._outcomes(outcome) or ())
         rows = [r for r in rows if r["outcome"] in wanted]
     for r in rows:
         r["shortfall"] = bl.shortfall(r)
-    return rows, options
+    return rows, opts
 
 
 def by_agent(rows: list[dict[str, Any]]) -> list[AgentResults]:
@@ -279,7 +296,8 @@ def basic_law_download(ctx: Annotated[Ctx, Depends(page_ctx)], period: str | Non
     label, _periods = resolve_period(ctx, period)
     if label is None:
         raise ZhuizongError("还没有考核结果", "no assessment results yet")
-    rows, _options = load(ctx, label, (outcome or "").strip() or None, (org or "").strip() or None)
+    rows, _options = load(ctx, label, (outcome or "").strip() or None, (org or "").strip() or None,
+                         options=False)
     with tempfile.TemporaryDirectory(prefix="zz-assess-") as tmp:
         out = Path(tmp) / "assessment.xlsx"
         bl.write_xlsx(rows, out)
