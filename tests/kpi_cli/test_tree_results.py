@@ -108,8 +108,9 @@ def test_a_change_of_data_or_settings_retires_the_tree(demo_ws: Workspace, home)
 def test_cli_warm_prepares_the_dashboard_periods(demo_ws: Workspace) -> None:
     out = cli_ok("analytics", "warm", "--months", "2", "--date", "2026-05-20")
     # 2026-05 ≤ 20th (two segments + by agent), 2026-04 ≤ 20th (环比), 2025-05 ≤ 20th (同比),
-    # 2026-04 (+ by agent)
-    assert "warmed: 7" in out
+    # 2026-04 (the last closed month: two segments + by agent), 2026-03 (+ by agent), 2026-02
+    assert "warmed: 11" in out
+    assert "home pages prepared" in out
     again = cli_ok("analytics", "warm", "--months", "2", "--date", "2026-05-20")
     assert "warmed: 0" in again  # current: nothing recomputed
     org, _kids = org_with_children(demo_ws)
@@ -119,3 +120,22 @@ def test_cli_warm_prepares_the_dashboard_periods(demo_ws: Workspace) -> None:
                                               metrics=("fyp", "active"), as_of=dt.date(2026, 5, 20)))
     assert [(r["org_code"], r["metric"]) for r in res["rows"]] == \
         [(r.org_code, r.metric) for r in want.rows]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the tree logic, not the database
+def test_after_warm_the_default_dashboard_of_any_unit_is_a_read(demo_ws: Workspace) -> None:
+    """The dashboard opens on the last closed month: its cards, 12-month trend, same month last
+    year and rank segments of every unit are read from the warmed results, none computed."""
+    from zhuizong.access.actor import SYSTEM
+    from zhuizong.services import dashboard as svc
+
+    through = dt.date(2026, 5, 20)
+    cli_ok("analytics", "warm", "--date", through.isoformat())
+    period = svc.last_closed_month(demo_ws, through)
+    units = [o.org_code for o in svc.visible_orgs(demo_ws, SYSTEM)]
+    before = dict(materialized.STATS)
+    for unit in random.Random(3).sample(units, min(6, len(units))):
+        d = svc._dashboard(demo_ws, SYSTEM, unit, period, through=through, with_cohort=False)
+        assert len(d.months) == 12 and d.cards
+    assert materialized.STATS["computed"] == before["computed"]
+    assert materialized.STATS["tree_hits"] > before["tree_hits"]

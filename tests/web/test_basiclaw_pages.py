@@ -227,9 +227,9 @@ def test_page_summary_is_kept_but_never_stale(world: World, clients: dict[str, A
 
     c = clients["supervisor"]
     first = set(_agents(c.get("/basic-law").text))
-    hits = page._SUMMARIES.hits
+    hits = page._SUMMARIES.mem.hits
     assert set(_agents(c.get("/basic-law").text)) == first
-    assert page._SUMMARIES.hits == hits + 1
+    assert page._SUMMARIES.mem.hits == hits + 1
     # a wider scope: the branch's agents at once
     admin.grant_scope(world.ws, SYSTEM, "supervisor", "org_subtree", "B01")
     try:
@@ -240,10 +240,10 @@ def test_page_summary_is_kept_but_never_stale(world: World, clients: dict[str, A
         admin.revoke_scope(world.ws, SYSTEM, "supervisor", "org_subtree", "B01")
     assert set(_agents(c.get("/basic-law").text)) == first
     # a new run of the period (results re-computed at another day): a new version
-    misses = page._SUMMARIES.misses
+    misses = page._SUMMARIES.mem.misses
     bl.run_assessment(world.ws, SYSTEM, "2026Q2", as_of=DEMO_END, recompute=True)
     assert set(_agents(c.get("/basic-law").text)) == first
-    assert page._SUMMARIES.misses == misses + 1
+    assert page._SUMMARIES.mem.misses == misses + 1
 
 
 def test_lists_in_pages(world: World, clients: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

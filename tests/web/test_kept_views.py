@@ -48,9 +48,9 @@ def _fyp(ws: Workspace, user: str = "executive") -> Decimal | None:
 
 def test_second_view_is_a_hit_and_an_import_is_seen_at_once(ws: Workspace) -> None:
     before = _fyp(ws)
-    hits, misses = cache._KPI_VIEWS.hits, cache._KPI_VIEWS.misses
+    hits, misses = cache._KPI_VIEWS.mem.hits, cache._KPI_VIEWS.mem.misses
     assert _fyp(ws) == before
-    assert (cache._KPI_VIEWS.hits, cache._KPI_VIEWS.misses) == (hits + 1, misses)
+    assert (cache._KPI_VIEWS.mem.hits, cache._KPI_VIEWS.mem.misses) == (hits + 1, misses)
     rows, _per = svc.agent_list(ws, _actor(ws, "executive"), org=_root(ws), period=PERIOD, filt="fyp",
                                 through=DEMO_END)
     # one more new-business premium of 12,345 元 in the month, imported
@@ -114,10 +114,10 @@ def test_scope_change_and_permission_are_checked_every_time(ws: Workspace) -> No
 def test_report_page_kept_and_equal(ws: Workspace) -> None:
     c = login(_app(ws), "executive", _password())
     first = c.get(f"/report?period={PERIOD}")
-    hits = cache._KPI_VIEWS.hits
+    hits = cache._KPI_VIEWS.mem.hits
     second = c.get(f"/report?period={PERIOD}")
     assert first.status_code == second.status_code == 200
-    assert cache._KPI_VIEWS.hits > hits
+    assert cache._KPI_VIEWS.mem.hits > hits
     strip = lambda t: t.split("<main", 1)[-1].split("</main>", 1)[0]  # noqa: E731
     assert strip(first.text) == strip(second.text)
 
@@ -143,3 +143,33 @@ def test_dates_are_part_of_the_key(ws: Workspace) -> None:
     b = svc.dashboard(ws, actor, _root(ws), PERIOD, through=DEMO_END - dt.timedelta(days=3),
                       with_trend=False)
     assert a.through == DEMO_END and b.through == DEMO_END - dt.timedelta(days=3)
+
+
+def test_views_are_shared_through_files(ws: Workspace) -> None:
+    """Another worker process (memory empty) reads the view a first one wrote; a damaged file
+    is computed again; another version never reads it."""
+    actor = _actor(ws, "executive")
+    first = svc.dashboard(ws, actor, _root(ws), PERIOD, through=DEMO_END, with_trend=True)
+    cache._KPI_VIEWS.clear()  # as in a new process
+    disk = cache._KPI_VIEWS.disk_hits
+    again = svc.dashboard(ws, actor, _root(ws), PERIOD, through=DEMO_END, with_trend=True)
+    assert cache._KPI_VIEWS.disk_hits == disk + 1
+    assert (again.cards, again.trend, again.children, again.segments) == (
+        first.cards, first.trend, first.children, first.segments)
+    assert again.cohort is not None and again.cohort.months == first.cohort.months  # type: ignore[union-attr]
+    files = sorted((ws.analytics_dir / "views" / "kpi").glob("*/*.pickle"))
+    assert files
+    for f in files:
+        f.write_bytes(b"not a pickle")
+    cache._KPI_VIEWS.clear()
+    disk = cache._KPI_VIEWS.disk_hits
+    third = svc.dashboard(ws, actor, _root(ws), PERIOD, through=DEMO_END, with_trend=True)
+    assert cache._KPI_VIEWS.disk_hits == disk and third.cards == first.cards
+    # a generic view: another version computes, the same version reads
+    sv = cache.SharedViews("test", 4)
+    calls: list[int] = []
+    assert sv.get(ws, ("v", 1), ("k", frozenset({"b", "a"})), lambda: calls.append(1) or "one") == "one"
+    sv.clear()
+    assert sv.get(ws, ("v", 1), ("k", frozenset({"a", "b"})), lambda: calls.append(2) or "two") == "one"
+    assert sv.get(ws, ("v", 2), ("k", frozenset({"a", "b"})), lambda: calls.append(3) or "three") == "three"
+    assert calls == [1, 3]

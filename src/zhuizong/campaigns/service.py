@@ -42,7 +42,7 @@ from zhuizong.errors import ConfigError, NotFound, ZhuizongError
 from zhuizong.importing.report import safe_cell
 from zhuizong.kpi import compiler
 from zhuizong.services import audit
-from zhuizong.services.cache import LruCache
+from zhuizong.services.cache import LruCache, SharedViews
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
@@ -361,7 +361,7 @@ def standings(ws: Workspace, actor: Actor, campaign_id: str, as_of: dt.date | No
         from zhuizong.services.cache import imports_version
 
         # the view of a scope, kept with the standings it filters (a branch: 50,000 rows)
-        scoped = _SCOPED.get((key, team, scope_key(conn, actor), imports_version(conn)),
+        scoped = _SCOPED.get((str(ws.home), key, team, scope_key(conn, actor), imports_version(conn)),
                              lambda: _apply_scope(conn, actor, scope, st))
         return dataclasses.replace(scoped, teams=dict(scoped.teams))  # callers may set .teams
 
@@ -370,7 +370,9 @@ def standings(ws: Workspace, actor: Actor, campaign_id: str, as_of: dt.date | No
 #: version): computing them reads the whole period's facts (seconds at provincial size); every
 #: user's page is a scope filter of the same table. The data version is the analytic snapshot's
 #: (any import changes it), so a kept table is never stale.
-_LIVE = LruCache(16)
+_LIVE = SharedViews("campaign_live", 16)
+#: closed campaigns' frozen standings per campaign, closing and imports (:func:`_frozen_kept`)
+_FROZEN = SharedViews("campaign_frozen", 16)
 #: a scope's view of kept standings (:func:`_apply_scope`), per standings key, scope and imports
 _SCOPED = LruCache(64)
 
@@ -380,9 +382,9 @@ def _live(ws: Workspace, c: Campaign, as_of: dt.date, conn: Connection,
     """(the key the standings are kept under, the standings)."""
     from zhuizong.kpi.materialized import data_version
 
-    key = (json.dumps(campaign_json(c), sort_keys=True, default=str), as_of, team,
-           json.dumps(ws.settings.kpi_settings_used(), sort_keys=True, default=str),
-           str(ws.analytics_dir), data_version(ws))
+    version = (json.dumps(ws.settings.kpi_settings_used(), sort_keys=True, default=str),
+               data_version(ws))
+    key = (json.dumps(campaign_json(c), sort_keys=True, default=str), as_of, team)
 
     def build() -> engine.Standings:
         snap = engine.Facts.open(ws)
@@ -396,7 +398,7 @@ def _live(ws: Workspace, c: Campaign, as_of: dt.date, conn: Connection,
             st.teams = {lv: engine.rank_teams(st.rows, snap, lv) for lv in wanted}
         return st
 
-    return key, dataclasses.replace(_LIVE.get(key, build))  # callers may set .teams
+    return (version, key), dataclasses.replace(_LIVE.get(ws, version, key, build))  # callers may set .teams
 
 
 def _frozen_kept(ws: Workspace, conn: Connection, row: CampaignRow) -> tuple[Hashable, engine.Standings]:
@@ -404,11 +406,11 @@ def _frozen_kept(ws: Workspace, conn: Connection, row: CampaignRow) -> tuple[Has
     org units, which change through imports only)."""
     from zhuizong.services.cache import imports_version
 
-    key = ("frozen", str(ws.home), row.campaign.id, row.closed_on, row.results_as_of,
-           json.dumps(campaign_json(row.campaign), sort_keys=True, default=str),
-           imports_version(conn))
-    st = _LIVE.get(key, lambda: _frozen(conn, row))
-    return key, dataclasses.replace(st, teams=dict(st.teams))  # callers may set .teams
+    version = imports_version(conn)
+    key = (row.campaign.id, row.closed_on, row.results_as_of,
+           json.dumps(campaign_json(row.campaign), sort_keys=True, default=str))
+    st = _FROZEN.get(ws, version, key, lambda: _frozen(conn, row))
+    return ("frozen", version, key), dataclasses.replace(st, teams=dict(st.teams))  # callers may set .teams
 
 
 # --- close ---------------------------------------------------------------------------------------

@@ -413,6 +413,24 @@ def analytics_warm(
         n = materialized.warm(ws, reqs, progress=report)
     output.console.print(f"已预计算 / warmed: {n} 个整树/全员结果 whole-tree and by-agent results computed "
                          f"({time.perf_counter() - t0:.1f}s)", highlight=False)
+    _warm_views(ws, through)
+
+
+def _warm_views(ws: Workspace, through: Any = None) -> None:
+    """The home pages of every distinct org scope (:mod:`zhuizong.services.warm`)."""
+    import time
+
+    from zhuizong.services.warm import warm_views
+
+    with _progress() as prog:
+        task = prog.add_task("首页预备 home pages", total=None)
+        t0 = time.perf_counter()
+        res = warm_views(ws, through, progress=lambda done, total, label: prog.update(
+            task, completed=done, total=total, description=f"首页预备 home pages {label}"))
+    output.console.print(f"已预备首页 / home pages prepared: {res.views} 个页面 views of {res.scopes} "
+                         f"个权限范围 scopes ({time.perf_counter() - t0:.1f}s)", highlight=False)
+    for f in res.failed or []:
+        output.console.print(f"  未能预备 / not prepared: {f}", highlight=False)
 
 
 # --- demo --------------------------------------------------------------------------------------
@@ -486,6 +504,7 @@ def _warm_for_serving(ws: Workspace) -> None:
         task = prog.add_task("预计算 warming", total=sum(len(s) for _t, _a, s in reqs))
         materialized.warm(ws, reqs, progress=lambda done, total, label: prog.update(
             task, completed=done, total=total, description=f"预计算 warming {label}"))
+    _warm_views(ws)
 
 
 def _serve(ws: Workspace, host: str, port: int, workers: int) -> None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -93,9 +95,96 @@ def per_request(key: Hashable, compute: Callable[[], T]) -> T:
     return memo[key]  # type: ignore[no-any-return]
 
 
+class SharedViews:
+    """Kept page data shared by the server's worker processes and kept across restarts: a
+    :class:`LruCache` in front of files ``<analytics dir>/views/<name>/<version>/<key>.pickle``.
+
+    ``version`` is what the data depends on (e.g. the KPI data version): a view of another
+    version is never read; a new version's first write removes the directories of versions
+    unused for :data:`STALE_AFTER` seconds. The files are the app's own (the analytic directory,
+    like the materialised KPI results); each holds its full key, checked on reading. A file that
+    cannot be read or written is ignored (the view is computed)."""
+
+    STALE_AFTER = 900.0
+
+    def __init__(self, name: str, size: int = 256) -> None:
+        self.name = name
+        self.mem = LruCache(size)
+        self.disk_hits = 0
+
+    @staticmethod
+    def _stable(x: Any) -> Any:
+        """``x`` with sets as sorted tuples (a key's repr the same in every process)."""
+        if isinstance(x, (set, frozenset)):
+            return ("set", *sorted((SharedViews._stable(v) for v in x), key=repr))
+        if isinstance(x, (tuple, list)):
+            return tuple(SharedViews._stable(v) for v in x)
+        return x
+
+    def get(self, ws: Any, version: Hashable, key: Hashable, compute: Callable[[], T]) -> T:
+        import hashlib
+
+        vtext = repr(self._stable(version))
+        ktext = repr(self._stable(key))
+        where = (str(ws.home), str(ws.db_url))
+        vdir = hashlib.sha256(repr((where, vtext)).encode()).hexdigest()[:20]
+        fname = hashlib.sha256(ktext.encode()).hexdigest()[:32] + ".pickle"
+
+        def load() -> T:
+            base = Path(ws.analytics_dir) / "views" / self.name
+            path = base / vdir / fname
+            try:
+                stored_key, value = pickle.loads(path.read_bytes())
+                if stored_key == (vtext, ktext):
+                    self.disk_hits += 1
+                    return value  # type: ignore[no-any-return]
+            except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
+                    TypeError, ValueError):
+                pass
+            value = compute()
+            self._write(base, vdir, path, (vtext, ktext), value)
+            return value
+
+        return self.mem.get((where, vtext, ktext), load)
+
+    def _write(self, base: Path, vdir: str, path: Path, full_key: Any, value: Any) -> None:
+        import os
+        import shutil
+        import tempfile
+        import time
+
+        try:
+            new_version = not path.parent.exists()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    pickle.dump((full_key, value), f, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            if new_version:
+                now = time.time()
+                for d in base.iterdir():
+                    if d.name != vdir and d.is_dir() and now - d.stat().st_mtime > self.STALE_AFTER:
+                        shutil.rmtree(d, ignore_errors=True)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            pass  # not kept on disk: computed again by the next process that needs it
+
+    def clear(self, ws: Any = None) -> None:
+        """Forget the views kept in memory; with ``ws``, also its files (the views are keyed by
+        version: this is for data changed behind the app's back, e.g. by hand in SQL)."""
+        import shutil
+
+        self.mem.clear()
+        if ws is not None:
+            shutil.rmtree(Path(ws.analytics_dir) / "views" / self.name, ignore_errors=True)
+
+
 #: page data computed from KPI results within a scope (dashboard, agent list, monthly report):
 #: :func:`kpi_view`
-_KPI_VIEWS = LruCache(256)
+_KPI_VIEWS = SharedViews("kpi", 256)
 
 
 def kpi_view(ws: Any, actor: Any, name: str, params: Hashable, compute: Callable[[], T]) -> T:
@@ -112,4 +201,4 @@ def kpi_view(ws: Any, actor: Any, name: str, params: Hashable, compute: Callable
     used = materialized.settings_hash(ws.settings.kpi_settings_used())
     with ws.engine.connect() as conn:
         scope = per_request(("scope_key", ws.db_url, actor.username), lambda: scope_key(conn, actor))
-    return _KPI_VIEWS.get((name, str(ws.home), ws.db_url, version, used, scope, params), compute)
+    return _KPI_VIEWS.get(ws, (version, used), (name, scope, params), compute)

@@ -119,8 +119,9 @@ def warm_requests(ws: Workspace, through: dt.date | None = None, months: int = T
                   ) -> list[tuple[str, dt.date | None, tuple[str, ...]]]:
     """The whole-tree KPI results the dashboard of any unit reads at ``through`` (the data's last
     day): the running month to date (also by rank category), the same days of the previous month
-    and of last year, and the ``months`` − 1 closed months before — as (period text, as-of day,
-    segments). Stored once (:func:`zhuizong.kpi.materialized.warm`), every unit's dashboard and
+    and of last year, the ``months`` closed months before (the last one also by rank category:
+    the dashboard opens on it) and the month before them (its same month last year) — as
+    (period text, as-of day, segments). Stored once (:func:`zhuizong.kpi.materialized.warm`), every unit's dashboard and
     monthly report for them is a read. The running month and the closed months also get the
     whole-company by-agent result (segment ``materialized.AGENTS``): the per-agent numbers of
     agent profiles, team boards, agent lists and tracking items."""
@@ -132,10 +133,15 @@ def warm_requests(ws: Workspace, through: dt.date | None = None, months: int = T
     for q in (p.previous(), p.same_last_year()):
         text, cut = _req_args(q)
         out.append((text, cut, ("none",)))
-    for k in range(1, max(months, 1)):
+    # the closed months: the dashboard opens on the last one (its 12-month trend, by rank
+    # category, the same month last year), so they reach ``months`` + 1 back
+    for k in range(1, max(months, 1) + 2):
         m = shift_month(label, -k)
+        segs: tuple[str, ...] = ("none", materialized.AGENTS) if k <= months else ("none",)
+        if k == 1:
+            segs = ("none", "rank_category", materialized.AGENTS)
         if (m, None) not in {(t, c) for t, c, _s in out}:
-            out.append((m, None, ("none", materialized.AGENTS)))
+            out.append((m, None, segs))
     return out
 
 

@@ -26,7 +26,7 @@ from zhuizong.access.scope import scope_key
 from zhuizong.basiclaw import service as bl
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.services import audit
-from zhuizong.services.cache import LruCache, imports_version
+from zhuizong.services.cache import SharedViews, imports_version
 from zhuizong.services.dashboard import picker_options
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
@@ -250,7 +250,7 @@ def basic_law_page(ctx: Annotated[Ctx, Depends(page_ctx)], period: str | None = 
 
 #: page summaries per (scope, period, filters, data version): a province's 80,000 results take
 #: seconds to load, decode and sort; the summary is what the page shows of them
-_SUMMARIES = LruCache(64)
+_SUMMARIES = SharedViews("basic_law", 64)
 
 
 def _version(ctx: Ctx, label: str) -> tuple[Any, ...]:
@@ -258,7 +258,7 @@ def _version(ctx: Ctx, label: str) -> tuple[Any, ...]:
     applied assessment), an assessment run, an applied result of the period."""
     runs, res = table("assess_runs"), table("assess_results")
     with ctx.ws.engine.connect() as conn:
-        return (imports_version(conn), scope_key(conn, ctx.actor),
+        return (imports_version(conn),
                 *conn.execute(select(func.max(runs.c.id), func.count())).one(),
                 conn.execute(select(func.max(res.c.applied_at), func.count(res.c.applied_at))
                              .where(res.c.period == label)).one()[:])
@@ -284,8 +284,9 @@ def page_summary(ctx: Ctx, label: str, outcome: str | None, org: str | None) -> 
                 "provisional": "provisional" in status,
                 "as_of": max((r["as_of"] for r in rows), default=None)}
 
-    key = (str(ctx.ws.home), ctx.ws.db_url, _version(ctx, label), label, outcome, org)
-    return _SUMMARIES.get(key, build)
+    with ctx.ws.engine.connect() as conn:
+        scope = scope_key(conn, ctx.actor)
+    return _SUMMARIES.get(ctx.ws, _version(ctx, label), (scope, label, outcome, org), build)
 
 
 @router.get("/basic-law/download")

@@ -12,10 +12,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from zhuizong.errors import ZhuizongError
-from zhuizong.reports.monthly import MonthlyReport, build_monthly, cell_text, monthly_report
+from zhuizong.reports.monthly import build_monthly, monthly_view
 from zhuizong.services import audit
 from zhuizong.services import dashboard as svc
-from zhuizong.services.cache import kpi_view
 from zhuizong.store.db import atomic
 from zhuizong.web.deps import Ctx, page_ctx
 from zhuizong.web.pages.dashboard import helpers
@@ -43,14 +42,7 @@ def report_page(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = None,
     if org is None:
         return ctx.render("report/index.html", report=None, period=period, org=None, orgs=[],
                           **helpers(ctx))
-    ctx.actor.require("view_agents")
-
-    def build() -> tuple[MonthlyReport, list[list[str]]]:
-        r = monthly_report(ctx.ws, ctx.actor, period, org)  # NotFound outside the scope
-        return r, [[cell_text(c, row.get(c.key), r.money) for c in r.columns] for row in r.rows]
-
-    # kept per scope, unit, month and KPI data version (the table is ~200 rows × 90 cells)
-    report, body = kpi_view(ctx.ws, ctx.actor, "monthly_report_page", (period, org), build)
+    report, body = monthly_view(ctx.ws, ctx.actor, period, org)  # NotFound outside the scope
     en = ctx.lang == "en"
     cols = report.columns
     header = {
