@@ -24,6 +24,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -539,6 +540,8 @@ class AssessResult(Base):
     __table_args__ = (
         CheckConstraint(_in("status", ASSESS_STATUSES), name="status"),
         CheckConstraint(_in("outcome", ASSESS_OUTCOMES), name="outcome"),
+        # the latest application of a period, one index seek (the basic-law page's data version)
+        Index("ix_assess_results_period_applied_at", "period", "applied_at"),
     )
 
 

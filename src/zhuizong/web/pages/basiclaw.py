@@ -26,7 +26,7 @@ from zhuizong.access.scope import scope_key
 from zhuizong.basiclaw import service as bl
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.services import audit
-from zhuizong.services.cache import SharedViews, imports_version
+from zhuizong.services.cache import LruCache, SharedViews, imports_version
 from zhuizong.services.dashboard import picker_options
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
@@ -71,11 +71,17 @@ class AgentResults:
         return [*self.keep, *self.promote]
 
 
+#: the org tree per database and imports (org units change through imports only)
+_TREES = LruCache(8)
+
+
 def _parents(ws: Workspace) -> dict[str, str | None]:
-    """The org tree (codes only) to test "under unit X"; rows are already scoped."""
+    """The org tree (codes only) to test "under unit X"; rows are already scoped. Kept per
+    imports (a province's tree is 5,000 rows); callers do not change it."""
     o = table("org_units")
     with ws.engine.connect() as conn:
-        return dict(conn.execute(select(o.c.org_code, o.c.parent_code)).all())  # type: ignore[arg-type]
+        return _TREES.get((ws.db_url, imports_version(conn)), lambda: dict(  # type: ignore[arg-type]
+            conn.execute(select(o.c.org_code, o.c.parent_code)).all()))
 
 
 def under(parents: dict[str, str | None], code: str | None, root: str) -> bool:
@@ -242,7 +248,6 @@ def basic_law_page(ctx: Annotated[Ctx, Depends(page_ctx)], period: str | None = 
     key = "agents" if view == "all" else view
     pg = pager(len(summary[key]), page)
     summary[key] = summary[key][pg.start:pg.end]
-    summary["orgs"] = picker_options(summary["orgs"], _parents(ctx.ws), org)
     return ctx.render("basiclaw/index.html", **summary, max_rows=MAX_ROWS, pg=pg,
                       href=lambda n: "/basic-law?" + _qs(period=label, outcome=outcome, org=org,
                                                          view=view, page=n), **common)
@@ -255,13 +260,14 @@ _SUMMARIES = SharedViews("basic_law", 64)
 
 def _version(ctx: Ctx, label: str) -> tuple[Any, ...]:
     """Changes whenever the page's data may: an import (agents, org units, rank events of an
-    applied assessment), an assessment run, an applied result of the period."""
+    applied assessment), an assessment run, an application of the period's results (each sets
+    ``applied_at`` to its own later time: the latest is one index seek)."""
     runs, res = table("assess_runs"), table("assess_results")
     with ctx.ws.engine.connect() as conn:
         return (imports_version(conn),
                 *conn.execute(select(func.max(runs.c.id), func.count())).one(),
-                conn.execute(select(func.max(res.c.applied_at), func.count(res.c.applied_at))
-                             .where(res.c.period == label)).one()[:])
+                conn.execute(select(func.max(res.c.applied_at))
+                             .where(res.c.period == label)).scalar())
 
 
 def page_summary(ctx: Ctx, label: str, outcome: str | None, org: str | None) -> dict[str, Any]:
@@ -280,7 +286,8 @@ def page_summary(ctx: Ctx, label: str, outcome: str | None, org: str | None) -> 
         return {"rows": bool(rows), "agents": agents[:MAX_ROWS],
                 "promotion": promotion[:MAX_ROWS], "risk": risk[:MAX_ROWS],
                 "totals": {"all": len(agents), "promotion": len(promotion), "risk": len(risk)},
-                "counts": outcome_counts(rows), "orgs": options, "window": window,
+                "counts": outcome_counts(rows),
+                "orgs": picker_options(options, _parents(ctx.ws), org), "window": window,
                 "provisional": "provisional" in status,
                 "as_of": max((r["as_of"] for r in rows), default=None)}
 

@@ -20,11 +20,13 @@ import pandas as pd
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
+from zhuizong.access.scope import scope_key
 from zhuizong.campaigns import engine as ceng
 from zhuizong.campaigns import service as cs
 from zhuizong.campaigns.config import MEASURES, TIE_BREAKERS
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.services import audit
+from zhuizong.services.cache import LruCache, imports_version
 from zhuizong.services.dashboard import picker_options
 from zhuizong.store.db import atomic
 from zhuizong.web.deps import Ctx, page_ctx
@@ -55,10 +57,32 @@ def org_options(ctx: Ctx, rows: pd.DataFrame) -> list[tuple[str, str]]:
 
     with ctx.ws.engine.connect() as conn:
         names = {o.org_code: o.org_name for o in list_orgs(conn, ctx.actor)}
-    for code, name in zip(rows.org_code, rows.org_name, strict=True):
+    pairs = rows[["org_code", "org_name"]].drop_duplicates("org_code")
+    for code, name in zip(pairs.org_code, pairs.org_name, strict=True):
         if isinstance(code, str) and code not in names:
             names[code] = name if isinstance(name, str) else code
     return sorted(names.items())
+
+
+#: org filter options per scope, campaign view (live or frozen, as-of day) and imports: the
+#: options of a national campaign list 5,000 units
+_OPTIONS = LruCache(64)
+
+
+def _kept_options(ctx: Ctx, st: ceng.Standings) -> list[tuple[str, str]]:
+    with ctx.ws.engine.connect() as conn:
+        key = (str(ctx.ws.home), ctx.ws.db_url, st.campaign.id, st.frozen, st.window.as_of,
+               len(st.rows), scope_key(conn, ctx.actor), imports_version(conn))
+    return _OPTIONS.get(key, lambda: org_options(ctx, st.rows))
+
+
+def _picker(ctx: Ctx, st: ceng.Standings, options: list[tuple[str, str]],
+            org: str | None) -> list[tuple[str, str]]:
+    """The options the page's org filter offers (:func:`picker_options`), kept like them."""
+    with ctx.ws.engine.connect() as conn:
+        key = ("picker", str(ctx.ws.home), ctx.ws.db_url, st.campaign.id, st.frozen,
+               st.window.as_of, scope_key(conn, ctx.actor), imports_version(conn), org)
+    return _OPTIONS.get(key, lambda: picker_options(options, _parents(ctx.ws), org))
 
 
 def scoped_standings(ctx: Ctx, campaign_id: str, org: str | None, as_of: dt.date | None = None,
@@ -66,7 +90,7 @@ def scoped_standings(ctx: Ctx, campaign_id: str, org: str | None, as_of: dt.date
     """The standings within the user's view (404 outside it), optionally only under ``org``
     (individual rows; team rankings of level ``team`` stay those of the view)."""
     st = cs.standings(ctx.ws, ctx.actor, campaign_id, as_of, team)
-    options = org_options(ctx, st.rows)
+    options = _kept_options(ctx, st)
     if org:
         if org not in dict(options):
             raise NotFound(f"找不到机构 {org}", f"org unit {org} not found")
@@ -161,7 +185,7 @@ def campaign_page(ctx: Annotated[Ctx, Depends(page_ctx)], campaign_id: str, org:
             {k: v for k, v in (("org", org), ("as_of", as_of), ("page", n)) if v}),
         total=len(st.rows), tiers=tiers, phase=phase, group=GROUP[phase],
         honors=honor_tiers(st) if GROUP[phase] == "ended" else None,
-        orgs=picker_options(options, _parents(ctx.ws), org), org=org,
+        orgs=_picker(ctx, st, options, org), org=org,
         as_of=as_of, **helpers(ctx))
 
 
