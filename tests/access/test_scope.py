@@ -31,7 +31,8 @@ TABLES_IN_DELETE_ORDER = (
 @st.composite
 def agencies(draw: st.DrawFn) -> dict:
     n_orgs = draw(st.integers(1, 10))
-    parents = [None] + [draw(st.integers(0, i - 1)) for i in range(1, n_orgs)]
+    # a tree, or a forest (several top units: a grant of every top unit sees everything)
+    parents = [None] + [draw(st.one_of(st.integers(0, i - 1), st.none())) for i in range(1, n_orgs)]
     n_agents = draw(st.integers(0, 20))
     agent_org = [draw(st.integers(0, n_orgs - 1)) for _ in range(n_agents)]
     sup = [

@@ -49,6 +49,10 @@ class Scope:
     org_part: Select | None = None
     other_part: Select | None = None
     on: dt.date | None = None
+    #: the org grants cover every unit (their roots include every top unit): an agent is then
+    #: visible when placed at all — every placement names an existing unit (NOT NULL, foreign
+    #: key) — and a unit when it exists; tested without walking the tree
+    whole_tree: bool = False
 
     def agent_filter(self, col: ColumnElement) -> ColumnElement[bool]:
         """``col`` (an agent code) is visible. The agents of org grants are tested per row (is
@@ -60,6 +64,8 @@ class Scope:
             return col.in_(self.agents)
         src, code, org, _sup = _placement(self.on, alias="scope_placed")
         placed = exists(select(literal_column("1")).select_from(src)  # type: ignore[arg-type]
+                        .where(code == col) if self.whole_tree else
+                        select(literal_column("1")).select_from(src)  # type: ignore[arg-type]
                         .where(code == col, org.in_(self.org_part)))
         if self.other_part is None:
             return placed
@@ -157,8 +163,12 @@ def scope_for(conn: Connection, actor: Actor, on: dt.date | None = None) -> Scop
     selves = [r.agent_code for r in rows if r.scope_type == "self"]
     agent_parts: list[Select] = []
     orgs: Select = _NOTHING
+    whole = False
     if subtree_roots:
-        orgs = _org_subtree(subtree_roots)
+        o = table("org_units")
+        tops = set(conn.execute(select(o.c.org_code).where(o.c.parent_code.is_(None))).scalars())
+        whole = bool(tops) and tops <= set(subtree_roots)
+        orgs = select(o.c.org_code.label("code")) if whole else _org_subtree(subtree_roots)
         # the same CTE object for both: a statement filtering on agents *and* org units (tracking
         # items of either kind) may hold only one CTE named "org_tree"
         agent_parts.append(_agents_in_orgs(orgs, on))
@@ -176,4 +186,4 @@ def scope_for(conn: Connection, actor: Actor, on: dt.date | None = None) -> Scop
     other_sel = None if not others else others[0] if len(others) == 1 else select(
         union(*others).subquery("visible_other").c.code)
     return Scope(actor, agents_sel, orgs, org_part=orgs if subtree_roots else None,
-                 other_part=other_sel, on=on)
+                 other_part=other_sel, on=on, whole_tree=whole)
