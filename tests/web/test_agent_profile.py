@@ -92,3 +92,21 @@ def test_records_of_equals_show_item_within_scope(demo_web: DemoWeb) -> None:
             assert any(got.values())  # some item has records
         else:
             assert len(visible) < len(set(ids))  # the supervisor does not see them all
+
+
+def test_agent_list_in_pages(demo_web: DemoWeb, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from zhuizong.web import paging
+
+    c = demo_web.client("admin")
+    monkeypatch.setattr(paging, "PAGE_ROWS", 10_000)
+    everyone = _codes(c.get("/agents").text)
+    monkeypatch.setattr(paging, "PAGE_ROWS", 7)
+    pages = -(-len(everyone) // 7)
+    assert pages > 2
+    got: list[str] = []
+    for n in range(1, pages + 1):
+        html = c.get("/agents", params={"page": n}).text
+        assert f'data-page="{n}" data-pages="{pages}"' in html
+        assert f'id="count">{len(everyone)}' in html
+        got += _codes(html)
+    assert got == everyone

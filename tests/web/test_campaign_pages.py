@@ -175,14 +175,14 @@ def test_standings_xlsx_is_injection_safe(world: World, clients: dict[str, Any])
     # names change through imports, which change the data version the live standings are kept
     # under (campaigns.service._LIVE, _SCOPED); this direct edit does not, so forget them
     cs._LIVE.clear(world.ws)
-    cs._SCOPED.clear()
+    cs._SCOPED.clear(world.ws)
     try:
         r = clients["supervisor"].get(f"/campaigns/{LIVE}/download")
     finally:
         with world.ws.engine.begin() as conn:
             conn.execute(update(a).where(a.c.agent_code == victim).values(agent_name=old))
         cs._LIVE.clear(world.ws)
-        cs._SCOPED.clear()
+        cs._SCOPED.clear(world.ws)
     assert r.status_code == 200
     wb = load_workbook(io.BytesIO(r.content))
     sheet = wb["个人排名"]
@@ -246,7 +246,7 @@ def test_standings_shared_between_processes(world: World) -> None:
     closed = cs.standings(world.ws, world.actor("executive"), CLOSED)
     for kept in (cs._LIVE, cs._FROZEN):
         kept.clear()
-    cs._SCOPED.clear()
+    cs._SCOPED.clear(world.ws)
     disk = cs._LIVE.disk_hits + cs._FROZEN.disk_hits
     live2 = cs.standings(world.ws, world.actor("executive"), LIVE)
     closed2 = cs.standings(world.ws, world.actor("executive"), CLOSED)

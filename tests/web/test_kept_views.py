@@ -173,3 +173,35 @@ def test_views_are_shared_through_files(ws: Workspace) -> None:
     assert sv.get(ws, ("v", 1), ("k", frozenset({"a", "b"})), lambda: calls.append(2) or "two") == "one"
     assert sv.get(ws, ("v", 2), ("k", frozenset({"a", "b"})), lambda: calls.append(3) or "three") == "three"
     assert calls == [1, 3]
+
+
+def test_warm_prepares_every_org_scope_home_pages(ws: Workspace) -> None:
+    """zhuizong analytics warm → services.warm.warm_views: afterwards a new worker process opens
+    the dashboard, the monthly report and the campaign standings of each org scope's top unit
+    from the files, computing nothing."""
+    from zhuizong.campaigns import service as cs
+    from zhuizong.reports.monthly import monthly_view
+    from zhuizong.services.warm import warm_views
+
+    from zhuizong.campaigns.config import parse_campaign
+
+    cs.define(ws, SYSTEM, [parse_campaign({"id": "kept-may", "name": "五月冲刺", "period": "2026-05",
+                                           "measure": "fyp", "tiers": [{"name": "达标", "threshold": 1000}]},
+                                          "test")], "test")
+    res = warm_views(ws, DEMO_END)
+    assert (res.scopes >= 1, res.views >= 3, res.failed) == (True, True, []), res
+    for kept in (cache._KPI_VIEWS, cs._LIVE, cs._FROZEN, cs._SCOPED):
+        kept.clear()  # as in a new process
+    disk = cache._KPI_VIEWS.disk_hits
+    actor = _actor(ws, "executive")
+    period = svc.last_closed_month(ws, DEMO_END)
+    svc.dashboard(ws, actor, _root(ws), period, through=DEMO_END, with_trend=False)
+    svc.dashboard(ws, actor, _root(ws), period, through=DEMO_END)
+    monthly_view(ws, actor, period, _root(ws))
+    assert cache._KPI_VIEWS.disk_hits == disk + 3
+    live = [c["id"] for c in cs.list_campaigns(ws, actor) if c["phase"] != "upcoming"]
+    assert live
+    scoped = cs._SCOPED.disk_hits
+    for cid in live:
+        cs.standings(ws, actor, cid)
+    assert cs._SCOPED.disk_hits == scoped + len(live)

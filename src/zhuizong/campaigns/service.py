@@ -361,7 +361,8 @@ def standings(ws: Workspace, actor: Actor, campaign_id: str, as_of: dt.date | No
         from zhuizong.services.cache import imports_version
 
         # the view of a scope, kept with the standings it filters (a branch: 50,000 rows)
-        scoped = _SCOPED.get((str(ws.home), key, team, scope_key(conn, actor), imports_version(conn)),
+        version, skey = key
+        scoped = _SCOPED.get(ws, (version, imports_version(conn)), (skey, team, scope_key(conn, actor)),
                              lambda: _apply_scope(conn, actor, scope, st))
         return dataclasses.replace(scoped, teams=dict(scoped.teams))  # callers may set .teams
 
@@ -374,12 +375,12 @@ _LIVE = SharedViews("campaign_live", 16)
 #: closed campaigns' frozen standings per campaign, closing and imports (:func:`_frozen_kept`)
 _FROZEN = SharedViews("campaign_frozen", 16)
 #: a scope's view of kept standings (:func:`_apply_scope`), per standings key, scope and imports
-_SCOPED = LruCache(64)
+_SCOPED = SharedViews("campaign_scoped", 64)
 
 
 def _live(ws: Workspace, c: Campaign, as_of: dt.date, conn: Connection,
-          team: str | None) -> tuple[Hashable, engine.Standings]:
-    """(the key the standings are kept under, the standings)."""
+          team: str | None) -> tuple[tuple[Hashable, Hashable], engine.Standings]:
+    """((version, key) the standings are kept under, the standings)."""
     from zhuizong.kpi.materialized import data_version
 
     version = (json.dumps(ws.settings.kpi_settings_used(), sort_keys=True, default=str),
@@ -401,7 +402,8 @@ def _live(ws: Workspace, c: Campaign, as_of: dt.date, conn: Connection,
     return (version, key), dataclasses.replace(_LIVE.get(ws, version, key, build))  # callers may set .teams
 
 
-def _frozen_kept(ws: Workspace, conn: Connection, row: CampaignRow) -> tuple[Hashable, engine.Standings]:
+def _frozen_kept(ws: Workspace, conn: Connection, row: CampaignRow
+                 ) -> tuple[tuple[Hashable, Hashable], engine.Standings]:
     """:func:`_frozen`, kept per campaign, closing and imports (the unit names come from the
     org units, which change through imports only)."""
     from zhuizong.services.cache import imports_version
@@ -410,7 +412,7 @@ def _frozen_kept(ws: Workspace, conn: Connection, row: CampaignRow) -> tuple[Has
     key = (row.campaign.id, row.closed_on, row.results_as_of,
            json.dumps(campaign_json(row.campaign), sort_keys=True, default=str))
     st = _FROZEN.get(ws, version, key, lambda: _frozen(conn, row))
-    return ("frozen", version, key), dataclasses.replace(st, teams=dict(st.teams))  # callers may set .teams
+    return (version, ("frozen", key)), dataclasses.replace(st, teams=dict(st.teams))  # callers may set .teams
 
 
 # --- close ---------------------------------------------------------------------------------------

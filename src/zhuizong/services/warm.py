@@ -7,8 +7,9 @@ scope after an import computes it — for a branch: seconds (the basic-law page 
 results; the dashboard a dozen KPI results and the cohort matrix). This module computes, for each
 distinct scope of the active users (users with the same grants see the same data: one
 computation), what their home pages open on: the dashboard of the scope's top unit for the last
-closed month (cards, trends and cohort), the monthly report page of that unit, and — for users
-who see assessments — the basic-law page of the latest assessed period. Users with only people
+closed month (cards, trends and cohort), the monthly report page of that unit, for users who see
+assessments the basic-law page of the latest assessed period, and the standings of every
+running or ended campaign they see. Users with only people
 (a reporting line, themselves) open pages that are cheap already and are skipped.
 """
 
@@ -86,6 +87,8 @@ def warm_views(ws: Workspace, through: dt.date | None = None,
         steps += [(a, "dashboard"), (a, "report")]
         if a.can("view_assessment"):
             steps.append((a, "basic_law"))
+        if a.can("view_campaigns"):
+            steps.append((a, "campaigns"))
     for i, (actor, view) in enumerate(steps):
         if progress is not None:
             progress(i, len(steps), f"{actor.username} {view}")
@@ -99,6 +102,17 @@ def warm_views(ws: Workspace, through: dt.date | None = None,
                     svc.dashboard(ws, actor, root, period, through=through)
                 elif view == "report":
                     monthly_view(ws, actor, period, root)
+                elif view == "campaigns":
+                    from zhuizong.campaigns import service as cs
+                    from zhuizong.web.pages import campaigns as cpage
+
+                    who = _Who(ws, actor)
+                    for c in cs.list_campaigns(ws, actor):
+                        if c["phase"] == "upcoming":
+                            continue
+                        st = cs.standings(ws, actor, c["id"])
+                        options = cpage._kept_options(who, st)  # type: ignore[arg-type]
+                        cpage._picker(who, st, options, None)  # type: ignore[arg-type]
                 else:
                     from zhuizong.web.pages import basiclaw as page
 

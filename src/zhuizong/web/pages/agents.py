@@ -4,12 +4,14 @@ agent profile (timeline, production, attendance, work logs, tracking, assessment
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from zhuizong.services import dashboard as svc
 from zhuizong.web.deps import Ctx, page_ctx
+from zhuizong.web.paging import pager
 from zhuizong.web.pages.dashboard import _base, helpers, num
 from zhuizong.web.pages.tracking import _labels
 
@@ -21,12 +23,16 @@ FILTERS = ("fyp", "cases", "active", "inactive", "new_hires", "leavers", "headco
 
 @router.get("/agents", response_class=HTMLResponse)
 def agents_page(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = None, q: str | None = None,
-                period: str | None = None, filter: str | None = None) -> Response:
+                period: str | None = None, filter: str | None = None, page: int = 1) -> Response:
     filt = filter if filter in FILTERS else None
     rows, per = svc.agent_list(ctx.ws, ctx.actor, org=org or None, period=period or None, filt=filt,
                                q=q)  # NotFound when org is outside the scope
-    return ctx.render("agents/list.html", rows=rows, per=per, org=org, q=q or "", period=period,
-                      filter=filt, filters=FILTERS, limit=1000, **helpers(ctx))
+    pg = pager(len(rows), page)
+    return ctx.render("agents/list.html", rows=rows[pg.start:pg.end], total=len(rows), per=per,
+                      org=org, q=q or "", period=period, filter=filt, filters=FILTERS, limit=1000,
+                      pg=pg, href=lambda n: "/agents?" + urlencode(
+                          {k: v for k, v in (("org", org), ("q", q), ("period", period),
+                                             ("filter", filt), ("page", n)) if v}), **helpers(ctx))
 
 
 def _production_chart(ctx: Ctx, p: svc.Profile) -> dict[str, Any]:

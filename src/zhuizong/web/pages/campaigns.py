@@ -26,7 +26,7 @@ from zhuizong.campaigns import service as cs
 from zhuizong.campaigns.config import MEASURES, TIE_BREAKERS
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.services import audit
-from zhuizong.services.cache import LruCache, imports_version
+from zhuizong.services.cache import SharedViews, imports_version
 from zhuizong.services.dashboard import picker_options
 from zhuizong.store.db import atomic
 from zhuizong.web.deps import Ctx, page_ctx
@@ -66,23 +66,23 @@ def org_options(ctx: Ctx, rows: pd.DataFrame) -> list[tuple[str, str]]:
 
 #: org filter options per scope, campaign view (live or frozen, as-of day) and imports: the
 #: options of a national campaign list 5,000 units
-_OPTIONS = LruCache(64)
+_OPTIONS = SharedViews("campaign_options", 128)
 
 
 def _kept_options(ctx: Ctx, st: ceng.Standings) -> list[tuple[str, str]]:
     with ctx.ws.engine.connect() as conn:
-        key = (str(ctx.ws.home), ctx.ws.db_url, st.campaign.id, st.frozen, st.window.as_of,
-               len(st.rows), scope_key(conn, ctx.actor), imports_version(conn))
-    return _OPTIONS.get(key, lambda: org_options(ctx, st.rows))
+        version, key = imports_version(conn), ("options", st.campaign.id, st.frozen, st.window.as_of,
+                                               len(st.rows), scope_key(conn, ctx.actor))
+    return _OPTIONS.get(ctx.ws, version, key, lambda: org_options(ctx, st.rows))
 
 
 def _picker(ctx: Ctx, st: ceng.Standings, options: list[tuple[str, str]],
             org: str | None) -> list[tuple[str, str]]:
     """The options the page's org filter offers (:func:`picker_options`), kept like them."""
     with ctx.ws.engine.connect() as conn:
-        key = ("picker", str(ctx.ws.home), ctx.ws.db_url, st.campaign.id, st.frozen,
-               st.window.as_of, scope_key(conn, ctx.actor), imports_version(conn), org)
-    return _OPTIONS.get(key, lambda: picker_options(options, _parents(ctx.ws), org))
+        version, key = imports_version(conn), ("picker", st.campaign.id, st.frozen, st.window.as_of,
+                                               len(st.rows), scope_key(conn, ctx.actor), org)
+    return _OPTIONS.get(ctx.ws, version, key, lambda: picker_options(options, _parents(ctx.ws), org))
 
 
 def scoped_standings(ctx: Ctx, campaign_id: str, org: str | None, as_of: dt.date | None = None,
