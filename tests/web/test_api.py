@@ -90,7 +90,11 @@ def test_me(world: World) -> None:
 
 def test_orgs_and_agents(world: World) -> None:
     admin, s = world.webs["admin"], world.webs["s"]
-    orgs = admin.get("/api/v1/orgs").json()["org_units"]
+    body = admin.get("/api/v1/orgs").json()
+    from zhuizong.web.api import OrgsOut
+
+    OrgsOut.model_validate(body)  # written without the response model: still its shape
+    orgs = body["org_units"]
     assert [o["org_code"] for o in orgs] == sorted(o[0] for o in agency.ORGS)
     assert next(o for o in orgs if o["org_code"] == "G1") == {
         "org_code": "G1", "org_name": "一组", "parent_code": "D1", "level": "group"}
