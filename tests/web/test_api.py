@@ -140,6 +140,9 @@ def test_kpi_is_the_cli_json(world: World) -> None:
         assert r.status_code == 200, (params, r.text)
         args = [x for k, v in params.items() for x in (f"--{k.replace('_', '-')}", v)]
         assert r.json() == world.cli("--as", "admin", "kpi", *args, "--format", "json"), params
+        from zhuizong.web.api import KpiOut
+
+        KpiOut.model_validate(r.json())  # written without the response model: still its shape
 
 
 def test_kpi_scope_and_errors(world: World) -> None:
