@@ -453,8 +453,9 @@ def _from_agent_tree(ws: Workspace, req: KpiRequest, version: str, used: dict[st
     columns = ["org_code", "org_name", "agent_code", "segment", "metric", "value", "numerator",
                "denominator", "present"]
     try:
-        if len(agents) <= 200:  # a team, one agent: only the row groups that may hold them
-            groups = index.groups_of(agents)
+        # a team, one agent: only the row groups that may hold them (a branch: the whole file)
+        groups = index.groups_of(agents) if len(agents) <= 5000 else None
+        if groups is not None and len(groups) < 0.8 * len(index.lo):
             table = (pq.ParquetFile(path, metadata=index.metadata)
                      .read_row_groups(groups, columns=columns) if groups
                      else index.empty(columns))
