@@ -42,7 +42,7 @@ from zhuizong.errors import ConfigError, NotFound, ZhuizongError
 from zhuizong.importing.report import safe_cell
 from zhuizong.kpi import compiler
 from zhuizong.services import audit
-from zhuizong.services.cache import LruCache, SharedViews
+from zhuizong.services.cache import LruCache, SharedViews, imports_version, request_scope_key
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
@@ -302,11 +302,8 @@ def _frozen(conn: Connection, row: CampaignRow) -> engine.Standings:
 def _apply_scope(conn: Connection, actor: Actor, scope: Scope, st: engine.Standings) -> engine.Standings:
     if actor.is_system or st.campaign.visibility == "campaign":
         return st
-    from zhuizong.access.scope import scope_key
-    from zhuizong.services.cache import imports_version
-
     # a branch scope's 100,000 agents: listed once per scope and imports
-    key = (scope_key(conn, actor), imports_version(conn))
+    key = (request_scope_key(conn, actor), imports_version(conn))
     agents = _SCOPE_SETS.get(("agents", *key), lambda: frozenset(_scope_agents(conn, scope)))
     orgs = _SCOPE_SETS.get(("orgs", *key), lambda: frozenset(_scope_orgs(conn, scope)))
     rows = st.rows[st.rows.agent_code.isin(agents)].reset_index(drop=True)
@@ -357,12 +354,10 @@ def standings(ws: Workspace, actor: Actor, campaign_id: str, as_of: dt.date | No
             key, st = _live(ws, c, as_of, conn, team)
         if actor.is_system or c.visibility == "campaign":
             return st
-        from zhuizong.access.scope import scope_key
-        from zhuizong.services.cache import imports_version
-
         # the view of a scope, kept with the standings it filters (a branch: 50,000 rows)
         version, skey = key
-        scoped = _SCOPED.get(ws, (version, imports_version(conn)), (skey, team, scope_key(conn, actor)),
+        scoped = _SCOPED.get(ws, (version, imports_version(conn)),
+                             (skey, team, request_scope_key(conn, actor)),
                              lambda: _apply_scope(conn, actor, scope, st))
         return dataclasses.replace(scoped, teams=dict(scoped.teams))  # callers may set .teams
 
@@ -406,8 +401,6 @@ def _frozen_kept(ws: Workspace, conn: Connection, row: CampaignRow
                  ) -> tuple[tuple[Hashable, Hashable], engine.Standings]:
     """:func:`_frozen`, kept per campaign, closing and imports (the unit names come from the
     org units, which change through imports only)."""
-    from zhuizong.services.cache import imports_version
-
     version = imports_version(conn)
     key = (row.campaign.id, row.closed_on, row.results_as_of,
            json.dumps(campaign_json(row.campaign), sort_keys=True, default=str))

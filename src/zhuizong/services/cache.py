@@ -95,6 +95,15 @@ def per_request(key: Hashable, compute: Callable[[], T]) -> T:
     return memo[key]  # type: ignore[no-any-return]
 
 
+def request_scope_key(conn: Connection, actor: Any) -> tuple[Any, ...]:
+    """:func:`zhuizong.access.scope.scope_key` of ``actor``, read once per web request (a page
+    keys several kept views by it)."""
+    from zhuizong.access.scope import scope_key
+
+    return per_request(("scope_key", str(conn.engine.url), actor.username),
+                       lambda: scope_key(conn, actor))
+
+
 class SharedViews:
     """Kept page data shared by the server's worker processes and kept across restarts: a
     :class:`LruCache` in front of files ``<analytics dir>/views/<name>/<version>/<key>.pickle``.
@@ -194,11 +203,10 @@ def kpi_view(ws: Any, actor: Any, name: str, params: Hashable, compute: Callable
     only with the analytic snapshot (imports); so do the names and org units such a page shows
     beside them (:mod:`zhuizong.kpi.materialized`). The caller checks the actor's permission
     before calling: roles are not part of the key."""
-    from zhuizong.access.scope import scope_key
     from zhuizong.kpi import materialized
 
     version = materialized.data_version(ws)
     used = materialized.settings_hash(ws.settings.kpi_settings_used())
     with ws.engine.connect() as conn:
-        scope = per_request(("scope_key", ws.db_url, actor.username), lambda: scope_key(conn, actor))
+        scope = request_scope_key(conn, actor)
     return _KPI_VIEWS.get(ws, (version, used), (name, scope, params), compute)

@@ -31,7 +31,7 @@ from zhuizong.kpi.engine import KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
 from zhuizong.kpi.service import kpi_report
 from zhuizong.services.cache import kpi_view
-from zhuizong.services.directory import AgentRow, OrgRow, get_agent, list_agents, list_orgs
+from zhuizong.services.directory import AgentRow, OrgRow, list_agents, list_orgs
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 
@@ -225,9 +225,8 @@ def _parallel(fn: Any, keys: list[Any], workers: int = 4) -> dict[Any, Any]:
     """``{key: fn(key)}``, computed in up to ``workers`` threads (errors propagate)."""
     if len(keys) <= 1:
         return {k: fn(k) for k in keys}
-    from concurrent.futures import ThreadPoolExecutor
-
     import contextvars
+    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
         # each in a copy of the caller's context: the request's pinned KPI data version

@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from zhuizong.services import dashboard as svc
 from zhuizong.web.deps import Ctx, page_ctx
-from zhuizong.web.paging import pager
 from zhuizong.web.pages.dashboard import _base, helpers, num
 from zhuizong.web.pages.tracking import _labels
+from zhuizong.web.paging import pager
 
 router = APIRouter(include_in_schema=False)
 

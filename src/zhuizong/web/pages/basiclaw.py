@@ -21,12 +21,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
-from zhuizong.access.scope import scope_key
-
 from zhuizong.basiclaw import service as bl
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.services import audit
-from zhuizong.services.cache import LruCache, SharedViews, imports_version
+from zhuizong.services.cache import LruCache, SharedViews, imports_version, request_scope_key
 from zhuizong.services.dashboard import picker_options
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
@@ -292,7 +290,7 @@ def page_summary(ctx: Ctx, label: str, outcome: str | None, org: str | None) -> 
                 "as_of": max((r["as_of"] for r in rows), default=None)}
 
     with ctx.ws.engine.connect() as conn:
-        scope = scope_key(conn, ctx.actor)
+        scope = request_scope_key(conn, ctx.actor)
     return _SUMMARIES.get(ctx.ws, _version(ctx, label), (scope, label, outcome, org), build)
 
 

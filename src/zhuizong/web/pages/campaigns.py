@@ -12,28 +12,29 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import pandas as pd
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
-from zhuizong.access.scope import scope_key
 from zhuizong.campaigns import engine as ceng
 from zhuizong.campaigns import service as cs
 from zhuizong.campaigns.config import MEASURES, TIE_BREAKERS
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.services import audit
-from zhuizong.services.cache import SharedViews, imports_version
+from zhuizong.services.cache import SharedViews, imports_version, request_scope_key
 from zhuizong.services.dashboard import picker_options
 from zhuizong.store.db import atomic
 from zhuizong.web.deps import Ctx, page_ctx
-from zhuizong.web.paging import pager
 from zhuizong.web.pages.basiclaw import _parents, under
+from zhuizong.web.paging import pager
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 
 #: phase (campaigns.service) → the group a user thinks in: upcoming, running, ended
 GROUP = {"upcoming": "upcoming", "running": "running", "grace": "ended", "closable": "ended",
@@ -69,20 +70,22 @@ def org_options(ctx: Ctx, rows: pd.DataFrame) -> list[tuple[str, str]]:
 _OPTIONS = SharedViews("campaign_options", 128)
 
 
-def _kept_options(ctx: Ctx, st: ceng.Standings) -> list[tuple[str, str]]:
+def _kept(ctx: Ctx, st: ceng.Standings, what: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` kept in :data:`_OPTIONS` per imports, scope and campaign view."""
     with ctx.ws.engine.connect() as conn:
-        version, key = imports_version(conn), ("options", st.campaign.id, st.frozen, st.window.as_of,
-                                               len(st.rows), scope_key(conn, ctx.actor))
-    return _OPTIONS.get(ctx.ws, version, key, lambda: org_options(ctx, st.rows))
+        version, scope = imports_version(conn), request_scope_key(conn, ctx.actor)
+    key = (what, st.campaign.id, st.frozen, st.window.as_of, len(st.rows), scope)
+    return _OPTIONS.get(ctx.ws, version, key, compute)
+
+
+def _kept_options(ctx: Ctx, st: ceng.Standings) -> list[tuple[str, str]]:
+    return _kept(ctx, st, "options", lambda: org_options(ctx, st.rows))
 
 
 def _picker(ctx: Ctx, st: ceng.Standings, options: list[tuple[str, str]],
             org: str | None) -> list[tuple[str, str]]:
     """The options the page's org filter offers (:func:`picker_options`), kept like them."""
-    with ctx.ws.engine.connect() as conn:
-        version, key = imports_version(conn), ("picker", st.campaign.id, st.frozen, st.window.as_of,
-                                               len(st.rows), scope_key(conn, ctx.actor), org)
-    return _OPTIONS.get(ctx.ws, version, key, lambda: picker_options(options, _parents(ctx.ws), org))
+    return _kept(ctx, st, ("picker", org), lambda: picker_options(options, _parents(ctx.ws), org))
 
 
 def scoped_standings(ctx: Ctx, campaign_id: str, org: str | None, as_of: dt.date | None = None,
