@@ -14,12 +14,18 @@ other metrics as ``(value, None, None)``.
 Decisions where even docs/kpi-engine.md leaves room (each noted where it is implemented):
 
 * Plans exist for ``segment="none"`` and unit grains only (a plan is entered per org unit, not per
-  rank category or agent); a to-date period uses the plan of its whole period; a date range has no
-  plan of its own and its months' plans are not summed (partial months), so only the children rule
-  could apply — and it never finds a range plan either: ranges have no plan.
-* Cohort metrics: the months of the period are ``Period.months()``; "the end of m" is the end of
-  the basis month m cut at the period's end (to-date periods evaluate the as-of month at the
-  as-of date).
+  rank category or agent); a to-date period uses the plan of its whole period; a date range made
+  of whole basis months (it starts on a basis month's first day and ends on one's last day, not
+  cut at an as-of date) takes the sum of its months' plans (then the children rule); any other
+  date range has no plan (partial months are not prorated).
+* A date range *shorter than a month* is one that contains no whole basis month (checked here
+  day by day, see ``_short_range``): it is one piece with its own endpoints, also across a month
+  boundary — average (opening + closing) / 2, recruitment and attrition rates over its own
+  opening, its cohorts those of the basis month containing its end, evaluated at its end. Every
+  other period is split into its basis months (``Period.month_periods()``).
+* Cohort metrics: the months of the period are ``Period.months()`` (a short range: the month of
+  its end); "the end of m" is the end of the basis month m cut at the period's end (to-date
+  periods evaluate the as-of month at the as-of date).
 * A working day for tool usage is a day with a morning-meeting row of an agent *placed* in the
   unit's subtree on that day (in force or not); the counted agents are those in force that day.
 * Tenure of a count on day d: the current spell is the latest spell that started on or before d
@@ -464,7 +470,7 @@ class _Calc:
             return hc[d]
 
         opening, closing = at(self.S - ONE_DAY), at(self.E)
-        pieces = self.p.month_periods()
+        pieces = [self.p] if _short_range(self.p) else self.p.month_periods()
         multi = len(pieces) > 1
         keys = set(opening) | set(closing)
         for pc in pieces:
@@ -519,7 +525,7 @@ class _Calc:
         retained: dict[Any, Fraction] = defaultdict(Fraction)
         converted: dict[Any, Fraction] = defaultdict(Fraction)
         basis = self.p.basis
-        for y, m in self.p.months():
+        for y, m in _report_months(self.p):
             idx = y * 12 + (m - 1) - t
             cs, ce = basis.month_bounds(idx // 12, idx % 12 + 1)
             end_of_m = min(basis.month_bounds(y, m)[1], self.E)
@@ -546,7 +552,7 @@ class _Calc:
         grace = dt.timedelta(days=int(self.settings["kpi.persistency_grace_days"]))
         basis = self.p.basis
         cohorts = []
-        for y, m in self.p.months():
+        for y, m in _report_months(self.p):
             idx = y * 12 + (m - 1) - (n + 1)
             cs, ce = basis.month_bounds(idx // 12, idx % 12 + 1)
             cohorts.append((cs, ce, min(basis.month_bounds(y, m)[1], self.E)))
@@ -647,7 +653,7 @@ class _Calc:
         year = self.E.year
         year_plan = self.plan_of(unit, f"{year:04d}", [f"{year:04d}-{m:02d}" for m in range(1, 13)])
         whole = self.p.uncut()
-        if whole.kind == "range":
+        if whole.kind == "range" and not (whole.as_of is None and _whole_months_range(whole)):
             return None, year_plan
         months = [f"{y:04d}-{m:02d}" for y, m in whole.months()]
         return self.plan_of(unit, whole.label, months), year_plan
@@ -735,6 +741,36 @@ class _Calc:
                 for metric in METRIC_CODES:
                     out[(g[0], g[1], s, metric)] = vals[metric]
         return out
+
+
+def _short_range(p: Period) -> bool:
+    """A date range that contains no whole basis month: no basis month touched by the range has
+    both its first day (the day before is in another month, or the month is not the start's)
+    and its last day (the day after is in another month, or the month is not the end's) inside
+    the range."""
+    if p.kind != "range":
+        return False
+    b = p.basis
+    first, last = b.month_of(p.start), b.month_of(p.end)
+    touched = {b.month_of(d) for d in _days(p.start, p.end)}
+    for m in touched:
+        starts_inside = m != first or b.month_of(p.start - ONE_DAY) != m
+        ends_inside = m != last or b.month_of(p.end + ONE_DAY) != m
+        if starts_inside and ends_inside:
+            return False
+    return True
+
+
+def _report_months(p: Period) -> list[tuple[int, int]]:
+    """The months whose cohorts the period reports: a short range reports its end's month."""
+    return [p.basis.month_of(p.end)] if _short_range(p) else p.months()
+
+
+def _whole_months_range(p: Period) -> bool:
+    """The range starts where a basis month starts and ends where one ends."""
+    b = p.basis
+    return (b.month_of(p.start - ONE_DAY) != b.month_of(p.start)
+            and b.month_of(p.end + ONE_DAY) != b.month_of(p.end))
 
 
 def _anniversary(issued: dt.date, years: int) -> dt.date:

@@ -1,7 +1,8 @@
 """Property test: the KPI engine agrees with the plain-Python reference on random agencies.
 
 Each Hypothesis example is a random agency (``tests.kpi.agencies``) imported into a freshly reset
-workspace, plus one or more random queries: a period (month, quarter, year, date range, to-date
+workspace, plus one or more random queries: a period (month, quarter, year, date range — some
+shorter than a month across a month boundary, some made of whole basis months —, to-date
 month), a grain (the root, ``by="children"``, ``by="level:<a level>"``, ``by="subtree"``), a
 segment (``none``, ``rank_category``, ``tenure``) and settings (both month bases — work months with cut-off
 25 — and, less often, the other KPI settings). Every metric the engine offers is compared with
@@ -87,9 +88,19 @@ def queries(draw: st.DrawFn, facts: Facts) -> dict[str, Any]:
         period = f"2026Q{draw(st.integers(1, 4))}"
     elif kind == "year":
         period = "2026"
+    elif kind == "range" and draw(st.integers(0, 3)) == 0:
+        # whole basis months (their plans add up), e.g. 2026-01-01..2026-07-31
+        first = draw(st.integers(1, 12))
+        last = draw(st.integers(first, min(first + 6, 12)))
+        start = basis_of(s).month_bounds(2026, first)[0]
+        end = basis_of(s).month_bounds(2026, last)[1]
+        period = f"{start.isoformat()}..{end.isoformat()}"
     elif kind == "range":
+        # mostly shorter than a month across a month boundary, or several months with partial
+        # months at the ends
         start = dt.date(2026, 1, 1) + dt.timedelta(days=draw(st.integers(0, 340)))
-        end = min(start + dt.timedelta(days=draw(st.integers(0, 120))), dt.date(2026, 12, 31))
+        length = draw(st.one_of(st.integers(0, 31), st.integers(0, 120)))
+        end = min(start + dt.timedelta(days=length), dt.date(2026, 12, 31))
         period = f"{start.isoformat()}..{end.isoformat()}"
     else:
         m = draw(st.integers(1, 12))

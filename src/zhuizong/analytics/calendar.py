@@ -99,6 +99,45 @@ class Period:
                               as_of=e if e < self.basis.month_bounds(y, m)[1] else None))
         return out
 
+    def whole_months(self) -> list[tuple[int, int]]:
+        """The basis months that lie entirely inside the period's (cut) bounds."""
+        out = []
+        for y, m in self.months():
+            s, e = self.basis.month_bounds(y, m)
+            if self.start <= s and e <= self.end:
+                out.append((y, m))
+        return out
+
+    @property
+    def is_short_range(self) -> bool:
+        """A date range *shorter than a month* (kpi-spec §2, "Periods that are not whole
+        months"): it contains no whole basis month. Such a range is one piece with its own
+        endpoints, also when it crosses a month boundary (it then touches two basis months and
+        fills neither); a range inside one month is one too. docs/kpi-engine.md point 9."""
+        return self.kind == "range" and not self.whole_months()
+
+    @property
+    def is_whole_months(self) -> bool:
+        """The period starts on the first day of a basis month and ends on the last day of one
+        (a month, quarter or year before any as-of cut; a range such as 2025-01-01..2025-07-31
+        on natural months, or 2025-01-01..2025-07-25 on work months with cut-off 25)."""
+        first = self.basis.month_bounds(*self.basis.month_of(self.start))[0]
+        last = self.basis.month_bounds(*self.basis.month_of(self.end))[1]
+        return first == self.start and last == self.end
+
+    def pieces(self) -> list[Period]:
+        """The parts whose averages and openings multi-month rules add up (kpi-spec §2, §5):
+        the period itself for a range shorter than a month (:attr:`is_short_range`), else its
+        basis months cut to the period (:meth:`month_periods`)."""
+        return [self] if self.is_short_range else self.month_periods()
+
+    def report_months(self) -> list[tuple[int, int]]:
+        """The basis months whose cohorts the period reports (retention, conversion,
+        persistency), each evaluated at its end cut to the period's end: :meth:`months`, except
+        that a range shorter than a month is one piece and reports the month containing its end
+        (as the to-date month ending on that day would)."""
+        return [self.basis.month_of(self.end)] if self.is_short_range else self.months()
+
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1

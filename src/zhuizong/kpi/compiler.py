@@ -741,9 +741,9 @@ def _count(ctx: Context, placed: ir.Table) -> Values:
 def people(ctx: Context, leaves_: list[People]) -> dict[Leaf, Any]:
     p = ctx.period
     s, e = _days(p)
-    pieces = p.month_periods() if p.kind != "range" or p.basis.month_of(p.start) != p.basis.month_of(p.end) else [p]
-    if p.kind == "range" and len(pieces) > 1:
-        pieces = [pc for pc in pieces]
+    # a range shorter than a month (no whole basis month inside) is one piece with its own
+    # endpoints, also across a month boundary (kpi-spec §2; docs/kpi-engine.md point 9)
+    pieces = p.pieces()
     multi = len(pieces) > 1
     out: dict[Leaf, dict[tuple[str, str], Decimal]] = {}
     snap_needed = {"headcount_open", "headcount_close", "headcount_avg", "sum_monthly_open",
@@ -810,7 +810,7 @@ def cohorts(ctx: Context, leaves_: list[Cohort]) -> dict[Leaf, Values]:
     sp = ctx.snap.t["spells"]
     for t in sorted({leaf.months for leaf in leaves_}):
         rows = []
-        for y, m in p.months():
+        for y, m in p.report_months():
             idx = y * 12 + m - 1 - t
             cy, cm = idx // 12, idx % 12 + 1
             cs, ce = basis.month_bounds(cy, cm)
@@ -926,7 +926,11 @@ def plans(ctx: Context, leaves_: list[Plan]) -> dict[Leaf, dict[tuple[str, str],
             year = per.basis.month_of(ctx.period.end)[0]
             label, months = f"{year:04d}", [f"{year:04d}-{m:02d}" for m in range(1, 13)]
         elif per.kind == "range":
-            label, months = per.label, []
+            # a range made of whole basis months sums its months' plans (kpi-spec "Plans");
+            # any other range (partial months, or cut at an as-of date) has no plan
+            whole = per.as_of is None and per.is_whole_months
+            label = per.label
+            months = [f"{y:04d}-{m:02d}" for y, m in per.months()] if whole else []
         else:
             label, months = per.label, [f"{y:04d}-{m:02d}" for y, m in per.months()]
         vals: dict[tuple[str, str], Decimal | None] = {}

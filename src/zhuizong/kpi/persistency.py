@@ -18,7 +18,8 @@ month m − 14 (13-month persistency) or m − 26 (25-month), on the configured 
   later transfer does not move it), like production.
 
 Premium-based persistency = Σ paid / Σ due; case-based = policies with paid > 0 / policies.
-Several months pool their sums. An anniversary of 29 February falls on 28 February.
+Several months pool their sums; a date range shorter than a month is one piece and reports the
+cohort of the month containing its end (``Period.report_months``). An anniversary of 29 February falls on 28 February.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _issue_days(ctx: compiler.Context, months: int) -> pd.DataFrame:
     years = (months - 1) // 12
     grace = dt.timedelta(days=ctx.settings.kpi.persistency_grace_days)
     rows = []
-    for y, m in p.months():
+    for y, m in p.report_months():
         idx = y * 12 + m - 1 - (months + 1)
         cs, ce = basis.month_bounds(idx // 12, idx % 12 + 1)
         eval_day = day_num(min(basis.month_bounds(y, m)[1], p.end))
