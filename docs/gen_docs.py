@@ -4,7 +4,9 @@
     python docs/gen_docs.py --check    # exit 1 (and name the files) when a block is stale
 
 The tables of ``docs/import-guide.md`` come from :data:`zhuizong.importing.kinds.KINDS` (and the
-metric codes of :data:`zhuizong.metrics.catalog.METRICS`); the settings table of
+plannable metric codes of the one registry, :data:`zhuizong.kpi.registry.METRICS`); the KPI
+definitions and the other measures of ``docs/kpi-definitions.md`` from
+:data:`zhuizong.kpi.registry.MEASURES`; the settings table of
 ``docs/configuration.md`` comes from :data:`zhuizong.settings.SETTINGS`. Each generated block sits
 between ``<!-- BEGIN GENERATED: NAME -->`` and ``<!-- END GENERATED: NAME -->``; everything
 outside the markers is prose written by hand and is left untouched. ``tests/test_docs.py`` runs
@@ -27,7 +29,7 @@ if str(ROOT / "src") not in sys.path:  # run from a checkout without installing
 
 from zhuizong import settings as settings_mod
 from zhuizong.importing.kinds import IMPORT_ORDER, KINDS, Column, ImportKind
-from zhuizong.metrics.catalog import METRICS
+from zhuizong.kpi import registry
 
 # --- import kinds ------------------------------------------------------------------------------
 
@@ -142,8 +144,10 @@ def import_kinds_block(zh: bool = False) -> str:
     lines.append("")
     lines.append("| 代码 | 中文 | English |" if zh else "| code | 中文 | English |")
     lines.append("|---|---|---|")
-    for code, (label_zh, label_en) in METRICS.items():
-        lines.append(f"| `{code}` | {label_zh} | {label_en} |")
+    plan = next(c for c in KINDS["plans"].columns if c.code == "metric")
+    for code in plan.choices:
+        m = registry.METRICS[code]
+        lines.append(f"| `{code}` | {m.zh} | {m.en} |")
     return "\n".join(lines)
 
 
@@ -197,15 +201,38 @@ def settings_block() -> str:
 
 # --- blocks and files ------------------------------------------------------------------------
 
-def metrics_block() -> str:
-    from zhuizong.kpi.registry import METRICS
+USES = (("per_agent", "agent"), ("flow", "flow"), ("plannable", "plan"),
+        ("basic_law", "basic law"), ("basic_law_pending", "basic law (not yet)"),
+        ("campaign", "campaign"), ("team", "team"))
 
-    units = {"yuan": "元", "persons": "人", "cases": "件", "rate": "%", "yuan_per_person": "元/人",
-             "cases_per_person": "件/人", "yuan_per_case": "元/件"}
-    lines = ["| code | 指标 | metric | 单位 unit | 公式 | formula |", "|---|---|---|---|---|---|"]
-    for m in METRICS.values():
-        lines.append(f"| `{m.code}` | {m.zh} | {m.en} | {units[m.unit]} | {_cell(m.formula_zh)} "
-                     f"| {_cell(m.formula_en)} |")
+
+def _uses(m: registry.Measure) -> str:
+    """The registry attributes of a measure, as the short words of the legend."""
+    words = [word for attr, word in USES if getattr(m, attr)]
+    if not m.higher_is_better:
+        words.append("lower is better")
+    return ", ".join(words)
+
+
+def metrics_block() -> str:
+    lines = ["| code | 指标 | metric | 单位 unit | 公式 | formula | use |",
+             "|---|---|---|---|---|---|---|"]
+    for m in registry.METRICS.values():
+        lines.append(f"| `{m.code}` | {m.zh} | {m.en} | {registry.UNIT_ZH[m.unit]} "
+                     f"| {_cell(m.formula_zh)} | {_cell(m.formula_en)} | {_uses(m)} |")
+    return "\n".join(lines)
+
+
+def measures_block() -> str:
+    """The measures without IR: computed by their consumer, and why the IR cannot express them."""
+    lines = ["| code | 指标 | measure | 单位 unit | 定义 | definition | use | computed by | "
+             "why not in the IR |", "|---|---|---|---|---|---|---|---|---|"]
+    for m in registry.MEASURES.values():
+        if not isinstance(m, registry.ConsumerMeasure):
+            continue
+        lines.append(f"| `{m.code}` | {m.zh} | {m.en} | {registry.UNIT_ZH[m.unit]} "
+                     f"| {_cell(m.formula_zh)} | {_cell(m.formula_en)} | {_uses(m)} "
+                     f"| `zhuizong.{m.computed_by}` | {_cell(m.why_not_ir)} |")
     return "\n".join(lines)
 
 
@@ -244,7 +271,7 @@ def permissions_block() -> str:
 
 BLOCKS: dict[str, dict[str, Callable[[], str]]] = {
     "access.md": {"permissions": permissions_block},
-    "kpi-definitions.md": {"metrics": metrics_block},
+    "kpi-definitions.md": {"metrics": metrics_block, "measures": measures_block},
     "tracking.md": {"agent-signals": lambda: signals_block("agent"),
                     "org-signals": lambda: signals_block("org"),
                     "default-rules": rules_block},

@@ -57,8 +57,10 @@ def test_errors_name_file_rule_and_key() -> None:
     assert "rule conv" in msg and "key rank" in msg and "unknown rank X" in msg
     msg = _err(rule + crit.replace("100", "-1"))
     assert "rule conv" in msg and "criteria.0.min" in msg
-    msg = _err(rule + crit.replace('"fyc"', '"persistency_13"'))
+    msg = _err(rule + crit.replace('"fyc"', '"persistency_13m"'))
     assert "criteria.0.metric" in msg and "not available yet" in msg
+    msg = _err(rule + crit.replace('"fyc"', '"attrition_rate"'))  # a registry metric, not usable
+    assert "criteria.0.metric" in msg and "cannot be tested by the basic law" in msg
     msg = _err(rule + crit.replace('"fyc"', '"fyx"'))
     assert "criteria.0.metric" in msg and "unknown metric fyx" in msg
     msg = _err(rule + crit + 'unit = "Q"\n')

@@ -76,3 +76,21 @@ def test_file_level_errors(tmp_path: Path) -> None:
         load_text("[campaigns]\nid = 1\n", "x.toml")
     with pytest.raises(ConfigError, match="NAME:THRESHOLD"):
         parse_tier_option("铜")
+
+
+def test_measures_and_tie_breakers_come_from_the_registry() -> None:
+    from zhuizong.campaigns.config import MEASURES, TIE_BREAKERS
+    from zhuizong.kpi import registry
+
+    campaign = {c: m for c, m in registry.MEASURES.items() if m.campaign}
+    assert set(MEASURES) == set(campaign)
+    for code, md in MEASURES.items():
+        m = campaign[code]
+        assert (md.zh, md.en, md.money) == (m.zh, m.en, m.unit == "yuan")
+        assert m.per_agent and m.higher_is_better
+    assert set(TIE_BREAKERS) == {c for c, m in campaign.items()
+                                 if m.unit in ("yuan", "cases")} | {"reached"}
+    # a registry metric that is not a campaign measure is refused, naming the allowed ones
+    with pytest.raises(ConfigError) as e:
+        load_text(GOOD.replace('measure = "fyp"', 'measure = "attrition_rate"'), "camp.toml")
+    assert "key measure:" in e.value.en and "new_recruits" in e.value.en

@@ -166,3 +166,19 @@ def _close_is_idempotent_and_frozen(ws: Workspace, tmp_path: Path) -> None:
     out = json.loads(cli_ok("campaign", "close", "nov", "--date", "2027-01-05", "--format", "json"))
     assert out["changed"] is False
     assert [w["agent_code"] for w in out["winners"]][:1] == ["D00001"]
+
+
+def test_every_registry_campaign_measure_is_computed(agency: Workspace) -> None:
+    """The measures a campaign may use come from the one registry; each one is computed (a
+    registry entry marked ``campaign`` that the engine does not compute fails here)."""
+    from zhuizong.campaigns.config import MEASURES
+    from zhuizong.kpi import registry
+
+    assert list(MEASURES) == [c for c, m in registry.MEASURES.items() if m.campaign]
+    base = dict(period="2026-11", tiers=[{"name": "一档", "threshold": 1}])
+    camps = [parse_campaign({**base, "id": f"m-{code}", "name": code, "measure": code}, "t")
+             for code in MEASURES]
+    service.define(agency, SYSTEM, camps, "t")
+    for code in MEASURES:
+        st = service.standings(agency, SYSTEM, f"m-{code}", as_of=D(2026, 11, 30))
+        assert len(st.rows) and st.rows.value.notna().all(), code

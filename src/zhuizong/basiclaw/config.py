@@ -24,13 +24,22 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from zhuizong.errors import ConfigError
+from zhuizong.kpi import registry
 from zhuizong.store.models import RANK_CATEGORIES
 
 # --- metrics a criterion may test ----------------------------------------------------------------
+# Derived from the one registry (:mod:`zhuizong.kpi.registry`): a criterion may test a measure
+# declared there with ``basic_law``; nothing about a metric is declared here.
+
+#: the counting word after a number in gap texts, per registry unit ("差 1 名直接增员")
+_COUNT_WORD = {"yuan": "元", "persons": "名", "cases": "件", "groups": "个", "rate": "",
+               "months": "个月"}
 
 
 @dataclass(frozen=True)
 class MetricDef:
+    """The basic law's view of a registry measure."""
+
     code: str
     zh: str
     en: str
@@ -41,27 +50,20 @@ class MetricDef:
     kpi: str | None = None  # the KPI engine metric behind it (personal metrics)
     noun_zh: str = ""  # the noun in gap texts when it differs from zh ("差 1 件新契约")
 
+    @classmethod
+    def of(cls, m: registry.Measure) -> MetricDef:
+        unit: Literal["money", "count", "rate"] = (
+            "money" if m.unit == "yuan" else "rate" if m.unit == "rate" else "count")
+        return cls(m.code, m.zh, m.en, unit, m.team, m.flow, _COUNT_WORD[m.unit],
+                   m.code if m.code in registry.METRICS else None, m.noun_zh)
 
-_METRICS = (
-    MetricDef("fyc", "FYC", "FYC", "money", False, True, "元", "fyc"),
-    MetricDef("fyp", "首年保费", "FYP", "money", False, True, "元", "fyp"),
-    MetricDef("std_premium", "标准保费", "standard premium", "money", False, True, "元",
-              "std_premium"),
-    MetricDef("cases", "件数", "cases", "count", False, True, "件", "cases", "新契约"),
-    MetricDef("attendance_rate", "出勤率", "attendance rate", "rate", False, False, "",
-              "attendance_rate"),
-    MetricDef("team_fyc", "团队 FYC", "team FYC", "money", True, True, "元"),
-    MetricDef("team_fyp", "团队首年保费", "team FYP", "money", True, True, "元"),
-    MetricDef("team_headcount", "团队人力", "team headcount", "count", True, False, "名"),
-    MetricDef("effective_headcount", "有效人力", "effective headcount", "count", True, True, "名"),
-    MetricDef("direct_recruits", "直接增员", "direct recruits", "count", False, True, "名"),
-    MetricDef("groups_bred", "育成组数", "groups bred", "count", True, False, "个", None, "育成组"),
-)
-METRICS: dict[str, MetricDef] = {m.code: m for m in _METRICS}
-#: metrics the format names but the basic law cannot test yet: the KPI engine has persistency
-#: (persistency_13m/25m), but how an agent without a cohort is judged is not decided (docs/basic-law.md)
-NOT_YET = {"persistency_13": "13 个月继续率", "persistency_25": "25 个月继续率",
-           "team_persistency_13": "团队 13 个月继续率"}
+
+METRICS: dict[str, MetricDef] = {
+    code: MetricDef.of(m) for code, m in registry.MEASURES.items() if m.basic_law}
+#: registry measures meant for the basic law whose judging is not decided yet: persistency
+#: (persistency_13m/25m), where how an agent without a cohort is judged is open (docs/basic-law.md)
+NOT_YET: dict[str, str] = {
+    code: m.zh for code, m in registry.MEASURES.items() if m.basic_law_pending}
 
 RuleKind = Literal["convert", "promote", "maintain"]
 FailStep = Literal["extra_period", "demote", "contract_end"]
@@ -257,9 +259,14 @@ def _precheck(data: dict[str, Any], source: str) -> None:
             m = c.get("metric")
             if isinstance(m, str) and m in NOT_YET:
                 raise _err(source, f"rule {name}", f"criteria.{i}.metric",
-                           f"{NOT_YET[m]} ({m}) 尚未提供 (继续率尚未接入基本法考核, 见 docs/basic-law.md)",
-                           f"{m} is not available yet (persistency is not yet wired into the "
-                           "basic law; see docs/basic-law.md)")
+                           f"{NOT_YET[m]} ({m}) 尚未提供 (尚未接入基本法考核, 见 docs/basic-law.md)",
+                           f"{m} is not available yet (not yet wired into the basic law; see "
+                           "docs/basic-law.md)")
+            if isinstance(m, str) and m in registry.MEASURES and m not in METRICS:
+                raise _err(source, f"rule {name}", f"criteria.{i}.metric",
+                           f"指标 {m} 不能用于基本法考核; 可用: {', '.join(METRICS)}",
+                           f"metric {m} cannot be tested by the basic law; allowed: "
+                           f"{', '.join(METRICS)}")
             if isinstance(m, str) and m not in METRICS:
                 raise _err(source, f"rule {name}", f"criteria.{i}.metric",
                            f"未知指标 {m}; 可用: {', '.join(METRICS)}",

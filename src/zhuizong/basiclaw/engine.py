@@ -8,7 +8,12 @@ For a run period P and an as-of date D (``docs/basic-law.md``, "Windows"):
   its results are then provisional, with a projection to the end of the window;
 * the **population** of a rule = agents in force on ``e`` whose rank on ``e`` is the rule's rank;
 * **personal metrics** come from the KPI engine (``compute(ws, KpiRequest(window, by="agent",
-  as_of=e))``), so an assessment and a report can never disagree about an agent's FYC;
+  as_of=e))``'s base measures, combined by the one evaluator :mod:`zhuizong.kpi.evaluate`), so an
+  assessment and a report can never disagree about an agent's FYC;
+* **exact decisions**: every actual, projection and threshold is a ``Decimal`` (a threshold as
+  written in the rule file, ``Decimal("0.3")``, times the Q value as written) and a criterion is
+  met when ``actual ≥ threshold`` exactly — the number the KPI report shows decides, with no float
+  rounding or tolerance; the criteria JSON shows the numbers rounded to 4 decimals;
 * **team metrics** sum those same per-agent numbers over a tree as of ``e``: the reporting line
   (``supervisor_code`` on ``e`` from the dated history) or the recruiting tree (``recruiter_code``),
   counting members in force on ``e``;
@@ -29,6 +34,7 @@ import datetime as dt
 import json
 import math
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 import numpy as np
@@ -40,8 +46,9 @@ from zhuizong.basiclaw.config import METRICS, BasicLaw, Criterion, Rule
 from zhuizong.errors import ConfigError, ZhuizongError
 from zhuizong.kpi import compiler
 from zhuizong.kpi import engine as kpi_engine
+from zhuizong.kpi import evaluate as kpi_eval
 from zhuizong.kpi.engine import KpiRequest
-from zhuizong.kpi.ir import Difference, Node, Ratio
+from zhuizong.kpi.evaluate import ZERO, as_decimal
 from zhuizong.kpi.registry import METRICS as METRIC_NODES
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
@@ -186,13 +193,14 @@ def _branch(snap: compiler.Snapshot, orgs: pd.Series, level: str | None) -> pd.S
 
 def _kpi(ws: Workspace, snap: compiler.Snapshot, window: Window, day: dt.date,
          metrics: tuple[str, ...]) -> pd.DataFrame:
-    """Per agent, the KPI engine's values of ``metrics`` for the window up to ``day`` (floats).
+    """Per agent, the KPI engine's values of ``metrics`` for the window up to ``day`` (object
+    columns: ``Decimal``, None where the metric has no value, e.g. a rate without a denominator).
 
     The KPI engine's own request preparation and compiled base measures
-    (``kpi.engine._prepare`` + ``compiler.evaluate_leaves``, exactly what ``compute`` runs), with
-    the metric nodes combined as ``kpi.engine._eval`` does but column-wise: ``compute`` would
-    also build one row object per agent × metric, which costs more than the query at 50,000
-    agents. ``tests/basiclaw`` checks the values against ``compute``."""
+    (``kpi.engine._prepare`` + ``compiler.evaluate_leaves``, exactly what ``compute`` runs),
+    combined by the one evaluator (:func:`zhuizong.kpi.evaluate.metric_columns`, what ``compute``
+    calls): ``compute`` would also build one row object per agent × metric, which costs more than
+    the query at 50,000 agents. ``tests/basiclaw`` checks the values equal ``compute``'s."""
     if not metrics:
         return pd.DataFrame(columns=["agent_code"])
     roots = snap.orgs_df.loc[snap.orgs_df.parent_code.isna(), "org_code"].tolist()
@@ -203,27 +211,43 @@ def _kpi(ws: Workspace, snap: compiler.Snapshot, window: Window, day: dt.date,
         ctx, _org, _units, codes, needed = kpi_engine._prepare(ws, req, snap)
         base = compiler.evaluate_leaves(ctx, needed)
         agents = sorted({k[0] for vals in base.values() for k in vals})
-        cols = {"agent_code": agents}
+        cols = kpi_eval.align(base, [(a, "all") for a in agents])
+        out: dict[str, Any] = {"agent_code": agents}
         for c in codes:
-            cols[c] = _node_values(METRIC_NODES[c].node, base, agents)
-        frames.append(pd.DataFrame(cols))
+            out[c] = pd.Series(kpi_eval.metric_columns(METRIC_NODES[c].node, cols,
+                                                       len(agents))[0], dtype=object)
+        frames.append(pd.DataFrame(out))
     return pd.concat(frames, ignore_index=True)
 
 
-def _node_values(node: Node, base: dict[Any, dict[tuple[str, str], Any]],
-                 agents: list[str]) -> np.ndarray:
-    """``kpi.engine._eval`` for every agent at once (floats; NaN = null)."""
-    if isinstance(node, Ratio):
-        n, d = _node_values(node.numerator, base, agents), _node_values(node.denominator, base,
-                                                                         agents)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where((d == 0) | np.isnan(d), np.nan, n / d)
-    if isinstance(node, Difference):
-        return _node_values(node.left, base, agents) - _node_values(node.right, base, agents)
-    values = base[node]
-    default = np.nan if compiler.is_nullable(node) else 0.0
-    return np.array([float(v) if (v := values.get((a, "all"), default)) is not None else np.nan
-                     for a in agents], dtype=float)
+def _lookup(agents: pd.Series, values: pd.Series, default: Decimal | None) -> pd.Series:
+    """``values`` (by agent code; ``Decimal`` or None) for ``agents``: an agent without a value
+    gets ``default``. An object Series aligned with ``agents``."""
+    out = np.empty(len(agents), dtype=object)
+    pos = agents.map(pd.Series(np.arange(len(values)), index=values.index)).to_numpy()
+    vals = values.to_numpy(dtype=object)
+    for i, p in enumerate(pos):
+        v = None if p != p else vals[int(p)]
+        out[i] = default if v is None else v
+    return pd.Series(out, index=agents.index, dtype=object)
+
+
+def _count(agents: pd.Series, counts: pd.Series) -> pd.Series:
+    """Integer counts by agent code as ``Decimal`` (0 where none), aligned with ``agents``."""
+    n = agents.map(counts).fillna(0).astype("int64").to_numpy()
+    return pd.Series([Decimal(int(x)) for x in n], index=agents.index, dtype=object)
+
+
+def _times(values: pd.Series, factor: Decimal) -> pd.Series:
+    """``values × factor`` exactly (None stays None)."""
+    return values.map(lambda v: None if v is None else v * factor).astype(object)
+
+
+def _decimal_sum(frame: pd.DataFrame, by: str, col: str) -> pd.Series:
+    """Σ ``col`` (Decimals) by ``by``, exactly."""
+    if frame.empty:
+        return pd.Series(dtype=object)
+    return frame.groupby(by)[col].sum()  # object column: Decimal addition
 
 
 @dataclass
@@ -232,12 +256,12 @@ class _Env:
 
     window: Window
     day: dt.date
-    factor: float  # projection factor (1 when the window is closed)
+    factor: Decimal  # projection factor: window days / elapsed days (1 when closed)
     pop: pd.DataFrame  # the force on `day`
-    personal: pd.DataFrame  # agent_code + KPI metrics (NaN = no row)
+    personal: pd.DataFrame  # agent_code + KPI metrics (Decimal; None = no value)
     recruiter: pd.DataFrame  # child, parent
     hires: pd.DataFrame  # agent_code, hire_day (spells hired in the window up to day)
-    q: pd.Series  # agent_code → Q value in 元 (NaN where no Q)
+    q: pd.Series  # agent_code → Q value in 元 as written (Decimal; None where no Q)
     _closures: dict[str, pd.DataFrame]
 
     def closure(self, tree: str) -> pd.DataFrame:
@@ -252,33 +276,37 @@ class _Env:
         return self._closures[tree]
 
 
+def _metric(env: _Env, metric: str) -> pd.Series:
+    """The KPI values of ``metric`` by agent code (empty when no agent has one)."""
+    if metric in env.personal:
+        return env.personal.set_index("agent_code")[metric]
+    return pd.Series(dtype=object)
+
+
 def _personal_value(env: _Env, agents: pd.Series, metric: str) -> pd.Series:
-    v = env.personal.set_index("agent_code")[metric] if metric in env.personal else pd.Series(
-        dtype=float)
-    out = agents.map(v)
-    if METRICS[metric].unit == "rate":
-        return out  # NaN: no meetings on record (not met)
-    return out.fillna(0.0)
+    # a rate without a value (no meetings on record) stays None: not met; a sum without a row is 0
+    return _lookup(agents, _metric(env, metric), None if METRICS[metric].unit == "rate" else ZERO)
 
 
 def _evaluate_criterion(env: _Env, agents: pd.Series, c: Criterion
                         ) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(actual, projected, threshold in base units) for ``agents`` (index aligned)."""
+    """(actual, projected, threshold in base units) for ``agents`` (index aligned; object
+    Series of ``Decimal``, None = no value)."""
     md = METRICS[c.metric]
-    q = agents.map(env.q)
-    threshold = pd.Series(float(c.min), index=agents.index)
+    q = _lookup(agents, env.q, None)
+    threshold = pd.Series(as_decimal(c.min), index=agents.index, dtype=object)
     if c.unit == "Q":
-        threshold = threshold * q
-    idx = agents.index
+        threshold = pd.Series([t * x if x is not None else None
+                               for t, x in zip(threshold, q, strict=True)],
+                              index=agents.index, dtype=object)
     if not md.team and c.metric != "direct_recruits":
         actual = _personal_value(env, agents, c.metric)
-        projected = actual * env.factor if md.flow else actual
+        projected = _times(actual, env.factor) if md.flow else actual
         return actual, projected, threshold
     if c.metric == "direct_recruits":
         h = env.hires.merge(env.recruiter, left_on="agent_code", right_on="child")
-        counts = h.groupby("parent").size()
-        actual = agents.map(counts).fillna(0).astype(float)
-        return actual, actual * env.factor, threshold
+        actual = _count(agents, h.groupby("parent").size())
+        return actual, _times(actual, env.factor), threshold
     cl = env.closure(c.scope)
     if c.depth:
         cl = cl[cl.distance <= c.depth]
@@ -286,33 +314,29 @@ def _evaluate_criterion(env: _Env, agents: pd.Series, c: Criterion
         selves = pd.DataFrame({"member": agents.values, "ancestor": agents.values, "distance": 0})
         cl = pd.concat([cl, selves], ignore_index=True)
     cl = cl[cl.ancestor.isin(set(agents))]
-    fyc = env.personal.set_index("agent_code")["fyc"] if "fyc" in env.personal else pd.Series(
-        dtype=float)
     if c.metric in ("team_fyc", "team_fyp"):
-        col = "fyc" if c.metric == "team_fyc" else "fyp"
-        vals = env.personal.set_index("agent_code")[col] if col in env.personal else pd.Series(
-            dtype=float)
-        s = cl.assign(v=cl.member.map(vals).fillna(0.0)).groupby("ancestor").v.sum()
-        actual = agents.map(s).fillna(0.0)
-        return actual, actual * env.factor, threshold
+        vals = _metric(env, "fyc" if c.metric == "team_fyc" else "fyp")
+        m = cl.assign(v=_lookup(cl.member, vals, ZERO).to_numpy())
+        actual = _lookup(agents, _decimal_sum(m, "ancestor", "v"), ZERO)
+        return actual, _times(actual, env.factor), threshold
     if c.metric == "team_headcount":
-        actual = agents.map(cl.groupby("ancestor").size()).fillna(0).astype(float)
+        actual = _count(agents, cl.groupby("ancestor").size())
         return actual, actual, threshold
     if c.metric == "effective_headcount":
-        bar = pd.Series(float(c.member_min_fyc), index=idx)
-        if c.member_unit == "Q":
-            bar = bar * q
-        bars = pd.Series(bar.values, index=agents.values)
+        bar = as_decimal(c.member_min_fyc)
+        bars = pd.Series([bar * x if c.member_unit == "Q" and x is not None else bar
+                          for x in q], index=agents.values, dtype=object)
         bars = bars[~bars.index.duplicated()]
-        m = cl.assign(v=cl.member.map(fyc).fillna(0.0), bar=cl.ancestor.map(bars))
-        eff = m[m.v + 1e-9 >= m.bar].groupby("ancestor").size()
-        proj = m[m.v * env.factor + 1e-9 >= m.bar].groupby("ancestor").size()
-        return (agents.map(eff).fillna(0).astype(float),
-                agents.map(proj).fillna(0).astype(float), threshold)
+        fyc = _lookup(cl.member, _metric(env, "fyc"), ZERO).to_numpy()
+        mbar = _lookup(cl.ancestor, bars, None).to_numpy()
+        eff = cl[kpi_eval.at_least(fyc, mbar)].groupby("ancestor").size()
+        proj = cl[kpi_eval.at_least([v * env.factor for v in fyc], mbar)].groupby(
+            "ancestor").size()
+        return _count(agents, eff), _count(agents, proj), threshold
     if c.metric == "groups_bred":
         cat = env.pop.set_index("agent_code").category
         m = cl[cl.member.map(cat) == "director"]
-        actual = agents.map(m.groupby("ancestor").size()).fillna(0).astype(float)
+        actual = _count(agents, m.groupby("ancestor").size())
         return actual, actual, threshold
     raise AssertionError(c.metric)  # pragma: no cover - config validation rejects the rest
 
@@ -320,27 +344,34 @@ def _evaluate_criterion(env: _Env, agents: pd.Series, c: Criterion
 # --- formatting gaps ---------------------------------------------------------------------------
 
 
-def _num(v: float, unit: str) -> str:
+def _num(v: float | Decimal, unit: str) -> str:
     if unit == "rate":
         return f"{v * 100:.1f}%"
     if unit == "count":
         return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
-    return f"{v:,.0f}" if abs(v - round(v)) < 0.005 else f"{v:,.2f}"
+    return f"{v:,.0f}" if abs(float(v) - round(float(v))) < 0.005 else f"{v:,.2f}"
 
 
-def gap_texts(metric: str, label: str, gap: float) -> tuple[str, str]:
-    """("差 3,600 元 FYC", "3,600 元 FYC short") for one unmet criterion."""
+def gap_texts(metric: str, label: str, gap: float | Decimal) -> tuple[str, str]:
+    """("差 3,600 元 FYC", "3,600 元 FYC short") for one unmet criterion (``gap``: the exact
+    ``Decimal`` gap; a count is rounded up)."""
     md = METRICS[metric]
     name_zh = label or md.noun_zh or md.zh
     name_en = label or md.en
-    if md.unit == "rate":
-        pts = f"{gap * 100:.1f}"
+    if md.unit == "rate":  # percentage points, an exact gap rounded up to 0.1 (never "差 0.0")
+        pts = (f"{(gap * 100).quantize(Decimal('0.1'), rounding=ROUND_CEILING)}"
+               if isinstance(gap, Decimal) else f"{gap * 100:.1f}")
         return f"差 {pts} 个百分点{name_zh}", f"{pts} points of {name_en} short"
     if md.unit == "count":
-        n = math.ceil(gap - 1e-9)
+        n = math.ceil(gap) if isinstance(gap, Decimal) else math.ceil(gap - 1e-9)
         return f"差 {n:,} {md.unit_zh}{name_zh}", f"{n:,} {name_en} short"
     amount = _num(gap, "money")
     return f"差 {amount} 元 {name_zh}", f"{amount} 元 {name_en} short"
+
+
+def _floats(values: Any) -> np.ndarray:
+    """Decimals (None = NaN) as floats, for display only (the criteria JSON)."""
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
 
 
 def _js(a: np.ndarray) -> list[str]:
@@ -399,7 +430,7 @@ def evaluate(ws: Workspace, law: BasicLaw, period: str, as_of: dt.date, *,
         day = min(as_of, w.end)
         open_ = as_of < w.end
         elapsed = (day - w.start).days + 1
-        factor = w.days / elapsed if open_ else 1.0
+        factor = Decimal(w.days) / Decimal(elapsed) if open_ else Decimal(1)
         crits = [c for n in rule_names for c in law.rules[n].criteria]
         kpis = {METRICS[c.metric].kpi for c in crits if METRICS[c.metric].kpi}
         if any(c.metric in ("team_fyc", "effective_headcount") for c in crits):
@@ -410,11 +441,12 @@ def evaluate(ws: Workspace, law: BasicLaw, period: str, as_of: dt.date, *,
         dn, sn = day_num(day), day_num(w.start)
         sp = _spells(snap)
         hires = sp[(sp.hire_day >= sn) & (sp.hire_day <= dn)][["agent_code", "hire_day"]]
-        q = pd.Series(dtype=float)
+        q = pd.Series(dtype=object)
         if law.model.q is not None:
             br = _branch(snap, pop.org_code, law.model.basic_law.branch_level)
             qv = br.map(lambda x: law.q_value(x) if isinstance(x, str) else None)
-            q = pd.Series(qv.astype(float).values, index=pop.agent_code.values)
+            q = pd.Series([None if v is None or v != v else as_decimal(v) for v in qv],
+                          index=pop.agent_code.values, dtype=object)
             uses_q = any(c.unit == "Q" or c.member_unit == "Q" for c in crits)
             if uses_q and q.isna().any():
                 missing = sorted({x for x, v in zip(br, qv, strict=True) if v is None or
@@ -455,9 +487,11 @@ def _evaluate_rule(law: BasicLaw, name: str, env: _Env, open_: bool, as_of: dt.d
     pmand_ok = pd.Series(True, index=pop.index)
     for c in rule.criteria:
         actual, projected, threshold = _evaluate_criterion(env, agents, c)
-        actual, projected = actual.round(4), projected.round(4)
-        met = (actual + 1e-6 >= threshold.round(4)).fillna(False)
-        pmet = (projected + 1e-6 >= threshold.round(4)).fillna(False) | met
+        # exact: Decimal against Decimal, no rounding and no tolerance (None: not met)
+        met = pd.Series(kpi_eval.at_least(actual.to_numpy(), threshold.to_numpy()),
+                        index=pop.index)
+        pmet = pd.Series(kpi_eval.at_least(projected.to_numpy(), threshold.to_numpy()),
+                         index=pop.index) | met
         if c.mandatory:
             mand_ok &= met
             pmand_ok &= pmet
@@ -505,18 +539,20 @@ def _evaluate_rule(law: BasicLaw, name: str, env: _Env, open_: bool, as_of: dt.d
         head = (f'{{"criterion":{json.dumps(c.key, ensure_ascii=False)},"metric":"{c.metric}",'
                 f'"scope":"{c.scope}","mandatory":{"true" if c.mandatory else "false"},'
                 f'"unit":"{md.unit}"' + (f',"threshold_q":{c.min!r}' if c.unit == "Q" else ""))
-        a_, t_ = x["actual"].to_numpy(dtype=float), x["threshold"].to_numpy(dtype=float)
         met_ = x["met"].to_numpy(dtype=bool)
-        g_ = np.where(met_ | np.isnan(t_), 0.0, np.maximum(t_ - np.nan_to_num(a_), 0.0))
-        act, thr, gaps = _js(a_), _js(t_), _plain(g_)
-        proj = _js(x["projected"].to_numpy(dtype=float))
+        # the exact gap (threshold − actual, ≥ 0; 0 when met or without a threshold)
+        gap_d = [ZERO if m_ or t is None else max(t - (a if a is not None else ZERO), ZERO)
+                 for m_, a, t in zip(met_, x["actual"], x["threshold"], strict=True)]
+        act, thr = _js(_floats(x["actual"])), _js(_floats(x["threshold"]))
+        gaps = _plain(_floats(gap_d))
+        proj = _js(_floats(x["projected"]))
         met, pmet = met_.tolist(), x["pmet"].tolist()
         for i in range(len(pop)):
             frag = (f'{head},"met":{"true" if met[i] else "false"},"actual":{act[i]},'
                     f'"threshold":{thr[i]},"gap":{gaps[i] or 0.0!r},"projection":{proj[i]},'
                     f'"projected_met":{"true" if pmet[i] else "false"}')
             if not met[i]:
-                zh, en = gap_texts(c.metric, c.label, gaps[i] or 0.0)
+                zh, en = gap_texts(c.metric, c.label, gap_d[i])
                 frag += (f',"gap_zh":{json.dumps(zh, ensure_ascii=False)},'
                          f'"gap_en":{json.dumps(en, ensure_ascii=False)}')
                 gaps_zh[i].append(zh)

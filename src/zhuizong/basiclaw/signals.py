@@ -18,6 +18,7 @@ import json
 
 import numpy as np
 import pandas as pd
+
 from zhuizong.basiclaw import engine
 from zhuizong.basiclaw.service import load_law, previous_results, rules_path
 from zhuizong.workspace import Workspace

@@ -22,44 +22,73 @@ import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from zhuizong.analytics.calendar import Basis, parse_period
 from zhuizong.errors import ConfigError, ZhuizongError
+from zhuizong.kpi import registry
+
+#: the word after a number of a campaign result, per registry unit
+_UNIT_WORD = {"yuan": "元", "cases": "件", "persons": "人", "months": "个月"}
 
 
 @dataclass(frozen=True)
 class MeasureDef:
+    """The campaigns' view of a registry measure (:mod:`zhuizong.kpi.registry`)."""
+
     code: str
     zh: str
     en: str
     unit_zh: str  # the word after a number: 元, 件, 人, 个月
     money: bool
 
+    @classmethod
+    def of(cls, m: registry.Measure) -> MeasureDef:
+        return cls(m.code, m.zh, m.en, _UNIT_WORD[m.unit], m.unit == "yuan")
 
-#: what a campaign may measure (always net of free-look cancellations where premiums are involved)
-MEASURES: dict[str, MeasureDef] = {m.code: m for m in (
-    MeasureDef("fyp", "首年保费 FYP", "first-year premium (FYP)", "元", True),
-    MeasureDef("std_premium", "标准保费", "standard premium", "元", True),
-    MeasureDef("fyc", "首年佣金 FYC", "first-year commission (FYC)", "元", True),
-    MeasureDef("cases", "件数 (主险, 扣除犹豫期撤单)", "cases (main policies, net of free-look)", "件",
-               False),
-    MeasureDef("new_recruits", "新增人力 (本人推荐的新入司人员)",
-               "new recruits (agents hired in the period whose recruiter is the agent)", "人", False),
-    MeasureDef("active_months", "实动月数 (FYP > 0 的月份)", "active months (months with FYP > 0)",
-               "个月", False),
-)}
 
-#: tie-breakers that may follow the measure (in the order given); the agent code always ends it
+#: what a campaign may measure: the registry's ``campaign`` measures, counted with the campaign's
+#: window rules (net of free-look cancellations of the campaign's own business; docs/campaigns.md)
+MEASURES: dict[str, MeasureDef] = {
+    code: MeasureDef.of(m) for code, m in registry.MEASURES.items() if m.campaign}
+
+
+def _tie_label(m: registry.Measure) -> tuple[str, str]:
+    more = m.unit == "cases"
+    return (f"{m.zh}{'多' if more else '高'}者优先", f"{'more' if more else 'higher'} {m.en} first")
+
+
+#: tie-breakers that may follow the measure (in the order given); the agent code always ends it.
+#: Every premium measure of a campaign (money or cases: the standings carry all four), and
+#: ``reached``
 TIE_BREAKERS: dict[str, tuple[str, str]] = {
-    "cases": ("件数多者优先", "more net cases first"),
-    "fyp": ("FYP 高者优先", "higher FYP first"),
-    "fyc": ("FYC 高者优先", "higher FYC first"),
-    "std_premium": ("标准保费高者优先", "higher standard premium first"),
+    **{code: _tie_label(m) for code, m in registry.MEASURES.items()
+       if m.campaign and m.unit in ("yuan", "cases")},
     "reached": ("先达到最终业绩者优先", "earlier reaching of the final result first"),
 }
+
+
+def _one_of(allowed: dict[str, Any], what: str) -> Any:
+    def check(v: str) -> str:
+        if v not in allowed:
+            raise ValueError(f"unknown {what} {v!r}; allowed: {', '.join(allowed)}")
+        return v
+    return check
+
+
+#: a measure code (a registry ``campaign`` measure) / a tie-breaker
+MeasureCode = Annotated[str, AfterValidator(_one_of(MEASURES, "measure"))]
+TieBreaker = Annotated[str, AfterValidator(_one_of(TIE_BREAKERS, "tie-breaker"))]
 VISIBILITY = ("scope", "campaign")
 _KEY = "\x1f"  # marks the key named by a cross-key error
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -111,12 +140,11 @@ class Campaign(_Model):
     description: str = Field("", max_length=2000)
     start: dt.date
     end: dt.date
-    measure: Literal["fyp", "std_premium", "fyc", "cases", "new_recruits", "active_months"]
+    measure: MeasureCode
     grace_days: int = Field(0, ge=0, le=366)
     eligibility: Eligibility = Eligibility()
     tiers: tuple[Tier, ...] = Field(min_length=1, max_length=12)
-    tie_breakers: tuple[Literal["cases", "fyp", "fyc", "std_premium", "reached"], ...] = (
-        "cases", "reached")
+    tie_breakers: tuple[TieBreaker, ...] = ("cases", "reached")
     visibility: Literal["scope", "campaign"] = "scope"
     honor_title: str = Field("光荣榜", min_length=1, max_length=40)
 

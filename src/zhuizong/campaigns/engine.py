@@ -283,6 +283,8 @@ def measure_frame(f: Facts, c: Campaign, w: Window, basis: Basis, issued: bool,
                                                  reached_day=("hire_day", "max"))
         out["value"] = out.agent_code.map(cnt["value"]).fillna(0).astype(float).to_numpy()
         out["reached_day"] = out.agent_code.map(cnt["reached_day"]).to_numpy()
+    else:  # pragma: no cover - a registry ``campaign`` measure this engine does not compute
+        raise AssertionError(f"campaign measure {m} is not computed by the campaign engine")
     if "reached_day" not in out:
         out["reached_day"] = np.nan
     out["reached_day"] = out["reached_day"].astype("float64")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from zhuizong.metrics.catalog import METRICS
+from zhuizong.kpi.registry import METRICS
 from zhuizong.store import models as m
 
 ColumnType = Literal[
@@ -249,7 +249,9 @@ _register(
         (
             Column("org_code", "机构代码", "code", key=True, ref=ORG),
             Column("period", "期间", "period", key=True),
-            Column("metric", "指标", "enum", key=True, choices=tuple(METRICS)),
+            # the registry's plannable metrics (zhuizong.kpi.registry)
+            Column("metric", "指标", "enum", key=True,
+                   choices=tuple(c for c, m in METRICS.items() if m.plannable)),
             Column("target", "目标值", "decimal", required=True, non_negative=True),
         ),
     )

@@ -19,8 +19,8 @@ import pandas as pd
 
 from zhuizong.analytics.calendar import Basis, Period, parse_period
 from zhuizong.errors import NotFound, ZhuizongError
-from zhuizong.kpi import compiler
-from zhuizong.kpi.ir import Difference, Leaf, Node, Ratio, leaves
+from zhuizong.kpi import compiler, evaluate
+from zhuizong.kpi.ir import Leaf, leaves
 from zhuizong.kpi.registry import METRICS
 from zhuizong.workspace import Workspace
 
@@ -265,7 +265,7 @@ def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = Non
     agent_org = snap.agent_org_at(period.end, unit_keys) if req.by == "agent" else {}
 
     # every leaf as one column over the keys (unit-major, segment-minor), then every metric's
-    # value / numerator / denominator column-wise, exactly as _eval does per key
+    # value / numerator / denominator column-wise, exactly as the evaluator does per key
     n_units, n_segs, n_codes = len(unit_keys), len(segs), len(codes)
     n_keys = n_units * n_segs
     cols = _align(base, unit_keys, segs)
@@ -273,13 +273,10 @@ def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = Non
     numer = np.full((n_keys, n_codes), None, dtype=object)
     denom = np.full((n_keys, n_codes), None, dtype=object)
     for i, c in enumerate(codes):
-        node = METRICS[c].node
-        if isinstance(node, Ratio):
-            n, d = _eval_col(node.numerator, cols, n_keys), _eval_col(node.denominator, cols, n_keys)
-            value[:, i] = _divide(n, d, clean=True)
+        v, n, d = evaluate.metric_columns(METRICS[c].node, cols, n_keys)
+        value[:, i] = v
+        if n is not None:
             numer[:, i], denom[:, i] = n, d
-        else:
-            value[:, i] = _eval_col(node, cols, n_keys)
     if req.by == "agent":
         org_of = [agent_org.get(u, org) for u in unit_keys]
     else:
@@ -319,7 +316,7 @@ def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = Non
 
 def _align(base: dict[Leaf, Any], unit_keys: list[str], segs: list[str]) -> dict[Leaf, np.ndarray]:
     """Each leaf's values as one object column over the keys (unit i, segment j) → i·S + j:
-    a missing key is ``Decimal(0)``, or None for a nullable leaf (``_eval``'s defaults)."""
+    a missing key is ``Decimal(0)``, or None for a nullable leaf (:func:`evaluate.default`)."""
     n_segs = len(segs)
     n_keys = len(unit_keys) * n_segs
     unit_pos = {u: i for i, u in enumerate(unit_keys)}
@@ -344,63 +341,10 @@ def _align(base: dict[Leaf, Any], unit_keys: list[str], segs: list[str]) -> dict
             v[:] = vals.values
             ok = pos >= 0
             if not compiler.is_nullable(leaf):  # a null value reads as the default, like a gap
-                ok &= _not_none(v)
+                ok &= evaluate.not_none(v)
             col[pos[ok]] = v[ok]
         out[leaf] = col
     return out
-
-
-def _not_none(a: np.ndarray) -> np.ndarray:
-    return np.fromiter((x is not None for x in a), dtype=bool, count=len(a))
-
-
-def _divide(n: np.ndarray, d: np.ndarray, clean: bool = False) -> np.ndarray:
-    """``n / d`` per key, None where either is None or ``d`` is 0 (``clean``: a zero quotient as
-    plain 0, as ``_clean``)."""
-    out = np.full(len(n), None, dtype=object)
-    ok = _not_none(n) & _not_none(d)
-    ok[ok] = d[ok] != 0
-    q = n[ok] / d[ok]
-    if clean and len(q):
-        zero = q == 0
-        q[zero] = [Decimal(0) for _ in range(int(zero.sum()))]
-    out[ok] = q
-    return out
-
-
-def _eval_col(node: Node, cols: dict[Leaf, np.ndarray], n_keys: int) -> np.ndarray:
-    """:func:`_eval` for every key at once."""
-    if isinstance(node, Ratio):
-        return _divide(_eval_col(node.numerator, cols, n_keys),
-                       _eval_col(node.denominator, cols, n_keys))
-    if isinstance(node, Difference):
-        a, b = _eval_col(node.left, cols, n_keys), _eval_col(node.right, cols, n_keys)
-        out = np.full(n_keys, None, dtype=object)
-        ok = _not_none(a) & _not_none(b)
-        out[ok] = a[ok] - b[ok]
-        return out
-    return cols[node]
-
-
-def _clean(v: Decimal) -> Decimal:
-    """A zero quotient as plain 0 (not 0E+28); other values unchanged."""
-    return Decimal(0) if v == 0 else v
-
-
-def _eval(node: Node, base: dict[Leaf, dict[tuple[str, str], Decimal | None]],
-          key: tuple[str, str]) -> Decimal | None:
-    """One key's value of ``node`` from dict-form leaves (``compiler.evaluate_leaves``): the
-    definition :func:`_eval_col` follows column-wise."""
-    if isinstance(node, Ratio):
-        n, d = _eval(node.numerator, base, key), _eval(node.denominator, base, key)
-        return None if n is None or d is None or d == 0 else n / d
-    if isinstance(node, Difference):
-        a, b = _eval(node.left, base, key), _eval(node.right, base, key)
-        return None if a is None or b is None else a - b
-    values = base[node]
-    if compiler.is_nullable(node):
-        return values.get(key)
-    return values.get(key, Decimal(0))
 
 
 __all__ = ["KpiRequest", "KpiResult", "KpiRow", "compute", "expressions", "ibis"]

@@ -1,1 +1,0 @@
-"""Metric catalog (kpi-spec.md §5). The KPI engine issue turns this into the typed registry."""
