@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from tests.kpi_cli.builders import U1, Agency, cli_ok
-from zhuizong.kpi import compiler, materialized
+from zhuizong.kpi import compiler, results
 from zhuizong.kpi.engine import KpiRequest, compute
 from zhuizong.workspace import Workspace
 
@@ -27,7 +27,7 @@ def test_pool_reuses_within_a_version_and_drops_old_versions(home: Path, tmp_pat
     ws = Workspace.open(home)
     pool = compiler.SnapshotPool(keep=2)
     req = KpiRequest(period="2026-04", org=U1, by="agent", metrics=("fyp",))
-    v1 = materialized.data_version(ws)
+    v1 = results.data_version(ws)
     with pool.lease(ws, v1) as s1:
         first = compute(ws, req, s1)
     with pool.lease(ws, v1) as s2:
@@ -41,7 +41,7 @@ def test_pool_reuses_within_a_version_and_drops_old_versions(home: Path, tmp_pat
     # new data: a new version, a new snapshot that sees it
     a.premium("X00001", "new", 500, __import__("datetime").date(2026, 4, 9))
     cli_ok("import", "premiums", str(a.write()["premiums"]))
-    v2 = materialized.data_version(ws)
+    v2 = results.data_version(ws)
     assert v2 != v1
     with pool.lease(ws, v2) as s5:
         assert s5 is not s1 and s5 is not s3 and s5 is not s4
@@ -55,7 +55,7 @@ def test_a_failed_request_does_not_return_its_snapshot(home: Path, tmp_path: Pat
     _agency(tmp_path)
     ws = Workspace.open(home)
     pool = compiler.SnapshotPool()
-    v = materialized.data_version(ws)
+    v = results.data_version(ws)
     try:
         with pool.lease(ws, v) as s1:
             raise RuntimeError("boom")
@@ -70,7 +70,7 @@ def test_concurrent_leases_never_share_a_snapshot(home: Path, tmp_path: Path) ->
     _agency(tmp_path)
     ws = Workspace.open(home)
     pool = compiler.SnapshotPool(keep=3)
-    v = materialized.data_version(ws)
+    v = results.data_version(ws)
     in_use: set[int] = set()
     lock = threading.Lock()
     errors: list[str] = []

@@ -151,7 +151,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         # item page, the profile and the activity API show without KPIs when the engine fails
         # (as designed), which keeps ~100 engine runs out of the matrix
         mp.setattr("zhuizong.kpi.engine.compute", _no_kpis)
-        mp.setattr("zhuizong.kpi.materialized.compute", _no_kpis)
+        mp.setattr("zhuizong.kpi.results.compute", _no_kpis)
         if request.param != "sqlite":
             agency.build(home, base / "files")
         items = agency.items(home)

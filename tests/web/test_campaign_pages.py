@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import pytest
 from sqlalchemy import select, update
 
@@ -237,20 +236,3 @@ def test_honor_roll_on_screen_names_the_first_winners(world: World, clients: dic
     assert more  # some tier had more winners than shown
     shown = re.findall(r'class="cp-winner" data-agent="([^"]+)"', html)
     assert shown and set(shown) <= set(winners.agent_code)
-
-
-def test_standings_shared_between_processes(world: World) -> None:
-    """Live and frozen standings are kept in files too: a new worker process (memory empty)
-    reads them instead of computing, and gets the same table."""
-    live = cs.standings(world.ws, world.actor("executive"), LIVE)
-    closed = cs.standings(world.ws, world.actor("executive"), CLOSED)
-    for kept in (cs._LIVE, cs._FROZEN):
-        kept.clear()
-    cs._SCOPED.clear(world.ws)
-    disk = cs._LIVE.disk_hits + cs._FROZEN.disk_hits
-    live2 = cs.standings(world.ws, world.actor("executive"), LIVE)
-    closed2 = cs.standings(world.ws, world.actor("executive"), CLOSED)
-    assert cs._LIVE.disk_hits + cs._FROZEN.disk_hits == disk + 2
-    pd.testing.assert_frame_equal(live.rows, live2.rows)
-    pd.testing.assert_frame_equal(closed.rows, closed2.rows)
-    assert live2.campaign == live.campaign and closed2.frozen and not live2.frozen

@@ -41,6 +41,7 @@ from zhuizong.campaigns.config import MEASURES, Campaign, from_json, load_file
 from zhuizong.errors import ConfigError, NotFound, ZhuizongError
 from zhuizong.importing.report import safe_cell
 from zhuizong.kpi import compiler
+from zhuizong.kpi.results import data_version
 from zhuizong.services import audit
 from zhuizong.services.cache import LruCache, SharedViews, imports_version, request_scope_key
 from zhuizong.store.db import atomic
@@ -376,8 +377,6 @@ _SCOPED = SharedViews("campaign_scoped", 64)
 def _live(ws: Workspace, c: Campaign, as_of: dt.date, conn: Connection,
           team: str | None) -> tuple[tuple[Hashable, Hashable], engine.Standings]:
     """((version, key) the standings are kept under, the standings)."""
-    from zhuizong.kpi.materialized import data_version
-
     version = (json.dumps(ws.settings.kpi_settings_used(), sort_keys=True, default=str),
                data_version(ws))
     key = (json.dumps(campaign_json(c), sort_keys=True, default=str), as_of, team)

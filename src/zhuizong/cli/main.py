@@ -383,54 +383,48 @@ def analytics_rebuild() -> None:
                          highlight=False)
 
 
-@analytics_app.command("warm")
-def analytics_warm(
-    months: Annotated[int, typer.Option(help="closed months of trend to prepare besides the running one")] = 12,
-    date: Annotated[str | None, typer.Option(help="the data's last day (default: latest premium, at most yesterday)")] = None,
-) -> None:
-    """Prepare the whole-tree and by-agent KPI results dashboards, reports and agent pages read (after an import). 预计算指标."""
-    from zhuizong.kpi import materialized
-    from zhuizong.services.dashboard import warm_requests
-
-    ws = _ws()
-    ws.require_ready()
-    _actor(ws).require("import")
+def _build_store(ws: Workspace, date: str | None = None, force: bool = False) -> None:
+    """Build the results store (:func:`zhuizong.kpi.results.build`) with a progress bar."""
     import datetime as dt
-    import time
+
+    from zhuizong.kpi import results
 
     try:
         through = dt.date.fromisoformat(date) if date else None
     except ValueError:
         raise ZhuizongError(f"日期格式应为 YYYY-MM-DD: {date}", f"--date must be YYYY-MM-DD: {date}") from None
-    reqs = warm_requests(ws, through, months)
     with _progress() as prog:
-        task = prog.add_task("预计算 warming", total=sum(len(s) for _t, _a, s in reqs))
+        task = prog.add_task("指标结果 results", total=None)
+        info = results.build(ws, through=through, force=force, progress=lambda done, total, label:
+                             prog.update(task, completed=done, total=total,
+                                         description=f"指标结果 results {label}"))
+    if info.built:
+        output.console.print(f"指标结果已生成 / results built: {info.periods} 个期间 periods, "
+                             f"{info.rows:,} 行 rows ({info.seconds:.1f}s), 版本 version {info.version[:12]}",
+                             highlight=False)
+    else:
+        output.console.print(f"指标结果已是最新 / results current: 版本 version {info.version[:12]} "
+                             f"({info.rows:,} 行 rows)", highlight=False)
 
-        def report(done: int, total: int, label: str) -> None:
-            prog.update(task, completed=done, total=total, description=f"预计算 warming {label}")
 
-        t0 = time.perf_counter()
-        n = materialized.warm(ws, reqs, progress=report)
-    output.console.print(f"已预计算 / warmed: {n} 个整树/全员结果 whole-tree and by-agent results computed "
-                         f"({time.perf_counter() - t0:.1f}s)", highlight=False)
-    _warm_views(ws, through)
+@analytics_app.command("build")
+def analytics_build(
+    date: Annotated[str | None, typer.Option(help="the data's last day (default: latest premium, at most yesterday)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="rebuild even when the current version is complete")] = False,
+) -> None:
+    """Build (or bring up to date) the versioned KPI results every page, report and rule reads; run after imports. 生成指标结果."""
+    ws = _ws()
+    ws.require_ready()
+    _actor(ws).require("import")
+    _build_store(ws, date, force)
 
 
-def _warm_views(ws: Workspace, through: Any = None) -> None:
-    """The home pages of every distinct org scope (:mod:`zhuizong.services.warm`)."""
-    import time
-
-    from zhuizong.services.warm import warm_views
-
-    with _progress() as prog:
-        task = prog.add_task("首页预备 home pages", total=None)
-        t0 = time.perf_counter()
-        res = warm_views(ws, through, progress=lambda done, total, label: prog.update(
-            task, completed=done, total=total, description=f"首页预备 home pages {label}"))
-    output.console.print(f"已预备首页 / home pages prepared: {res.views} 个页面 views of {res.scopes} "
-                         f"个权限范围 scopes ({time.perf_counter() - t0:.1f}s)", highlight=False)
-    for f in res.failed or []:
-        output.console.print(f"  未能预备 / not prepared: {f}", highlight=False)
+@analytics_app.command("warm", hidden=True)
+def analytics_warm(
+    date: Annotated[str | None, typer.Option(help="the data's last day")] = None,
+) -> None:
+    """The same as `analytics build` (kept for existing nightly jobs)."""
+    analytics_build(date=date, force=False)
 
 
 # --- demo --------------------------------------------------------------------------------------
@@ -488,23 +482,27 @@ def demo(
         f"自动关闭 auto-closed {t.auto_closed}, 升级 escalated {t.escalated} "
         f"({', '.join(f'{k} {v}' for k, v in sorted(t.by_link.items()))})  →  "
         f"zhuizong track list --as supervisor", highlight=False)
-    if not no_serve:
-        _warm_for_serving(ws)
+    if no_serve:
+        output.console.print("指标结果 / results store: zhuizong analytics build", highlight=False)
+    else:
+        _build_in_background(ws)
         _serve(ws, "127.0.0.1", 8000, 1)
 
 
-def _warm_for_serving(ws: Workspace) -> None:
-    """Prepare the whole-tree KPI results of the running and the last closed month (what the
-    dashboard opens on), so that the first pages are reads."""
-    from zhuizong.kpi import materialized
-    from zhuizong.services.dashboard import warm_requests
+def _build_in_background(ws: Workspace) -> None:
+    """Start ``zhuizong analytics build`` as a child process (log: ``analytics/build.log``): the
+    web app serves at once, computing live until the results store's version is published."""
+    import subprocess
+    import sys
 
-    reqs = warm_requests(ws, months=2)
-    with _progress() as prog:
-        task = prog.add_task("预计算 warming", total=sum(len(s) for _t, _a, s in reqs))
-        materialized.warm(ws, reqs, progress=lambda done, total, label: prog.update(
-            task, completed=done, total=total, description=f"预计算 warming {label}"))
-    _warm_views(ws)
+    ws.analytics_dir.mkdir(parents=True, exist_ok=True)
+    log = open(ws.analytics_dir / "build.log", "ab")  # noqa: SIM115 - the child keeps it
+    subprocess.Popen([sys.executable, "-m", "zhuizong", "--home", str(ws.home), "analytics",
+                      "build"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                     start_new_session=True)
+    log.close()
+    output.console.print(f"指标结果后台生成中 / results store building in the background "
+                         f"(log: {ws.analytics_dir / 'build.log'})", highlight=False)
 
 
 def _serve(ws: Workspace, host: str, port: int, workers: int) -> None:

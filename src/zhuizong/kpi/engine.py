@@ -165,7 +165,7 @@ def _basis(ws: Workspace) -> Basis:
     return Basis(cal.month_basis, cal.cutoff_day)
 
 
-def _resolve_units(orgs: pd.DataFrame, anc: pd.DataFrame, org: str | None,
+def resolve_units(orgs: pd.DataFrame, anc: pd.DataFrame, org: str | None,
                    by: str | None) -> tuple[str, list[str]]:
     if org is None:
         roots = orgs.loc[orgs.parent_code.isna(), "org_code"].tolist()
@@ -211,7 +211,7 @@ def _prepare(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = No
     period = parse_period(req.period, _basis(ws), req.as_of)
     snap = snap or compiler.Snapshot.open(ws)
     orgs, anc = snap.orgs_df, snap.anc_df
-    org, units = _resolve_units(orgs, anc, req.org, req.by)
+    org, units = resolve_units(orgs, anc, req.org, req.by)
     grain = compiler.Grain(units=units, agent_of=org if req.by == "agent" else None)
     ctx = compiler.Context(snap=snap, period=period, settings=settings, grain=grain,
                            segment=req.segment)

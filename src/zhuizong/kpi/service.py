@@ -13,7 +13,7 @@ from zhuizong.access.actor import Actor
 from zhuizong.access.scope import scope_for
 from zhuizong.errors import NotFound
 from zhuizong.importing.report import safe_cell
-from zhuizong.kpi import materialized
+from zhuizong.kpi import results
 from zhuizong.kpi.engine import KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
 from zhuizong.services.cache import per_request
@@ -24,13 +24,12 @@ from zhuizong.workspace import Workspace
 def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
     """KPIs for ``req``, refused (as not found) when the org unit is outside the actor's scope.
 
-    Served from the materialised results (:mod:`zhuizong.kpi.materialized`): recomputed only when
-    the data or the KPI settings changed since the request was last computed."""
+    Read from the results store (:mod:`zhuizong.kpi.results`) with the actor's scope applied in
+    SQL when the store holds the request; else computed live by the engine and filtered here."""
     actor.require("view_agents")
     engine = ws.require_ready()
-    result = materialized.get(ws, req)
     if actor.is_system:
-        return result
+        return results.get(ws, req)
     with engine.connect() as conn:
         scope = scope_for(conn, actor)
         o = table("org_units")
@@ -40,6 +39,10 @@ def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
             lambda: frozenset(conn.execute(
                 select(o.c.org_code).where(scope.org_filter(o.c.org_code))).scalars()))
         has_orgs = bool(visible_orgs)
+        # rows of units: the scope's filter in the store's query; per-agent rows of a scope of
+        # people are filtered by agent below
+        result = results.get(ws, req, org_filter=scope.org_filter
+                             if has_orgs and req.by != "agent" else None)
         visible_agents: set[str] = set()
         if req.by == "agent" and not has_orgs:
             a = table("agents")

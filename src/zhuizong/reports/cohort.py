@@ -28,6 +28,7 @@ from zhuizong.analytics.calendar import Basis, day_num, parse_period
 from zhuizong.errors import ZhuizongError
 from zhuizong.importing.report import safe_cell
 from zhuizong.kpi.engine import KpiRequest
+from zhuizong.kpi.results import data_version
 from zhuizong.kpi.service import kpi_report
 from zhuizong.services.cache import LruCache
 from zhuizong.settings import SETTINGS
@@ -154,8 +155,6 @@ def cohort_table(ws: Workspace, actor: Actor, from_month: str, to_month: str,
             eval_rows.append((h, t, day_num(basis.month_bounds(j // 12, j % 12 + 1)[1])))
     hires = pd.DataFrame(hire_rows, columns=["h", "c_start", "c_end"]).astype("int64")
     evals = pd.DataFrame(eval_rows, columns=["h", "t", "eval_day"]).astype("int64")
-    from zhuizong.kpi.materialized import data_version
-
     # the counts of a unit and range are kept per data version (the dashboard's heat map asks
     # for the same ones on every view)
     key = (str(ws.analytics_dir), data_version(ws), org_code, first, last, repr(basis))

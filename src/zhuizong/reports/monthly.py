@@ -284,17 +284,10 @@ def _other_plans(ws: Workspace, period: Period, units: list[str], metric: str) -
 def monthly_view(ws: Workspace, actor: Actor, period: str, org: str | None
                  ) -> tuple[MonthlyReport, list[list[str]]]:
     """The report of ``org`` (visible to ``actor``) for ``period`` and its cells as text (the
-    page's table), kept per scope, unit, month and KPI data version
-    (:func:`zhuizong.services.cache.kpi_view`: ~200 rows × 90 cells)."""
-    from zhuizong.services.cache import kpi_view
-
+    page's table; the numbers read from the results store)."""
     actor.require("view_agents")
-
-    def build() -> tuple[MonthlyReport, list[list[str]]]:
-        r = monthly_report(ws, actor, period, org)  # NotFound outside the scope
-        return r, [[cell_text(c, row.get(c.key), r.money) for c in r.columns] for row in r.rows]
-
-    return kpi_view(ws, actor, "monthly_report_page", (period, org), build)
+    r = monthly_report(ws, actor, period, org)  # NotFound outside the scope
+    return r, [[cell_text(c, row.get(c.key), r.money) for c in r.columns] for row in r.rows]
 
 
 def monthly_report(ws: Workspace, actor: Actor, period: str, org: str | None = None, *,

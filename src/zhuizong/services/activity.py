@@ -13,6 +13,9 @@ from typing import Any
 from sqlalchemy import select
 
 from zhuizong.access.actor import Actor
+from zhuizong.kpi import results
+from zhuizong.kpi.engine import KpiRequest
+from zhuizong.services.dashboard import data_through, month_label, month_period
 from zhuizong.services.directory import AgentDetail, get_agent
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
@@ -51,25 +54,20 @@ def recent_activity(ws: Workspace, actor: Actor, agent_code: str, on: dt.date | 
             .order_by(pr.c.txn_date.desc()))]
     production: dict[str, float | None] = {}
     try:
-        from zhuizong.kpi import materialized
-        from zhuizong.kpi.engine import KpiRequest
-
-        # materialised (the same rows as compute): the request is shared by every agent of the
-        # unit, so tracking and profile pages read a stored result instead of recomputing it
-        from zhuizong.services.dashboard import data_through, month_label, month_period
+        # from the results store (the same rows as compute): the month's per-agent rows
 
         # month to date on the KPI calendar, through the data's last day when that is earlier
         # in the same month (as the dashboard: the premium feed ends yesterday) — the request
-        # the profile and the whole-company by-agent result (analytics warm) use
+        # the profile and the store's per-agent rows use
         label = month_label(ws, on)
         kpi_day = min(on, data_through(ws))
         if month_label(ws, kpi_day) != label:
             kpi_day = on
         p, as_of = month_period(ws, label, kpi_day)
-        res = materialized.agent_rows(ws, KpiRequest(period=p.uncut().label,
-                                                     org=detail.agent.org_code, by="agent",
-                                                     metrics=("fyp", "fyc", "cases"),
-                                                     as_of=as_of), {agent_code})
+        res = results.agent_rows(ws, KpiRequest(period=p.uncut().label,
+                                                org=detail.agent.org_code, by="agent",
+                                                metrics=("fyp", "fyc", "cases"),
+                                                as_of=as_of), {agent_code})
         for r in res.rows:
             production[r.metric] = None if r.value is None else float(r.value)
     except Exception:  # noqa: BLE001 - a profile still shows without the analytic snapshot

@@ -3,7 +3,7 @@
 Every number comes from the governed KPI layer: :func:`zhuizong.kpi.service.kpi_report` (scoped:
 an org unit outside the actor's scope answers :class:`NotFound`) or, for one agent or one team
 whose members the scope has already admitted, the materialised engine results
-(:func:`zhuizong.kpi.materialized.get`, the same rows ``kpi_report`` returns) filtered to those
+(:func:`zhuizong.kpi.results.agent_rows`, the same rows ``kpi_report`` returns) filtered to those
 agents. Facts typed in by people (attendance, work logs, tracking items) are read from the system
 of record with the scope filter. Routes only format what these functions return.
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -26,11 +26,10 @@ from zhuizong.access.actor import Actor
 from zhuizong.access.scope import scope_for
 from zhuizong.analytics.calendar import Basis, Period, parse_period
 from zhuizong.errors import NotFound, ZhuizongError
-from zhuizong.kpi import materialized
+from zhuizong.kpi import results
 from zhuizong.kpi.engine import KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
 from zhuizong.kpi.service import kpi_report
-from zhuizong.services.cache import kpi_view
 from zhuizong.services.directory import AgentRow, OrgRow, list_agents, list_orgs
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
@@ -113,36 +112,6 @@ def _req_args(p: Period) -> tuple[str, dt.date | None]:
     if p.kind == "range":
         return p.label, None
     return p.uncut().label, (p.end if p.as_of is not None else None)
-
-
-def warm_requests(ws: Workspace, through: dt.date | None = None, months: int = TREND_MONTHS
-                  ) -> list[tuple[str, dt.date | None, tuple[str, ...]]]:
-    """The whole-tree KPI results the dashboard of any unit reads at ``through`` (the data's last
-    day): the running month to date (also by rank category), the same days of the previous month
-    and of last year, the ``months`` closed months before (the last one also by rank category:
-    the dashboard opens on it) and the month before them (its same month last year) — as
-    (period text, as-of day, segments). Stored once (:func:`zhuizong.kpi.materialized.warm`), every unit's dashboard and
-    monthly report for them is a read. The running month and the closed months also get the
-    whole-company by-agent result (segment ``materialized.AGENTS``): the per-agent numbers of
-    agent profiles, team boards, agent lists and tracking items."""
-    through = through or data_through(ws)
-    label = month_label(ws, through)
-    p, as_of = month_period(ws, label, through)
-    out: list[tuple[str, dt.date | None, tuple[str, ...]]] = [
-        (label, as_of, ("none", "rank_category", materialized.AGENTS))]
-    for q in (p.previous(), p.same_last_year()):
-        text, cut = _req_args(q)
-        out.append((text, cut, ("none",)))
-    # the closed months: the dashboard opens on the last one (its 12-month trend, by rank
-    # category, the same month last year), so they reach ``months`` + 1 back
-    for k in range(1, max(months, 1) + 2):
-        m = shift_month(label, -k)
-        segs: tuple[str, ...] = ("none", materialized.AGENTS) if k <= months else ("none",)
-        if k == 1:
-            segs = ("none", "rank_category", materialized.AGENTS)
-        if (m, None) not in {(t, c) for t, c, _s in out}:
-            out.append((m, None, segs))
-    return out
 
 
 # --- org helpers ----------------------------------------------------------------------------------
@@ -297,14 +266,12 @@ def _other_plan(ws: Workspace, period: Period, org: str, metric: str) -> Decimal
 
 def dashboard(ws: Workspace, actor: Actor, org: str, period: str, *, through: dt.date | None = None,
               with_trend: bool = True, with_cohort: bool = True) -> Dashboard:
-    """:func:`_dashboard`, kept per scope, parameters and KPI data version
-    (:func:`zhuizong.services.cache.kpi_view`; a fresh copy of ``timings`` for the caller)."""
+    """:func:`_dashboard`: every number read from the results store (:mod:`zhuizong.kpi.results`)
+    within the actor's scope."""
     actor.require("view_agents")
     through = through or data_through(ws)
-    d = kpi_view(ws, actor, "dashboard", (org, period, through, with_trend, with_cohort),
-                 lambda: _dashboard(ws, actor, org, period, through=through, with_trend=with_trend,
-                                    with_cohort=with_cohort))
-    return replace(d, timings=dict(d.timings))
+    return _dashboard(ws, actor, org, period, through=through, with_trend=with_trend,
+                      with_cohort=with_cohort)
 
 
 def _dashboard(ws: Workspace, actor: Actor, org: str, period: str, *, through: dt.date | None = None,
@@ -442,17 +409,11 @@ class AgentListRow:
 def agent_list(ws: Workspace, actor: Actor, *, org: str | None = None, period: str | None = None,
                filt: str | None = None, q: str | None = None, through: dt.date | None = None,
                limit: int = 1000) -> tuple[list[AgentListRow], Period | None]:
-    """:func:`_agent_list`; with a period, kept per scope, parameters and KPI data version
-    (:func:`zhuizong.services.cache.kpi_view`: a branch's list reads 50,000 agents' rows)."""
-    if not period:
-        return _agent_list(ws, actor, org=org, period=period, filt=filt, q=q, through=through,
-                           limit=limit)
-    actor.require("view_agents")
-    through = through or data_through(ws)
-    rows, per = kpi_view(ws, actor, "agent_list", (org, period, filt, q, through, limit),
-                         lambda: _agent_list(ws, actor, org=org, period=period, filt=filt, q=q,
-                                             through=through, limit=limit))
-    return list(rows), per
+    """:func:`_agent_list` (with a period, the per-agent rows of the results store)."""
+    if period:
+        actor.require("view_agents")
+    return _agent_list(ws, actor, org=org, period=period, filt=filt, q=q, through=through,
+                       limit=limit)
 
 
 def _agent_list(ws: Workspace, actor: Actor, *, org: str | None = None, period: str | None = None,
@@ -584,9 +545,9 @@ def agents_production(ws: Workspace, org: str, agents: set[str], period: str,
                       as_of: dt.date | None, metrics: tuple[str, ...] = ("fyp", "cases")
                       ) -> dict[str, dict[str, Decimal | None]]:
     """Per-agent KPI values of ``agents`` (already admitted by the scope) within ``org``'s
-    subtree: the engine's by-agent rows (materialised), filtered to those agents."""
-    res = materialized.agent_rows(ws, KpiRequest(period=period, org=org, by="agent",
-                                                 metrics=metrics, as_of=as_of), agents)
+    subtree: the engine's by-agent rows (from the results store), filtered to those agents."""
+    res = results.agent_rows(ws, KpiRequest(period=period, org=org, by="agent",
+                                            metrics=metrics, as_of=as_of), agents)
     out: dict[str, dict[str, Decimal | None]] = {a: {m: Decimal(0) for m in metrics} for a in agents}
     for r in res.rows:
         out[r.agent_code][r.metric] = r.value
@@ -660,7 +621,7 @@ def agent_profile(ws: Workspace, actor: Actor, code: str, *, through: dt.date | 
         except ZhuizongError:
             return {"fyp": None, "cases": None}
 
-    # the latest month first: when it was a read of stored results (the nightly warm), so are
+    # the latest month first: when it was a read of the results store, so are
     # the others, read in this thread (threads only add CPU); when it had to be computed, the
     # other months are computed in a few threads (DuckDB runs outside the GIL)
     t0 = time.perf_counter()

@@ -657,6 +657,59 @@ class TrainingAttendance(Base):
     __table_args__ = (CheckConstraint(_in("status", ATTENDANCE_STATUSES), name="status"),)
 
 
+# --- results store (KPI results, docs/results-store.md) -----------------------------------------
+
+RESULT_STATUSES = ("building", "complete")
+
+
+class KpiResultVersion(Base):
+    """One version of the results store: a key over everything that changes a number (data
+    version, number-changing settings, metric-registry fingerprint, package version). Readers use
+    only a ``complete`` version whose key equals the workspace's current key; a build writes its
+    rows under a ``building`` version and publishes it in one transaction."""
+
+    __tablename__ = "kpi_result_versions"
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    data_version: Mapped[str] = mapped_column(String(64))
+    through_day: Mapped[dt.date] = mapped_column(Date)
+    #: JSON list of the stored periods: [{"period": label, "segments": [...], "agents": bool}]
+    periods: Mapped[str] = mapped_column(Text)
+    row_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    __table_args__ = (CheckConstraint(_in("status", RESULT_STATUSES), name="status"),)
+
+
+class KpiResultRow(Base):
+    """One KPI number of a stored version: period × org unit [× agent] × segment × metric, with
+    value, numerator and denominator as exact decimal text. ``grain`` is ``org`` (the unit's
+    total) or ``agent`` (one agent's numbers; ``org_code`` = the agent's unit at the period's
+    end); ``segment_by`` is the request's segmentation (none, rank_category, rank, tenure) and
+    ``segment`` its value (``all`` for none). ``present`` (agent rows): whether the agent has a
+    value of one of the metric's base measures."""
+
+    __tablename__ = "kpi_results"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(64))
+    grain: Mapped[str] = mapped_column(String(8))
+    org_code: Mapped[str] = mapped_column(CODE)
+    agent_code: Mapped[str | None] = mapped_column(CODE)
+    segment_by: Mapped[str] = mapped_column(String(16))
+    segment: Mapped[str] = mapped_column(CODE)
+    metric: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(Text)
+    numerator: Mapped[str | None] = mapped_column(Text)
+    denominator: Mapped[str | None] = mapped_column(Text)
+    present: Mapped[bool | None] = mapped_column(Boolean)
+    __table_args__ = (
+        Index("ix_kpi_results_org", "version", "period", "grain", "segment_by", "org_code"),
+        Index("ix_kpi_results_agent", "version", "period", "grain", "agent_code"),
+    )
+
+
 def table(name: str):  # type: ignore[no-untyped-def]
     """The Core ``Table`` of ``name``."""
     return Base.metadata.tables[name]

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from zhuizong.analytics.calendar import Basis, day_num
-from zhuizong.kpi import compiler
+from zhuizong.kpi import compiler, results
 from zhuizong.kpi.engine import KpiRequest, compute
 from zhuizong.workspace import Workspace
 
@@ -144,7 +144,9 @@ def _calendar(ws: Workspace, d: dt.date) -> dict[str, float]:
 
 
 def _values(ws: Workspace, req: KpiRequest, key: str, snap: compiler.Snapshot | None = None) -> pd.DataFrame:
-    res = compute(ws, req, snap)
+    """Per-agent or per-unit values of ``req``: from the results store when it holds the
+    period, else computed on ``snap`` (one snapshot for the whole run)."""
+    res = results.get(ws, req) if results.holds(ws, req) else compute(ws, req, snap)
     rows = [(r.agent_code if key == "agent" else r.org_code, r.metric,
              None if r.value is None else float(r.value)) for r in res.rows]
     df = pd.DataFrame(rows, columns=["code", "metric", "value"])

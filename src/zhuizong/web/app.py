@@ -14,6 +14,8 @@ from starlette.middleware.base import BaseHTTPMiddleware
 
 from zhuizong import __version__
 from zhuizong.errors import NotFound, PermissionDenied, ZhuizongError
+from zhuizong.kpi import results
+from zhuizong.services.cache import request_scope
 from zhuizong.web import i18n, security
 from zhuizong.web.deps import TEMPLATES, Ctx, LoginRequired, page_ctx, workspace
 from zhuizong.workspace import Workspace
@@ -82,7 +84,7 @@ def _safe_next(path: str | None) -> str:
 
 
 class OneDataVersion:
-    """Each HTTP request reads KPI results of one data version (``materialized.one_version``):
+    """Each HTTP request reads KPI results of one data version (``results.one_version``):
     one version check per page, not one per result; values marked per request (the user's
     visible org units) are read once (``services.cache.request_scope``). Pure ASGI: the request's context (with the
     pinned version) is copied into the threads that run its endpoint and dependencies."""
@@ -94,10 +96,7 @@ class OneDataVersion:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        from zhuizong.kpi import materialized
-        from zhuizong.services.cache import request_scope
-
-        with materialized.one_version(), request_scope():
+        with results.one_version(), request_scope():
             await self.app(scope, receive, send)
 
 
