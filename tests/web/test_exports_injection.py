@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from tests.kpi_cli.builders import cli_ok
 from tests.web import agency
-from zhuizong.importing.report import safe_cell
+from zhuizong.common.cells import safe_cell
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 PAYLOADS = ["=", "+", "-", "@", "\t", "\r", "=1+1", "=HYPERLINK(\"http://evil.example\",\"x\")",

@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 
 from zhuizong.access.actor import Actor
+from zhuizong.common.cache import per_request
 from zhuizong.store.models import table
 
 
@@ -149,6 +150,13 @@ def scope_key(conn: Connection, actor: Actor) -> tuple[Any, ...]:
     if rows is None:
         return ("nothing",)
     return ("grants", *sorted((r.scope_type, r.org_code or "", r.agent_code or "") for r in rows))
+
+
+def request_scope_key(conn: Connection, actor: Any) -> tuple[Any, ...]:
+    """:func:`scope_key` of ``actor``, read once per web request (a page keys several kept views
+    by it: :func:`zhuizong.common.cache.per_request`)."""
+    return per_request(("scope_key", str(conn.engine.url), actor.username),
+                       lambda: scope_key(conn, actor))
 
 
 def scope_for(conn: Connection, actor: Actor, on: dt.date | None = None) -> Scope:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from zhuizong.access.actor import Actor
 from zhuizong.errors import NotFound, ZhuizongError
-from zhuizong.services import audit
+from zhuizong.store import audit
 from zhuizong.store.models import ROLES, SCOPE_TYPES, table
 
 _hasher = PasswordHash.recommended()  # Argon2id

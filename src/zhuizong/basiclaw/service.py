@@ -30,8 +30,9 @@ from zhuizong.access.actor import Actor
 from zhuizong.access.scope import scope_for
 from zhuizong.analytics.calendar import parse_period
 from zhuizong.basiclaw import config, engine
+from zhuizong.common.cells import safe_cell
 from zhuizong.errors import NotFound, ZhuizongError
-from zhuizong.services import audit
+from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
@@ -313,8 +314,6 @@ def _row_dict(r: Any) -> dict[str, Any]:
 def write_xlsx(rows: list[dict[str, Any]], path: Path) -> None:
     """Results (one row per agent × rule) and their criteria (one row each), formula-safe."""
     import xlsxwriter
-
-    from zhuizong.importing.report import safe_cell
 
     wb = xlsxwriter.Workbook(str(path))
     bold = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})

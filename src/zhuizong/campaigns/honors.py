@@ -26,8 +26,8 @@ import pandas as pd
 from zhuizong.access.actor import Actor
 from zhuizong.campaigns import service
 from zhuizong.campaigns.config import MEASURES
+from zhuizong.common.cells import safe_cell
 from zhuizong.errors import ZhuizongError
-from zhuizong.importing.report import safe_cell
 from zhuizong.workspace import Workspace
 
 MAX_NAMES = 48

@@ -34,18 +34,19 @@ import pandas as pd
 from sqlalchemy import Connection, insert, select, update
 
 from zhuizong.access.actor import Actor
-from zhuizong.access.scope import Scope, scope_for
+from zhuizong.access.scope import Scope, request_scope_key, scope_for
 from zhuizong.analytics.calendar import Basis
 from zhuizong.campaigns import engine
 from zhuizong.campaigns.config import MEASURES, Campaign, from_json, load_file
+from zhuizong.common.cache import LruCache, SharedViews
+from zhuizong.common.cells import safe_cell
 from zhuizong.errors import ConfigError, NotFound, ZhuizongError
-from zhuizong.importing.report import safe_cell
 from zhuizong.kpi import compiler
 from zhuizong.kpi.results import data_version
-from zhuizong.services import audit
-from zhuizong.services.cache import LruCache, SharedViews, imports_version, request_scope_key
+from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
+from zhuizong.store.versions import imports_version
 from zhuizong.workspace import Workspace
 
 STATUS_ZH = {"upcoming": "未开始", "running": "进行中", "grace": "犹豫期观察中", "closable": "待结案",

@@ -1,8 +1,6 @@
 """The error report of an import, as XLSX (XlsxWriter) or CSV (UTF-8 with BOM, opens in Excel).
 
-Every text cell is protected against formula injection: a value starting with ``=``, ``+``,
-``-``, ``@``, a tab or a carriage return gets a leading apostrophe, so a spreadsheet shows it as
-text instead of evaluating it.
+Every text cell is protected against formula injection (:func:`zhuizong.common.cells.safe_cell`).
 """
 
 from __future__ import annotations
@@ -11,19 +9,13 @@ import csv
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zhuizong.common.cells import safe_cell
 from zhuizong.errors import ZhuizongError
 
 if TYPE_CHECKING:
     from zhuizong.importing.service import ImportResult
 
 HEADERS = ("行号/row", "列/column", "值/value", "原因/reason", "reason")
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: object) -> str:
-    """Text for a report cell, defused if a spreadsheet could read it as a formula."""
-    s = "" if value is None else str(value)
-    return "'" + s if s.startswith(_DANGEROUS) else s
 
 
 def _rows(result: ImportResult) -> list[tuple[int, str, str, str, str]]:

@@ -32,7 +32,9 @@ from zhuizong.importing.kinds import KINDS, ImportKind
 from zhuizong.importing.normalize import RowError, fold, map_headers
 from zhuizong.importing.upsert import Counts, upsert
 from zhuizong.importing.validate import Validated, check_references, validate_columns
+from zhuizong.store import audit
 from zhuizong.store.db import atomic
+from zhuizong.store.history import rebuild_history
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 
@@ -275,8 +277,6 @@ def _apply(ws: Workspace, k: ImportKind, v: Validated, name: str, sha: str, *, d
                     finished_at=_now(),
                 )
             )
-            from zhuizong.services import audit
-
             audit.record(
                 conn, actor=actor, action="import", object_type=k.name, object_id=name[:200],
                 detail={"file_name": name, "sha256": sha, "batch_id": batch_id, "rows_total": n,
@@ -307,8 +307,6 @@ def _db_error(exc: DBAPIError) -> RowError:
 
 
 def _rebuild_history(conn: Connection, v: Validated) -> list[RowError]:
-    from zhuizong.store.history import rebuild_history
-
     codes = pc.unique(v.columns["agent_code"]).drop_null().to_pylist()
     problems = rebuild_history(conn, codes)
     if not problems:

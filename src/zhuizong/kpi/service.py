@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from zhuizong.access.actor import Actor
 from zhuizong.access.scope import scope_for
+from zhuizong.common.cache import per_request
+from zhuizong.common.cells import safe_cell
 from zhuizong.errors import NotFound
-from zhuizong.importing.report import safe_cell
 from zhuizong.kpi import results
 from zhuizong.kpi.engine import KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
-from zhuizong.services.cache import per_request
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 

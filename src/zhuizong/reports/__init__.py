@@ -9,7 +9,7 @@
 Every number comes from :func:`zhuizong.kpi.service.kpi_report` (scoped to the actor) or, for the
 cohort matrix, from the same analytic snapshot with the engine's cohort semantics
 (``docs/kpi-engine.md`` point 13). Every text cell is written through
-:func:`zhuizong.importing.report.safe_cell`.
+:func:`zhuizong.common.cells.safe_cell`.
 """
 
 from __future__ import annotations

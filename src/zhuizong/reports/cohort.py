@@ -25,12 +25,12 @@ import pandas as pd
 
 from zhuizong.access.actor import Actor
 from zhuizong.analytics.calendar import Basis, day_num, parse_period
+from zhuizong.common.cache import LruCache
+from zhuizong.common.cells import safe_cell
 from zhuizong.errors import ZhuizongError
-from zhuizong.importing.report import safe_cell
 from zhuizong.kpi.engine import KpiRequest
 from zhuizong.kpi.results import data_version
 from zhuizong.kpi.service import kpi_report
-from zhuizong.services.cache import LruCache
 from zhuizong.settings import SETTINGS
 from zhuizong.workspace import Workspace
 

@@ -23,8 +23,8 @@ from typing import Any, Literal
 
 from zhuizong.access.actor import Actor
 from zhuizong.analytics.calendar import Basis, Period, parse_period
+from zhuizong.common.cells import safe_cell
 from zhuizong.errors import ZhuizongError
-from zhuizong.importing.report import safe_cell
 from zhuizong.kpi.engine import KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
 from zhuizong.kpi.service import kpi_report

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from zhuizong.access import users as access_users
 from zhuizong.access.actor import Actor
 from zhuizong.errors import ConfigError, NotFound, ZhuizongError
-from zhuizong.services import audit
 from zhuizong.settings import SETTINGS, load_settings, set_setting
+from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.store.models import SCOPE_TYPES, table
 from zhuizong.workspace import Workspace

@@ -13,8 +13,8 @@ from sqlalchemy import Connection, select
 
 from zhuizong.access.actor import Actor
 from zhuizong.access.scope import scope_for
+from zhuizong.common.cache import per_request
 from zhuizong.errors import NotFound
-from zhuizong.services.cache import per_request
 from zhuizong.store.models import table
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from zhuizong.access.actor import Actor
 from zhuizong.notify import Digest, default_path, deliver, enqueue, load_channels
-from zhuizong.services import audit
+from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.tracking.service import DigestText
 from zhuizong.workspace import Workspace

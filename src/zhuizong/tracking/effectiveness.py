@@ -29,8 +29,8 @@ from sqlalchemy import and_, func, select
 from zhuizong.access.actor import Actor
 from zhuizong.access.scope import scope_for
 from zhuizong.analytics.calendar import Basis, day_num, parse_period
+from zhuizong.common.cells import safe_cell
 from zhuizong.errors import ZhuizongError
-from zhuizong.importing.report import safe_cell
 from zhuizong.kpi import compiler
 from zhuizong.store.models import table
 from zhuizong.tracking.rules import load_rules

@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from zhuizong.access.actor import SYSTEM, Actor
 from zhuizong.errors import ZhuizongError
 from zhuizong.kpi import compiler
-from zhuizong.services import audit
+from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
 from zhuizong.tracking import signals as sig

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from zhuizong.access.actor import Actor
 from zhuizong.access.scope import Scope, scope_for
 from zhuizong.errors import NotFound, ZhuizongError
-from zhuizong.services import audit
+from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.store.models import TRACK_METHODS, TRACK_OUTCOMES, table
 from zhuizong.workspace import Workspace

@@ -329,7 +329,7 @@ def _agent_out(a: Any) -> AgentOut:
 
 
 def _audit_export(ctx: Ctx, what: str, fmt: str, detail: dict[str, Any]) -> None:
-    from zhuizong.services import audit
+    from zhuizong.store import audit
     from zhuizong.store.db import atomic
 
     with atomic(ctx.ws.engine) as conn:

@@ -13,9 +13,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from zhuizong import __version__
+from zhuizong.common.cache import request_scope
 from zhuizong.errors import NotFound, PermissionDenied, ZhuizongError
 from zhuizong.kpi import results
-from zhuizong.services.cache import request_scope
 from zhuizong.web import i18n, security
 from zhuizong.web.deps import TEMPLATES, Ctx, LoginRequired, page_ctx, workspace
 from zhuizong.workspace import Workspace
@@ -86,7 +86,7 @@ def _safe_next(path: str | None) -> str:
 class OneDataVersion:
     """Each HTTP request reads KPI results of one data version (``results.one_version``):
     one version check per page, not one per result; values marked per request (the user's
-    visible org units) are read once (``services.cache.request_scope``). Pure ASGI: the request's context (with the
+    visible org units) are read once (``common.cache.request_scope``). Pure ASGI: the request's context (with the
     pinned version) is copied into the threads that run its endpoint and dependencies."""
 
     def __init__(self, app: Any) -> None:
@@ -137,7 +137,7 @@ def create_app(ws: Workspace) -> FastAPI:
 
     @app.exception_handler(PermissionDenied)
     async def _denied(request: Request, exc: PermissionDenied) -> Response:
-        from zhuizong.services import audit
+        from zhuizong.store import audit
         from zhuizong.store.db import atomic
 
         sess = security.session_for(ws, request.cookies.get(security.COOKIE))

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import and_, delete, desc, select, update
 
 from zhuizong.access.users import verify_password
-from zhuizong.services import audit
+from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace

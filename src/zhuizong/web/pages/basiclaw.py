@@ -21,13 +21,15 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
+from zhuizong.access.scope import request_scope_key
 from zhuizong.basiclaw import service as bl
+from zhuizong.common.cache import LruCache, SharedViews
 from zhuizong.errors import NotFound, ZhuizongError
-from zhuizong.services import audit
-from zhuizong.services.cache import LruCache, SharedViews, imports_version, request_scope_key
 from zhuizong.services.dashboard import picker_options
+from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
+from zhuizong.store.versions import imports_version
 from zhuizong.web.deps import Ctx, page_ctx
 from zhuizong.web.paging import pager
 from zhuizong.workspace import Workspace

@@ -21,14 +21,16 @@ import pandas as pd
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
+from zhuizong.access.scope import request_scope_key
 from zhuizong.campaigns import engine as ceng
 from zhuizong.campaigns import service as cs
 from zhuizong.campaigns.config import MEASURES, TIE_BREAKERS
+from zhuizong.common.cache import SharedViews
 from zhuizong.errors import NotFound, ZhuizongError
-from zhuizong.services import audit
-from zhuizong.services.cache import SharedViews, imports_version, request_scope_key
 from zhuizong.services.dashboard import picker_options
+from zhuizong.store import audit
 from zhuizong.store.db import atomic
+from zhuizong.store.versions import imports_version
 from zhuizong.web.deps import Ctx, page_ctx
 from zhuizong.web.pages.basiclaw import _parents, under
 from zhuizong.web.paging import pager

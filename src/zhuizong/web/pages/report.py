@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from zhuizong.errors import ZhuizongError
 from zhuizong.reports.monthly import build_monthly, monthly_view
-from zhuizong.services import audit
 from zhuizong.services import dashboard as svc
+from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.web.deps import Ctx, page_ctx
 from zhuizong.web.pages.dashboard import helpers

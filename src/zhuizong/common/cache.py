@@ -2,10 +2,13 @@
 
 A page that summarises many stored rows within a user's scope (a province's 80,000 assessment
 results, a campaign's standings) need not recompute the summary for every request: the summary
-is a function of the scope (:func:`zhuizong.access.scope.scope_key`), the request's own
-parameters and the data it reads. The data part of the key is a *version* read from the database
-on every request (:func:`imports_version` and the like: one small query), so a cached value is
-never stale. Memory only: nothing derived is read back from the workspace.
+is a function of the scope (:func:`zhuizong.access.scope.scope_key`, once per request:
+:func:`zhuizong.access.scope.request_scope_key`), the request's own parameters and the data it
+reads. The data part of the key is a *version* read from the database on every request
+(:func:`zhuizong.store.versions.imports_version` and the like: one small query), so a cached value
+is never stale. Memory only: nothing derived is read back from the workspace.
+
+A bottom-layer helper: no import of another zhuizong package.
 """
 
 from __future__ import annotations
@@ -16,11 +19,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
-
-from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
-
-from zhuizong.store.models import table
 
 T = TypeVar("T")
 
@@ -56,16 +54,6 @@ class LruCache:
             self._data.clear()
 
 
-def imports_version(conn: Connection) -> tuple[Any, ...]:
-    """Changes with every committed import (agents, org units, facts: the system of record's
-    people and structure change only through imports)."""
-    b = table("import_batches")
-    max_id, count = conn.execute(select(func.max(b.c.id), func.count())).one()
-    # and when the latest batch finished: two databases with as many batches differ
-    last = conn.execute(select(b.c.finished_at, b.c.file_sha256).where(b.c.id == max_id)).first()
-    return (str(conn.engine.url), max_id, count, *(tuple(last) if last else ()))
-
-
 #: values computed once per unit of work (one web request): :func:`per_request`
 _REQUEST: contextvars.ContextVar[dict[Hashable, Any] | None] = contextvars.ContextVar(
     "zhuizong_request_memo", default=None)
@@ -91,15 +79,6 @@ def per_request(key: Hashable, compute: Callable[[], T]) -> T:
     if key not in memo:
         memo[key] = compute()
     return memo[key]  # type: ignore[no-any-return]
-
-
-def request_scope_key(conn: Connection, actor: Any) -> tuple[Any, ...]:
-    """:func:`zhuizong.access.scope.scope_key` of ``actor``, read once per web request (a page
-    keys several kept views by it)."""
-    from zhuizong.access.scope import scope_key
-
-    return per_request(("scope_key", str(conn.engine.url), actor.username),
-                       lambda: scope_key(conn, actor))
 
 
 class SharedViews:
