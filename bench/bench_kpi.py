@@ -5,12 +5,12 @@ Builds (or reuses, with ``--home``) a demo workspace, then measures:
 - the full monthly report: every catalog metric, every org unit at every level, split by rank
   category, with plan / 同比 / 环比 (the derived metrics) — one engine call per org level;
   cold (first call after the rebuild, new process state) and warm (repeated), R runs each;
-- one dashboard-style read of materialised results (``kpi.materialized.get``: version check +
-  Parquet read), R runs after one computing read;
+- the results store: the whole build (``zhuizong analytics build``), then reads of stored rows
+  (a unit's children, a unit's cards, children by rank category, the full report);
 - a straightforward pandas computation of the same monthly core report (FYP, cases, active,
   headcount open/close by child org unit of the root) from the system-of-record tables, timed
   next to the engine on the same request (and checked to give the same numbers);
-- snapshot refresh after importing one more month of premiums.
+- snapshot refresh and the store's build after importing one more month of premiums.
 
     python bench/bench_kpi.py --agents 3000 --years 3
     python bench/bench_kpi.py --agents 50000 --years 3 --home /tmp/demo50k   # reuse the build
@@ -29,7 +29,6 @@ from _common import append_result, clean_environment, machine_info  # type: igno
 from zhuizong.analytics import snapshot
 from zhuizong.demo.params import DemoParams
 from zhuizong.demo.service import build_demo
-from zhuizong.kpi import materialized
 from zhuizong.kpi.engine import KpiRequest, KpiResult, compute
 from zhuizong.workspace import Workspace
 
@@ -171,38 +170,40 @@ def main() -> None:
     res.as_json()
     json_s = time.perf_counter() - t
     print(f"  then building its {n:,} KpiRow objects: {rows_s:.2f}s; as_json: {json_s:.2f}s")
-    # materialised reads: the first read computes and stores, the next ones only check the version
-    mat: dict[str, dict[str, float]] = {}
-    for name, req in (("dashboard", KpiRequest(period=period, by="children", segment="rank_category")),
-                      ("full_report", KpiRequest(period=period, by="subtree", segment="rank_category"))):
-        materialized.get(ws, req)
-        reads = []
-        for _ in range(args.repeat):
-            t = time.perf_counter()
-            materialized.get(ws, req)
-            reads.append(time.perf_counter() - t)
-        mat[name] = stats(reads)
-        print(f"materialised read ({name}): {stats(reads)}")
-    # a unit's requests once the period's whole tree is stored (`zhuizong analytics warm`):
-    # read from the tree with a Parquet filter, for units nobody asked about before
+    # the results store: the whole build, then reads of a dashboard's and the full report's rows
+    from zhuizong.kpi import results
+
     t = time.perf_counter()
-    materialized.warm(ws, [(period, None, ("none", "rank_category"))])
-    warm_tree_s = time.perf_counter() - t
-    from zhuizong.analytics import snapshot as _snap
+    built = results.build(ws, through=end, force=True)
+    build_s = time.perf_counter() - t
+    print(f"results store built: {built.periods} periods, {built.rows:,} rows in {build_s:.1f}s")
+    mat: dict[str, dict[str, float]] = {}
     import pyarrow.parquet as _pq
 
-    orgs = _pq.read_table(_snap.tables(ws)["orgs"]).to_pandas()
+    orgs = _pq.read_table(snapshot.tables(ws)["orgs"]).to_pandas()
     parents = sorted(set(orgs.parent_code.dropna()))
-    reads = []
-    for i in range(args.repeat):
-        org = parents[(i * 7919) % len(parents)]
-        t = time.perf_counter()
-        materialized.get(ws, KpiRequest(period=period, org=org, by="children",
-                                        segment="rank_category"))
-        reads.append(time.perf_counter() - t)
-    mat["unit_from_tree"] = stats(reads)
-    print(f"whole tree stored in {warm_tree_s:.1f}s (two segments); a unit's children × rank "
-          f"category from it: {stats(reads)} (tree hits {materialized.STATS['tree_hits']})")
+    for name, make in (
+            ("dashboard_children", lambda i: KpiRequest(
+                period=period, org=parents[(i * 7919) % len(parents)], by="children",
+                metrics=("fyp", "fyp_plan_rate", "cases", "headcount_close", "active",
+                         "activity_rate", "new_hires", "leavers"))),
+            ("unit_card", lambda i: KpiRequest(period=period, org=parents[(i * 7919) % len(parents)],
+                                               metrics=("fyp", "fyp_yoy", "fyp_mom", "cases"))),
+            ("children_by_category", lambda i: KpiRequest(
+                period=period, org=parents[(i * 7919) % len(parents)], by="children",
+                segment="rank_category")),
+            ("full_report", lambda i: KpiRequest(period=period, by="subtree",
+                                                 segment="rank_category"))):
+        reads = []
+        before = results.STATS["store"]
+        for i in range(max(args.repeat, 5)):
+            t = time.perf_counter()
+            results.get(ws, make(i))
+            reads.append(time.perf_counter() - t)
+        assert results.STATS["store"] - before == len(reads), name  # every read from the store
+        mat[name] = stats(reads)
+        print(f"store read ({name}): {stats(reads)}")
+    warm_tree_s = build_s
     # the same core report in plain pandas, next to the engine
     pd_times, eng_times = [], []
     for _ in range(args.repeat):
@@ -241,11 +242,16 @@ def main() -> None:
     refresh_s = time.perf_counter() - t
     print(f"refresh after one more month ({len(nxt):,} premium rows): {refresh_s:.2f}s "
           f"exported {info.exported}")
+    t = time.perf_counter()
+    rebuilt = results.build(ws, through=end)
+    store_refresh_s = time.perf_counter() - t
+    print(f"results store after that import: {rebuilt.rows:,} rows in {store_refresh_s:.1f}s")
     append_result({"bench": "kpi", "agents": args.agents, "years": args.years,
                    "rebuild_s": round(rebuild_s, 3), "monthly_cold": stats(cold),
                    "monthly_warm": stats(warm), "monthly_rows_s": round(rows_s, 3),
                    "monthly_json_s": round(json_s, 3), "refresh_s": round(refresh_s, 3),
-                   "materialised_read": mat, "warm_tree_s": round(warm_tree_s, 3),
+                   "store_read": mat, "store_build_s": round(warm_tree_s, 3),
+                   "store_rows": built.rows, "store_refresh_s": round(store_refresh_s, 3),
                    "core_pandas": stats(pd_times),
                    "core_engine": stats(eng_times), "core_ratio": round(ratio, 2),
                    "core_same": not diff,

@@ -22,9 +22,11 @@ from zhuizong.workspace import Workspace
 
 def _counts(ws: Workspace) -> dict[str, tuple[str, int, int]]:
     """version → (status, published row count, rows present)."""
-    v, r = table("kpi_result_versions"), table("kpi_results")
+    v, sl, r = (table(n) for n in ("kpi_result_versions", "kpi_result_slices", "kpi_results"))
     with ws.engine.connect() as conn:
-        present = dict(conn.execute(select(r.c.version, func.count()).group_by(r.c.version)).all())
+        present = dict(conn.execute(
+            select(sl.c.version, func.count()).select_from(r.join(sl, r.c.slice_id == sl.c.slice_id))
+            .group_by(sl.c.version)).all())
         return {row.version: (row.status, row.row_count, present.get(row.version, 0))
                 for row in conn.execute(select(v.c.version, v.c.status, v.c.row_count))}
 

@@ -2,7 +2,8 @@
 every page, report, rule and API call (architecture.md §4; docs/results-store.md).
 
 Rows ``(version, period, org unit [, agent], segment, metric) → value, numerator, denominator``
-live in the system of record (table ``kpi_results``, SQLite or PostgreSQL). The **version** is one
+live in the system of record (tables ``kpi_result_versions``, ``kpi_result_slices`` and
+``kpi_results``, SQLite or PostgreSQL). The **version** is one
 key over everything that changes a number (:func:`version_key`):
 
 - the data version: the hash of the analytic snapshot's state after bringing it up to date with
@@ -290,24 +291,30 @@ def _text(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def _rows_of(result: KpiResult, version: str, period: str, grain: str,
-             segment_by: str) -> Iterator[dict[str, Any]]:
+def _rows_of(result: KpiResult, slice_id: int) -> Iterator[dict[str, Any]]:
     c = result.columns()
     present = result.agent_present
     for i, (org, agent, seg, metric, value, num, den) in enumerate(zip(
             c["org_code"], c["agent_code"], c["segment"], c["metric"], c["value"],
             c["numerator"], c["denominator"], strict=True)):
-        yield {"version": version, "period": period, "grain": grain, "org_code": org,
-               "agent_code": agent, "segment_by": segment_by, "segment": seg, "metric": metric,
-               "value": _text(value), "numerator": _text(num), "denominator": _text(den),
+        yield {"slice_id": slice_id, "org_code": org, "agent_code": agent, "segment": seg,
+               "metric": metric, "value": _text(value), "numerator": _text(num),
+               "denominator": _text(den),
                "present": None if present is None else bool(present[i])}
 
 
-def _write(ws: Workspace, rows: Iterator[dict[str, Any]]) -> int:
-    r = table("kpi_results")
+def _write(ws: Workspace, key: str, period: str, grain: str, segment_by: str,
+           result: KpiResult) -> int:
+    """A new slice of version ``key`` and its rows (each chunk its own transaction)."""
+    sl, r = table("kpi_result_slices"), table("kpi_results")
+    with atomic(ws.engine) as conn:
+        pk = conn.execute(insert(sl).values(
+            version=key, period=period, grain=grain, segment_by=segment_by)).inserted_primary_key
+        assert pk is not None
+        slice_id = int(pk[0])
     n = 0
     batch: list[dict[str, Any]] = []
-    for row in rows:
+    for row in _rows_of(result, slice_id):
         batch.append(row)
         if len(batch) >= CHUNK:
             with atomic(ws.engine) as conn:
@@ -319,6 +326,21 @@ def _write(ws: Workspace, rows: Iterator[dict[str, Any]]) -> int:
             conn.execute(insert(r), batch)
         n += len(batch)
     return n
+
+
+def _drop(conn: Connection, keep: str | None, only: str | None = None) -> None:
+    """Remove versions (their slices and rows): every version but ``keep``, or just ``only``."""
+    v, sl, r = (table(n) for n in ("kpi_result_versions", "kpi_result_slices", "kpi_results"))
+    if only is not None:
+        gone = select(sl.c.slice_id).where(sl.c.version == only)
+        conn.execute(delete(r).where(r.c.slice_id.in_(gone)))
+        conn.execute(delete(sl).where(sl.c.version == only))
+        conn.execute(delete(v).where(v.c.version == only))
+        return
+    kept = select(sl.c.slice_id).where(sl.c.version == keep)
+    conn.execute(delete(r).where(r.c.slice_id.not_in(kept)))
+    conn.execute(delete(sl).where(sl.c.version != keep) if keep is not None else delete(sl))
+    conn.execute(delete(v).where(v.c.version != keep) if keep is not None else delete(v))
 
 
 def build(ws: Workspace, *, through: dt.date | None = None,
@@ -334,7 +356,7 @@ def build(ws: Workspace, *, through: dt.date | None = None,
     with _build_lock(ws):
         data = data_version(ws)
         key = version_key(ws, data)
-        v, r = table("kpi_result_versions"), table("kpi_results")
+        v = table("kpi_result_versions")
         with engine.connect() as conn:
             done = current_version(conn, key)
         if done is not None and not force:
@@ -343,8 +365,7 @@ def build(ws: Workspace, *, through: dt.date | None = None,
         through = through or data_through(ws)
         periods = periods if periods is not None else stored_periods(ws, through)
         with atomic(engine) as conn:  # a killed build of this key left rows: start again
-            conn.execute(delete(r).where(r.c.version == key))
-            conn.execute(delete(v).where(v.c.version == key))
+            _drop(conn, None, only=key)
             conn.execute(insert(v).values(
                 version=key, status="building", data_version=data, through_day=through,
                 periods="[]",
@@ -362,7 +383,7 @@ def build(ws: Workspace, *, through: dt.date | None = None,
                     for root in roots:
                         res = compute(ws, KpiRequest(period=sp.text, org=root, by="subtree",
                                                      segment=seg, as_of=sp.as_of), snap)
-                        n_rows += _write(ws, _rows_of(res, key, label, "org", seg))
+                        n_rows += _write(ws, key, label, "org", seg, res)
                     step += 1
                     if progress is not None:
                         progress(step, total, f"{label} {seg}")
@@ -370,7 +391,7 @@ def build(ws: Workspace, *, through: dt.date | None = None,
                     for root in roots:
                         res = compute(ws, KpiRequest(period=sp.text, org=root, by="agent",
                                                      metrics=AGENT_METRICS, as_of=sp.as_of), snap)
-                        n_rows += _write(ws, _rows_of(res, key, label, "agent", "none"))
+                        n_rows += _write(ws, key, label, "agent", "none", res)
                     step += 1
                     if progress is not None:
                         progress(step, total, f"{label} agents")
@@ -384,17 +405,14 @@ def build(ws: Workspace, *, through: dt.date | None = None,
                 status="complete", periods=json.dumps(stored), row_count=n_rows,
                 completed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
         with atomic(engine) as conn:
-            conn.execute(delete(r).where(r.c.version != key))
-            conn.execute(delete(v).where(v.c.version != key))
+            _drop(conn, key)
     return BuildInfo(key, True, len(periods), n_rows, time.perf_counter() - t0)
 
 
 def clear(ws: Workspace) -> None:
     """Remove every version (reads are then computed live until the next build)."""
-    v, r = table("kpi_result_versions"), table("kpi_results")
     with atomic(ws.require_ready()) as conn:
-        conn.execute(delete(r))
-        conn.execute(delete(v))
+        _drop(conn, None)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -548,6 +566,15 @@ def _assemble(period: Period, settings: dict[str, Any], org: str, keys: list[str
     return KpiResult(period=period, settings=settings, org_code=org, table=table_)
 
 
+def _slice(conn: Connection, key: str, period: str, grain: str, segment_by: str) -> int:
+    """The slice id of a stored piece (-1: none, which reads no row)."""
+    sl = table("kpi_result_slices")
+    sid = conn.execute(select(sl.c.slice_id).where(
+        sl.c.version == key, sl.c.period == period, sl.c.grain == grain,
+        sl.c.segment_by == segment_by)).scalar()
+    return -1 if sid is None else int(sid)
+
+
 def _frame(conn: Connection, stmt: Any) -> pd.DataFrame:
     res = conn.execute(stmt)
     return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
@@ -560,8 +587,7 @@ def _read_units(ws: Workspace, conn: Connection, key: str, period: Period, req: 
     codes = list(req.metrics) if req.metrics else list(METRICS)
     segs = _segments(ws, req.segment)
     r = table("kpi_results")
-    cond = [r.c.version == key, r.c.period == period.label, r.c.grain == "org",
-            r.c.segment_by == req.segment]
+    cond = [r.c.slice_id == _slice(conn, key, period.label, "org", req.segment)]
     if len(units) <= 2000:
         cond.append(r.c.org_code.in_(units))
     if req.metrics:
@@ -624,7 +650,7 @@ def _read_agents(ws: Workspace, conn: Connection, key: str, period: Period, req:
         return None  # someone crossed the unit's border in the period: computed live
     codes = list(req.metrics or ())
     r = table("kpi_results")
-    cond = [r.c.version == key, r.c.period == period.label, r.c.grain == "agent",
+    cond = [r.c.slice_id == _slice(conn, key, period.label, "agent", "none"),
             r.c.metric.in_(codes)]
     if len(agents) <= 2000:
         cond.append(r.c.agent_code.in_(agents))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -56,7 +57,7 @@ def _batch_fk() -> Mapped[int | None]:
 
 
 # Self-references may point at rows of the same file: check them at commit, not per statement.
-_DEFERRED = {"deferrable": True, "initially": "DEFERRED"}
+_DEFERRED: dict[str, Any] = {"deferrable": True, "initially": "DEFERRED"}
 
 RANK_CATEGORIES = ("probationary", "formal", "director")
 EVENT_TYPES = ("hire", "convert", "promote", "demote", "transfer", "leave", "rehire")
@@ -681,23 +682,33 @@ class KpiResultVersion(Base):
     __table_args__ = (CheckConstraint(_in("status", RESULT_STATUSES), name="status"),)
 
 
+class KpiResultSlice(Base):
+    """One stored piece of a version: a period × grain (``org``: units' totals, ``agent``: agents'
+    numbers) × segmentation (none, rank_category, rank, tenure). Its rows are in ``kpi_results``."""
+
+    __tablename__ = "kpi_result_slices"
+    slice_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(64))
+    grain: Mapped[str] = mapped_column(String(8))
+    segment_by: Mapped[str] = mapped_column(String(16))
+    __table_args__ = (
+        UniqueConstraint("version", "period", "grain", "segment_by", name="uq_kpi_result_slice"),
+    )
+
+
 class KpiResultRow(Base):
-    """One KPI number of a stored version: period × org unit [× agent] × segment × metric, with
-    value, numerator and denominator as exact decimal text. ``grain`` is ``org`` (the unit's
-    total) or ``agent`` (one agent's numbers; ``org_code`` = the agent's unit at the period's
-    end); ``segment_by`` is the request's segmentation (none, rank_category, rank, tenure) and
-    ``segment`` its value (``all`` for none). ``present`` (agent rows): whether the agent has a
-    value of one of the metric's base measures."""
+    """One KPI number of a slice: org unit [× agent] × segment × metric, with value, numerator and
+    denominator as exact decimal text. ``org_code`` of an agent row is the agent's unit at the
+    period's end; ``segment`` is ``all`` for no segmentation. ``present`` (agent rows): whether
+    the agent has a value of one of the metric's base measures."""
 
     __tablename__ = "kpi_results"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                     primary_key=True, autoincrement=True)
-    version: Mapped[str] = mapped_column(String(64))
-    period: Mapped[str] = mapped_column(String(64))
-    grain: Mapped[str] = mapped_column(String(8))
+    slice_id: Mapped[int] = mapped_column(Integer)
     org_code: Mapped[str] = mapped_column(CODE)
     agent_code: Mapped[str | None] = mapped_column(CODE)
-    segment_by: Mapped[str] = mapped_column(String(16))
     segment: Mapped[str] = mapped_column(CODE)
     metric: Mapped[str] = mapped_column(String(64))
     value: Mapped[str | None] = mapped_column(Text)
@@ -705,8 +716,8 @@ class KpiResultRow(Base):
     denominator: Mapped[str | None] = mapped_column(Text)
     present: Mapped[bool | None] = mapped_column(Boolean)
     __table_args__ = (
-        Index("ix_kpi_results_org", "version", "period", "grain", "segment_by", "org_code"),
-        Index("ix_kpi_results_agent", "version", "period", "grain", "agent_code"),
+        Index("ix_kpi_results_org", "slice_id", "org_code"),
+        Index("ix_kpi_results_agent", "slice_id", "agent_code"),
     )
 
 
