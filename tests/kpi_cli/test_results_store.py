@@ -302,3 +302,19 @@ def test_rows_count_matches_the_published_count(demo_ws: Workspace) -> None:
         n = conn.execute(select(func.count()).select_from(r)).scalar_one()
         published = conn.execute(select(v.c.row_count)).scalar_one()
     assert n == published == info.rows
+
+
+def test_all_and_rank_categories_in_one_call(moved: tuple[Workspace, Agency]) -> None:
+    """``--segment all+rank_category``: the totals' rows, then the categories' rows, as the two
+    calls give them (data-contract.md, second wave)."""
+    both = json.loads(cli_ok("kpi", "--period", "2026-05", "--org", ROOT, "--by", "children",
+                             "--metrics", "fyp,active", "--segment", "all+rank_category",
+                             "--format", "json"))["rows"]
+    parts = [json.loads(cli_ok("kpi", "--period", "2026-05", "--org", ROOT, "--by", "children",
+                               "--metrics", "fyp,active", "--segment", seg,
+                               "--format", "json"))["rows"]
+             for seg in ("none", "rank_category")]
+    assert both == parts[0] + parts[1]
+    assert {r["segment"] for r in both} == {"all", "probationary", "formal", "director"}
+    assert sum(r["value"] for r in both if r["metric"] == "fyp" and r["segment"] == "all") == \
+        sum(r["value"] for r in both if r["metric"] == "fyp" and r["segment"] != "all") == 25_000

@@ -219,7 +219,7 @@ def kpi(
     period: Annotated[str | None, typer.Option("--period", "-p", help="2026-05, 2026Q2, 2026 or 2026-05-01..2026-05-20")] = None,
     org: Annotated[str | None, typer.Option("--org", help="org unit (default: the root)")] = None,
     by: Annotated[str | None, typer.Option("--by", help="children | level:NAME | subtree | agent")] = None,
-    segment: Annotated[str, typer.Option("--segment", help="none | rank_category | rank | tenure")] = "none",
+    segment: Annotated[str, typer.Option("--segment", help="none | rank_category | rank | tenure, or parts joined by + (all+rank_category: totals and categories in one call)")] = "none",
     metrics: Annotated[str | None, typer.Option("--metrics", help="comma-separated metric codes")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="to-date period ending on this date (YYYY-MM-DD)")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv | xlsx")] = "table",
@@ -496,7 +496,7 @@ def _build_in_background(ws: Workspace) -> None:
     import sys
 
     ws.analytics_dir.mkdir(parents=True, exist_ok=True)
-    log = open(ws.analytics_dir / "build.log", "ab")  # noqa: SIM115 - the child keeps it
+    log = open(ws.analytics_dir / "build.log", "ab")  # the child keeps it
     subprocess.Popen([sys.executable, "-m", "zhuizong", "--home", str(ws.home), "analytics",
                       "build"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                      start_new_session=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -13,8 +15,9 @@ from zhuizong.access.actor import Actor
 from zhuizong.access.scope import scope_for
 from zhuizong.common.cache import per_request
 from zhuizong.common.cells import safe_cell
-from zhuizong.errors import NotFound
+from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.kpi import results
+from zhuizong.kpi.engine import COLUMNS as ENGINE_COLUMNS
 from zhuizong.kpi.engine import KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
 from zhuizong.store.models import table
@@ -22,6 +25,25 @@ from zhuizong.workspace import Workspace
 
 
 def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
+    """KPIs for ``req`` (:func:`_kpi_report`). A combined segment such as ``all+rank_category``
+    gives the rows of each part in one result, in the order named (``all`` = no split)."""
+    if "+" not in req.segment:
+        return _kpi_report(ws, actor, req)
+    parts = [("none" if p.strip() == "all" else p.strip()) for p in req.segment.split("+")]
+    if len(set(parts)) != len(parts) or not all(parts):
+        raise ZhuizongError(f"无法识别的分组 {req.segment}",
+                            f"unknown segment {req.segment}; combine with +, e.g. all+rank_category")
+    pieces = [_kpi_report(ws, actor, dataclasses.replace(req, segment=p)) for p in parts]
+    cols: dict[str, list[Any]] = {c: [] for c in ENGINE_COLUMNS}
+    for piece in pieces:
+        for c, v in piece.columns().items():
+            cols[c].extend(v)
+    first = pieces[0]
+    return KpiResult(period=first.period, settings=first.settings, org_code=first.org_code,
+                     table=cols)
+
+
+def _kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
     """KPIs for ``req``, refused (as not found) when the org unit is outside the actor's scope.
 
     Read from the results store (:mod:`zhuizong.kpi.results`) with the actor's scope applied in
@@ -34,7 +56,7 @@ def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
         scope = scope_for(conn, actor)
         o = table("org_units")
         # the scope's units, once per web request (a page makes a dozen KPI reads)
-        visible_orgs = per_request(
+        visible_orgs: frozenset[str] = per_request(
             ("visible_org_codes", ws.db_url, actor.username),
             lambda: frozenset(conn.execute(
                 select(o.c.org_code).where(scope.org_filter(o.c.org_code))).scalars()))
