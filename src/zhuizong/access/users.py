@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from zhuizong.access.actor import Actor
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.store import audit
+from zhuizong.store.db import atomic
 from zhuizong.store.models import ROLES, SCOPE_TYPES, table
 
 _hasher = PasswordHash.recommended()  # Argon2id
@@ -203,9 +204,6 @@ MIN_PASSWORD_LENGTH = 8
 
 def change_own_password(ws: Any, actor: Any, old_password: str, new_password: str) -> None:
     """A user changes their own password: the old one must be right, the new one ≥ 8 characters."""
-    from zhuizong.errors import ZhuizongError
-    from zhuizong.store.db import atomic
-
     if len(new_password) < MIN_PASSWORD_LENGTH:
         raise ZhuizongError(f"新密码至少 {MIN_PASSWORD_LENGTH} 位", f"the new password needs at least {MIN_PASSWORD_LENGTH} characters")
     t = table("users")

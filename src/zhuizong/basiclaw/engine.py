@@ -44,7 +44,7 @@ from sqlalchemy import select
 from zhuizong.analytics.calendar import Basis, Period, day_num, parse_period
 from zhuizong.basiclaw.config import METRICS, BasicLaw, Criterion, Rule
 from zhuizong.errors import ConfigError, ZhuizongError
-from zhuizong.kpi import compiler
+from zhuizong.kpi import compiler, runners
 from zhuizong.kpi import engine as kpi_engine
 from zhuizong.kpi import evaluate as kpi_eval
 from zhuizong.kpi.engine import KpiRequest
@@ -197,7 +197,7 @@ def _kpi(ws: Workspace, snap: compiler.Snapshot, window: Window, day: dt.date,
     columns: ``Decimal``, None where the metric has no value, e.g. a rate without a denominator).
 
     The KPI engine's own request preparation and compiled base measures
-    (``kpi.engine._prepare`` + ``compiler.evaluate_leaves``, exactly what ``compute`` runs),
+    (``kpi.engine._prepare`` + ``runners.evaluate_leaves``, exactly what ``compute`` runs),
     combined by the one evaluator (:func:`zhuizong.kpi.evaluate.metric_columns`, what ``compute``
     calls): ``compute`` would also build one row object per agent × metric, which costs more than
     the query at 50,000 agents. ``tests/basiclaw`` checks the values equal ``compute``'s."""
@@ -209,7 +209,7 @@ def _kpi(ws: Workspace, snap: compiler.Snapshot, window: Window, day: dt.date,
     for r in roots:
         req = KpiRequest(period=window.label, org=r, by="agent", metrics=metrics, as_of=as_of)
         ctx, _org, _units, codes, needed = kpi_engine._prepare(ws, req, snap)
-        base = compiler.evaluate_leaves(ctx, needed)
+        base = runners.evaluate_leaves(ctx, needed)
         agents = sorted({k[0] for vals in base.values() for k in vals})
         cols = kpi_eval.align(base, [(a, "all") for a in agents])
         out: dict[str, Any] = {"agent_code": agents}

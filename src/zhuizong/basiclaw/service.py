@@ -32,6 +32,7 @@ from zhuizong.analytics.calendar import parse_period
 from zhuizong.basiclaw import config, engine
 from zhuizong.common.cells import safe_cell
 from zhuizong.errors import NotFound, ZhuizongError
+from zhuizong.importing.service import import_frame
 from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
@@ -374,8 +375,6 @@ def apply_assessment(ws: Workspace, actor: Actor, period: str, *, dry_run: bool 
     """Apply the final convert/promote/demote/contract-end outcomes of ``period`` (within the
     actor's scope; optionally only some outcomes or agents) as ``agent_events`` dated the day
     after the window. Applying twice does nothing new."""
-    from zhuizong.importing.service import import_frame
-
     actor.require("apply_assessment")
     label = _period_label(ws, period)
     res = table("assess_results")

@@ -31,6 +31,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from zhuizong.analytics import snapshot
 from zhuizong.analytics.calendar import Basis, day_num, from_day_num
 from zhuizong.campaigns.config import Campaign
 from zhuizong.kpi import compiler
@@ -113,8 +114,6 @@ class Facts:
     @classmethod
     def open(cls, ws: Any) -> Facts:
         import glob
-
-        from zhuizong.analytics import snapshot
 
         paths = snapshot.tables(ws)  # refreshes first when the database changed
         con = ibis.duckdb.connect()

@@ -26,8 +26,10 @@ import pandas as pd
 from zhuizong.access.actor import Actor
 from zhuizong.campaigns import service
 from zhuizong.campaigns.config import MEASURES
+from zhuizong.campaigns.engine import Facts
 from zhuizong.common.cells import safe_cell
 from zhuizong.errors import ZhuizongError
+from zhuizong.reports.pdf import _register_font
 from zhuizong.workspace import Workspace
 
 MAX_NAMES = 48
@@ -106,8 +108,6 @@ def honor_roll(ws: Workspace, actor: Actor, campaign_id: str, as_of: dt.date | N
 
 
 def _org_at_level(ws: Workspace, rows: pd.DataFrame, level: str) -> pd.Series:
-    from zhuizong.campaigns.engine import Facts
-
     f = Facts.open(ws)
     units = f.orgs_df[f.orgs_df.level == level][["org_code", "org_name"]]
     if units.empty:
@@ -157,8 +157,6 @@ def write_pdf(roll: HonorRoll, out: Path, font_file: Path | None = None) -> Path
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
-
-    from zhuizong.reports.pdf import _register_font
 
     font = _register_font(font_file)
     w, h = A4

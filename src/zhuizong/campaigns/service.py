@@ -34,7 +34,7 @@ import pandas as pd
 from sqlalchemy import Connection, insert, select, update
 
 from zhuizong.access.actor import Actor
-from zhuizong.access.scope import Scope, request_scope_key, scope_for
+from zhuizong.access.scope import Scope, _org_subtree, request_scope_key, scope_for
 from zhuizong.analytics.calendar import Basis
 from zhuizong.campaigns import engine
 from zhuizong.campaigns.config import MEASURES, Campaign, from_json, load_file
@@ -183,8 +183,6 @@ def _is_visible(conn: Connection, actor: Actor, scope: Scope, c: Campaign) -> bo
     a = table("agents")
     stmt = select(a.c.agent_code).where(scope.agent_filter(a.c.agent_code))
     if c.eligibility.orgs:
-        from zhuizong.access.scope import _org_subtree
-
         units = list(conn.execute(_org_subtree(list(c.eligibility.orgs))).scalars())
         stmt = stmt.where(a.c.org_code.in_(units))
     return conn.execute(stmt.limit(1)).first() is not None

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from zhuizong.cli import output
+from zhuizong.cli.state import _actor, _ws
 from zhuizong.errors import ZhuizongError
 
 assess_app = typer.Typer(help="Basic-law assessments (基本法考核). 考核.", no_args_is_help=True)
@@ -21,8 +22,6 @@ RulesOpt = Annotated[Path | None, typer.Option("--rules", help="rule file (defau
 
 
 def _ctx() -> tuple[Any, Any]:
-    from zhuizong.cli.main import _actor, _ws
-
     ws = _ws()
     return ws, _actor(ws)
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from zhuizong.cli import output
+from zhuizong.cli.state import _actor, _ws
 from zhuizong.errors import ZhuizongError
 
 campaign_app = typer.Typer(help="Sales campaigns (方案): standings, close, honor rolls. 方案.", no_args_is_help=True)
@@ -21,8 +22,6 @@ FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json")]
 
 
 def _ctx() -> tuple[Any, Any]:
-    from zhuizong.cli.main import _actor, _ws
-
     ws = _ws()
     return ws, _actor(ws)
 

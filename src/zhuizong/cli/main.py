@@ -2,6 +2,12 @@
 
 Global options ``--home DIR`` (workspace) and ``--as USER`` (act within that user's roles and
 scope; without it the local operator acts as the system) may be given anywhere on the line.
+
+Imports (docs/architecture.md, "Layers"): the CLI is the top layer. Commands import the services
+they call inside the command function, so that ``zhuizong --help`` and light commands start
+without loading pandas, Ibis or the web app; such lazy imports are allowed in ``zhuizong.cli``
+only, and only downward (never from ``zhuizong.cli`` itself: the command groups get the
+workspace and actor from :mod:`zhuizong.cli.state`). ``tests/test_layers.py`` checks both.
 """
 
 from __future__ import annotations
@@ -14,8 +20,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from zhuizong import __version__
-from zhuizong.access.actor import SYSTEM, Actor
 from zhuizong.cli import output
+from zhuizong.cli.assess import assess_app
+from zhuizong.cli.campaign import campaign_app
+from zhuizong.cli.state import _actor, _ws, state
+from zhuizong.cli.track import track_app
 from zhuizong.errors import ZhuizongError
 from zhuizong.workspace import Workspace
 
@@ -39,28 +48,7 @@ app.add_typer(orgs_app, name="orgs")
 app.add_typer(report_app, name="report")
 app.add_typer(analytics_app, name="analytics")
 
-
-class State:
-    home: str | None = None
-    as_user: str | None = None
-
-
-state = State()
-
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json")]
-
-
-def _ws() -> Workspace:
-    return Workspace.open(state.home)
-
-
-def _actor(ws: Workspace) -> Actor:
-    if not state.as_user:
-        return SYSTEM
-    from zhuizong.access.users import load_actor
-
-    with ws.require_ready().connect() as conn:
-        return load_actor(conn, state.as_user)
 
 
 @app.callback()
@@ -331,7 +319,7 @@ def report_monthly(
     """The monthly KPI report: one row per child unit + total, plan/达成率/同比/环比. 月度报表."""
     import datetime as dt
 
-    from zhuizong.reports.monthly import build_monthly
+    from zhuizong.reports.export import build_monthly
 
     kind = fmt or (out.suffix.lstrip(".").lower() or "xlsx")
     ws = _ws()
@@ -693,11 +681,7 @@ def orgs_list(fmt: FormatOpt = "table") -> None:
                                       [[r.org_code, r.org_name, r.parent_code, r.level] for r in rows]))
 
 
-# --- tracking (commands in zhuizong.cli.track) ---------------------------------------------------
-
-from zhuizong.cli.assess import assess_app  # noqa: E402
-from zhuizong.cli.campaign import campaign_app  # noqa: E402
-from zhuizong.cli.track import track_app  # noqa: E402
+# --- tracking, assessments, campaigns (zhuizong.cli.track, .assess, .campaign) ------------------
 
 app.add_typer(track_app, name="track")
 app.add_typer(assess_app, name="assess")

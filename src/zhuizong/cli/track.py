@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from zhuizong.cli import output
+from zhuizong.cli.state import _actor, _ws
 from zhuizong.errors import ZhuizongError
 
 track_app = typer.Typer(help="Daily tracking (追踪): items, records, digests. 每日追踪.", no_args_is_help=True)
@@ -18,8 +19,6 @@ FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json")]
 
 
 def _ctx() -> tuple[Any, Any]:
-    from zhuizong.cli.main import _actor, _ws
-
     ws = _ws()
     return ws, _actor(ws)
 

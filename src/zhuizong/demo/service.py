@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy import text
 
+from zhuizong.access import users as access_users  # the access layer owns users and scopes
 from zhuizong.demo.generator import DemoData, generate
 from zhuizong.demo.params import DemoParams
 from zhuizong.errors import ImportFailed, ZhuizongError
 from zhuizong.importing.kinds import IMPORT_ORDER
+from zhuizong.importing.service import import_frame
 from zhuizong.store.db import atomic
 from zhuizong.workspace import Workspace
 
@@ -146,8 +148,6 @@ def demo_users(data: DemoData) -> list[dict[str, Any]]:
 
 
 def _create_users(ws: Workspace, users: list[dict[str, Any]], password: str | None) -> None:
-    from zhuizong.access import users as access_users  # the access layer owns users and scopes
-
     with atomic(ws.engine) as conn:
         for u in users:
             try:
@@ -208,8 +208,6 @@ def build_demo(
     Re-running with the same parameters is harmless: every batch is recognised as already
     imported and existing demo users are left alone.
     """
-    from zhuizong.importing.service import import_frame
-
     report = progress or (lambda phase, done, total: None)
     t_all = time.perf_counter()
     summary = DemoSummary(params=params)

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zhuizong.access.actor import SYSTEM
+from zhuizong.basiclaw.service import install_demo_basic_law, run_assessment
+from zhuizong.campaigns.signals import install_demo_campaigns
 from zhuizong.demo.params import DemoParams, last_closed_month
 from zhuizong.kpi.engine import KpiRequest, KpiResult
 from zhuizong.kpi.service import kpi_report
+from zhuizong.reports.export import build_monthly
 from zhuizong.tracking.generate import RunSummary, run
 from zhuizong.workspace import Workspace
 
@@ -31,17 +34,12 @@ class Showcase:
 
 
 def showcase(ws: Workspace, params: DemoParams) -> Showcase:
-    from zhuizong.reports.monthly import build_monthly
-
     period = last_closed_month(params.end_date)
     kpis = kpi_report(ws, SYSTEM, KpiRequest(period=period, by="children", metrics=SUMMARY_METRICS))
     out = ws.home / "reports" / f"monthly-{period}.xlsx"
     out.parent.mkdir(parents=True, exist_ok=True)
     path = build_monthly(ws, SYSTEM, period, None, out, "xlsx")
     # the first example basic law and the demo campaigns, so gaps, standings and honors show
-    from zhuizong.basiclaw.service import install_demo_basic_law, run_assessment
-    from zhuizong.campaigns.signals import install_demo_campaigns
-
     law = install_demo_basic_law(ws)
     end = params.end_date
     quarter = f"{end.year}Q{(end.month - 1) // 3 + 1}"

@@ -23,6 +23,7 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
+from zhuizong.analytics import snapshot
 from zhuizong.analytics.calendar import Period, day_num, from_day_num
 from zhuizong.kpi.ir import (
     Active,
@@ -30,7 +31,6 @@ from zhuizong.kpi.ir import (
     Leaf,
     Meetings,
     People,
-    Persistency,
     Plan,
     Production,
     ToolUse,
@@ -83,8 +83,6 @@ class Snapshot:
     def open(cls, ws: Workspace, *, refresh_first: bool = True) -> Snapshot:
         """Open the snapshot (refreshed first when the database changed, unless the caller
         just did: ``refresh_first=False``)."""
-        from zhuizong.analytics import snapshot
-
         paths = snapshot.tables(ws, refresh_first=refresh_first)
         con = ibis.duckdb.connect()
         # no progress bars on the process's stderr (the web server's log) for long queries
@@ -451,7 +449,8 @@ class Values:
     """One base measure by (unit, seg), column-wise: ``unit[i]``, ``seg[i]`` → ``values[i]``
     (Decimal; None = no value, as a key missing from the dict form). What the runners return
     instead of a dict per key: the engine aligns the columns with its output keys at once, and
-    :meth:`to_dict` gives exactly the dict :func:`_collect` would (``evaluate_leaves``)."""
+    :meth:`to_dict` gives exactly the dict :func:`_collect` would
+    (:func:`zhuizong.kpi.runners.evaluate_leaves`)."""
 
     unit: list[Any]
     seg: list[Any]
@@ -941,46 +940,8 @@ def plans(ctx: Context, leaves_: list[Plan]) -> dict[Leaf, dict[tuple[str, str],
     return out
 
 
-# --- dispatch -----------------------------------------------------------------------------
+# The dispatch of leaves to these runners (and to persistency's, which builds on this module's
+# helpers) is zhuizong.kpi.runners.
 
-
-def evaluate_values(ctx: Context, needed: list[Leaf]
-                    ) -> dict[Leaf, Values | dict[tuple[str, str], Any]]:
-    """Every leaf in ``needed``, as its runner returns it: :class:`Values` (columns) or, from a
-    runner written against the dict contract, ``{(unit, seg): Decimal | None}``."""
-    groups: dict[type, list[Any]] = {}
-    for leaf in needed:
-        groups.setdefault(type(leaf), []).append(leaf)
-    out: dict[Leaf, Values | dict[tuple[str, str], Any]] = {}
-    from zhuizong.kpi.persistency import persistency  # it builds on this module's helpers
-
-    runners = {Production: production, Active: active, People: people, Cohort: cohorts,
-               Persistency: persistency, Meetings: meetings, ToolUse: tool_use, Plan: plans}
-    for kind, group in groups.items():
-        out.update(runners[kind](ctx, group))
-    return out
-
-
-def evaluate_leaves(ctx: Context, needed: list[Leaf]) -> dict[Leaf, dict[tuple[str, str], Any]]:
-    """Every leaf in ``needed`` as ``{(unit, seg): Decimal}`` (a missing key: no value)."""
-    return {leaf: v.to_dict() if isinstance(v, Values) else v
-            for leaf, v in evaluate_values(ctx, needed).items()}
-
-
-def expressions(ctx: Context, needed: list[Leaf]) -> list[ir.Table]:
-    """The Ibis expressions ``evaluate_leaves(ctx, needed)`` would run, without running them.
-
-    For portability checks (``ibis.to_sql(expr, dialect="pyspark")``) and plan inspection. The
-    context is switched to collect mode for the call; base-measure values are not computed.
-    """
-    saved = ctx.collected
-    ctx.collected = []
-    try:
-        evaluate_leaves(ctx, needed)
-        return list(ctx.collected)
-    finally:
-        ctx.collected = saved
-
-
-__all__ = ["TENURE_SEGMENTS", "Context", "Grain", "Snapshot", "Values", "evaluate_leaves",
-           "evaluate_values", "expressions", "from_day_num", "is_nullable"]
+__all__ = ["TENURE_SEGMENTS", "Context", "Grain", "Snapshot", "Values", "from_day_num",
+           "is_nullable"]

@@ -19,7 +19,7 @@ import pandas as pd
 
 from zhuizong.analytics.calendar import Basis, Period, parse_period
 from zhuizong.errors import NotFound, ZhuizongError
-from zhuizong.kpi import compiler, evaluate
+from zhuizong.kpi import compiler, evaluate, runners
 from zhuizong.kpi.ir import Leaf, leaves
 from zhuizong.kpi.registry import METRICS
 from zhuizong.workspace import Workspace
@@ -230,7 +230,7 @@ def expressions(ws: Workspace, req: KpiRequest) -> dict[str, list[ibis.expr.type
     One snapshot is opened for all metrics; a metric whose values are looked up rather than
     compiled (a plan) may have none of its own beyond its other leaves."""
     ctx, _org, _units, codes, _needed = _prepare(ws, req)
-    return {c: compiler.expressions(ctx, leaves(METRICS[c].node)) for c in codes}
+    return {c: runners.expressions(ctx, leaves(METRICS[c].node)) for c in codes}
 
 
 def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = None) -> KpiResult:
@@ -239,7 +239,7 @@ def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = Non
     ctx, org, units, codes, needed = _prepare(ws, req, snap)
     snap, period, settings = ctx.snap, ctx.period, ctx.settings
     orgs = snap.orgs_df
-    base = compiler.evaluate_values(ctx, needed)
+    base = runners.evaluate_values(ctx, needed)
 
     # keys of the output: grain units × segment values
     if req.by == "agent":

@@ -15,7 +15,7 @@ taken on the number the KPI report shows. The rules (``docs/kpi-engine.md``):
 * Decimal context: Python's default (28 significant digits, ROUND_HALF_EVEN) — no float anywhere.
 
 Two forms with one definition: :func:`value` for one key from dict-form leaves
-(``compiler.evaluate_leaves``), :func:`column` / :func:`metric_columns` for every key at once over
+(``runners.evaluate_leaves``), :func:`column` / :func:`metric_columns` for every key at once over
 aligned object columns (:func:`align`); ``tests/kpi/test_evaluate.py`` checks they agree.
 :func:`at_least` is the exact comparison a threshold decision uses.
 """

@@ -15,7 +15,8 @@ cohort matrix, from the same analytic snapshot with the engine's cohort semantic
 from __future__ import annotations
 
 from zhuizong.reports.cohort import CohortTable, build_cohort, cohort_heatmap_png, cohort_table
-from zhuizong.reports.monthly import MonthlyReport, build_monthly, monthly_report
+from zhuizong.reports.export import build_monthly
+from zhuizong.reports.monthly import MonthlyReport, monthly_report
 
 __all__ = [
     "CohortTable",

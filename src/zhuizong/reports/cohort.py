@@ -24,6 +24,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from zhuizong.access.actor import Actor
+from zhuizong.analytics import snapshot
 from zhuizong.analytics.calendar import Basis, day_num, parse_period
 from zhuizong.common.cache import LruCache
 from zhuizong.common.cells import safe_cell
@@ -82,8 +83,6 @@ def _sql_path(path: str) -> str:
 
 def _query(ws: Workspace, org: str, hires: pd.DataFrame, evals: pd.DataFrame) -> pd.DataFrame:
     import duckdb
-
-    from zhuizong.analytics import snapshot
 
     paths = snapshot.tables(ws)
     sp, pl, anc = (_sql_path(paths[k]) for k in ("spells", "placements", "org_ancestors"))

@@ -22,10 +22,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from zhuizong.access.actor import Actor
+from zhuizong.analytics import snapshot
 from zhuizong.analytics.calendar import Basis, Period, parse_period
 from zhuizong.common.cells import safe_cell
 from zhuizong.errors import ZhuizongError
+from zhuizong.kpi import compiler
 from zhuizong.kpi.engine import KpiRequest, KpiResult
+from zhuizong.kpi.ir import Plan
 from zhuizong.kpi.registry import METRICS
 from zhuizong.kpi.service import kpi_report
 from zhuizong.settings import SETTINGS
@@ -258,8 +261,6 @@ def _plans_available(ws: Workspace) -> set[str]:
     try:
         import pyarrow.parquet as pq
 
-        from zhuizong.analytics import snapshot
-
         path = snapshot.tables(ws).get("plans")
         if not path or not Path(path).exists():
             return set()
@@ -270,9 +271,6 @@ def _plans_available(ws: Workspace) -> set[str]:
 
 def _other_plans(ws: Workspace, period: Period, units: list[str], metric: str) -> dict[str, Decimal | None]:
     """Plans of ``metric`` for ``units`` with the engine's plan rules (kpi-spec §5 Plans)."""
-    from zhuizong.kpi import compiler
-    from zhuizong.kpi.ir import Plan
-
     snap = compiler.Snapshot.open(ws)
     ctx = compiler.Context(snap=snap, period=period, settings=ws.settings,
                            grain=compiler.Grain(units=units), segment="none")
@@ -292,7 +290,8 @@ def monthly_view(ws: Workspace, actor: Actor, period: str, org: str | None
 
 def monthly_report(ws: Workspace, actor: Actor, period: str, org: str | None = None, *,
                    as_of: dt.date | None = None, money: Money = "yuan") -> MonthlyReport:
-    """Compute the monthly report's table (what :func:`build_monthly` writes)."""
+    """Compute the monthly report's table (what :func:`zhuizong.reports.export.build_monthly`
+    writes)."""
     if money not in ("yuan", "wan"):
         raise ZhuizongError(f"金额单位应为 yuan 或 wan: {money}", f"money must be yuan or wan: {money}")
     p = parse_period(period, _basis(ws), as_of)
@@ -638,32 +637,8 @@ def _write_definitions(wb: Any, report: MonthlyReport, font: dict[str, Any]) -> 
     sh.freeze_panes(1, 0)
 
 
-# --- entry point --------------------------------------------------------------------------------
+# The entry point that writes XLSX or PDF (reports.pdf builds on this module) is
+# zhuizong.reports.export.build_monthly.
 
-
-def build_monthly(ws: Workspace, actor: Actor, period: str, org: str | None, out: Path,
-                  fmt: Literal["xlsx", "pdf"] = "xlsx", *, as_of: dt.date | None = None,
-                  money: Money | None = None, pdf_font: Path | None = None) -> Path:
-    """Write the monthly KPI report of ``org`` (default: the root) for ``period`` to ``out``.
-
-    ``fmt``: ``xlsx`` (XlsxWriter, with the 定义 sheet and a chart) or ``pdf`` (ReportLab, landscape
-    A4 or A3, Chinese glyphs from the built-in CID font STSong-Light). ``money``: ``yuan`` or
-    ``wan`` (万元) for FYP, FYC and standard premium; default 元 for XLSX, 万元 for PDF (narrower
-    columns). ``pdf_font``: a TrueType font file to embed in the PDF instead of STSong-Light
-    (optional; for PDF viewers without Chinese fallback fonts). Raises :class:`~zhuizong.errors.NotFound` when the org unit is outside the actor's scope.
-    """
-    if fmt not in ("xlsx", "pdf"):
-        raise ZhuizongError(f"报表格式应为 xlsx 或 pdf: {fmt}", f"report format must be xlsx or pdf: {fmt}")
-    out = Path(out)
-    report = monthly_report(ws, actor, period, org, as_of=as_of,
-                            money=money or ("wan" if fmt == "pdf" else "yuan"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "pdf":
-        from zhuizong.reports.pdf import write_monthly_pdf
-
-        return write_monthly_pdf(report, out, pdf_font)
-    return write_xlsx(report, out)
-
-
-__all__ = ["Column", "MonthlyReport", "build_columns", "build_monthly", "cell_number", "cell_text",
+__all__ = ["Column", "MonthlyReport", "build_columns", "cell_number", "cell_text",
            "monthly_report", "write_xlsx"]

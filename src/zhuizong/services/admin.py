@@ -23,6 +23,7 @@ from zhuizong.settings import SETTINGS, load_settings, set_setting
 from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.store.models import SCOPE_TYPES, table
+from zhuizong.tracking.rules import load_rules
 from zhuizong.workspace import Workspace
 
 #: settings that only the deployment may change (not from a web page)
@@ -254,8 +255,6 @@ class RulesView:
 def rules_view(ws: Workspace, actor: Actor) -> RulesView:
     """The tracking rules in force (defaults overlaid with the workspace file), read-only."""
     _require(actor)
-    from zhuizong.tracking.rules import load_rules
-
     path = ws.home / ws.settings.tracking.rules_file
     try:
         rs = load_rules(ws)

@@ -1,4 +1,5 @@
-"""Data of the web pages dashboard (驾驶舱), agent list, agent profile and team board.
+"""Data of the web pages dashboard (驾驶舱), agent list and team board (the agent profile:
+:mod:`zhuizong.services.profile`).
 
 Every number comes from the governed KPI layer: :func:`zhuizong.kpi.service.kpi_report` (scoped:
 an org unit outside the actor's scope answers :class:`NotFound`) or, for one agent or one team
@@ -30,8 +31,11 @@ from zhuizong.kpi import results
 from zhuizong.kpi.engine import KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
 from zhuizong.kpi.service import kpi_report
+from zhuizong.reports.cohort import cohort_table
+from zhuizong.reports.monthly import _other_plans, _plans_available
 from zhuizong.services.directory import AgentRow, OrgRow, list_agents, list_orgs
 from zhuizong.store.models import table
+from zhuizong.tracking.service import ListQuery, list_items
 from zhuizong.workspace import Workspace
 
 #: metrics of the dashboard's cards and trends: one request per month (materialised per month)
@@ -255,8 +259,6 @@ class Dashboard:
 def _other_plan(ws: Workspace, period: Period, org: str, metric: str) -> Decimal | None:
     """The plan of ``metric`` (not FYP) for ``org`` with the engine's plan rules, if any."""
     try:
-        from zhuizong.reports.monthly import _other_plans, _plans_available
-
         if metric not in _plans_available(ws):
             return None
         return _other_plans(ws, period, [org], metric).get(org)
@@ -376,8 +378,6 @@ def _dashboard(ws: Workspace, actor: Actor, org: str, period: str, *, through: d
     cohort = None
     if with_cohort and with_trend:
         t0 = time.perf_counter()
-        from zhuizong.reports.cohort import cohort_table
-
         try:
             cohort = cohort_table(ws, actor, months[0], label, org_code)
         except ZhuizongError:
@@ -554,105 +554,6 @@ def agents_production(ws: Workspace, org: str, agents: set[str], period: str,
     return out
 
 
-# --- agent profile -------------------------------------------------------------------------
-
-
-@dataclass
-class Profile:
-    detail: Any  # directory.AgentDetail
-    activity: Any  # activity.Activity
-    through: dt.date
-    timeline: list[dict[str, Any]]
-    months: list[str]
-    production: dict[str, dict[str, Decimal | None]]  # month -> metric -> value
-    items: list[dict[str, Any]]
-    assessment: list[dict[str, Any]] | None  # None: the basic-law module is not available
-
-
-def _timeline(detail: Any) -> list[dict[str, Any]]:
-    """Spells (hire/leave) and rank, org unit and supervisor changes, oldest first."""
-    ev: list[dict[str, Any]] = []
-    for i, (hire, leave) in enumerate(detail.spells, start=1):
-        ev.append({"date": hire, "kind": "hire", "spell": i})
-        if leave:
-            ev.append({"date": leave, "kind": "leave", "spell": i})
-    prev = None
-    for valid_from, _to, rank, org, sup in detail.history:
-        if prev is None:
-            ev.append({"date": valid_from, "kind": "start", "rank": rank, "org": org, "supervisor": sup})
-        else:
-            if rank != prev[2]:
-                ev.append({"date": valid_from, "kind": "rank", "old": prev[2], "new": rank})
-            if org != prev[3]:
-                ev.append({"date": valid_from, "kind": "org", "old": prev[3], "new": org})
-            if sup != prev[4]:
-                ev.append({"date": valid_from, "kind": "supervisor", "old": prev[4], "new": sup})
-        prev = (valid_from, _to, rank, org, sup)
-    order = {"hire": 0, "start": 1, "rank": 2, "org": 3, "supervisor": 4, "leave": 5}
-    ev.sort(key=lambda e: (e["date"], order[e["kind"]]))
-    return ev
-
-
-def _org_on(detail: Any, d: dt.date) -> str:
-    for valid_from, valid_to, _rank, org, _sup in detail.history:
-        if valid_from <= d and (valid_to is None or valid_to > d):
-            return str(org)
-    return str(detail.agent.org_code)
-
-
-def agent_profile(ws: Workspace, actor: Actor, code: str, *, through: dt.date | None = None) -> Profile:
-    """An agent's profile; NotFound when the agent is outside the actor's scope."""
-    from zhuizong.services.activity import recent_activity
-
-    through = through or data_through(ws)
-    act = recent_activity(ws, actor, code, on=through, days=31)  # scope check first
-    detail = act.agent
-    cur = month_label(ws, through)
-    months = [shift_month(cur, -k) for k in range(TREND_MONTHS - 1, -1, -1)]
-    first_hire = min((s[0] for s in detail.spells), default=detail.agent.hire_date)
-
-    def month_values(m: str) -> dict[str, Decimal | None]:
-        p, as_of = month_period(ws, m, through)
-        if p.end < first_hire.replace(day=1) or p.start > through:
-            return {"fyp": None, "cases": None}
-        org = _org_on(detail, min(p.end, through))
-        try:
-            return agents_production(ws, org, {code}, m, as_of)[code]
-        except ZhuizongError:
-            return {"fyp": None, "cases": None}
-
-    # the latest month first: when it was a read of the results store, so are
-    # the others, read in this thread (threads only add CPU); when it had to be computed, the
-    # other months are computed in a few threads (DuckDB runs outside the GIL)
-    t0 = time.perf_counter()
-    production = {months[-1]: month_values(months[-1])}
-    rest = months[:-1]
-    if time.perf_counter() - t0 > 0.1:
-        production.update(_parallel(month_values, rest))
-    else:
-        production.update({m: month_values(m) for m in rest})
-    production = {m: production[m] for m in months}
-    items: list[dict[str, Any]] = []
-    if actor.can("view_tracking"):
-        from zhuizong.tracking.service import ListQuery, list_items, records_of
-
-        items = list_items(ws, actor, ListQuery(subject=code, status="all", limit=50))
-        items.sort(key=lambda x: (x["date"], x["id"]), reverse=True)
-        recs = records_of(ws, actor, [x["id"] for x in items[:10]])
-        for x in items[:10]:
-            x["records"] = recs.get(x["id"], [])
-    assessment: list[dict[str, Any]] | None = None
-    try:  # the basic-law module (a later issue): results per agent, when it exists
-        from zhuizong.basiclaw import service as bl_service  # type: ignore[attr-defined]
-
-        fn = getattr(bl_service, "agent_results", None)
-        if fn is not None:
-            assessment = list(fn(ws, actor, code))
-    except Exception:  # noqa: BLE001 - ImportError until the module lands; never break a profile
-        assessment = None
-    return Profile(detail, act, through, _timeline(detail), months, production, items, assessment)
-
-
 # --- team board ----------------------------------------------------------------------------
 
 
@@ -813,8 +714,6 @@ def team_board(ws: Workspace, actor: Actor, head: str | None = None, *,
     prod = agents_production(ws, org, team, label, as_of) if org else {}
     open_items: dict[str, list[int]] = {c: [] for c in codes}
     if actor.can("view_tracking") and codes:
-        from zhuizong.tracking.service import ListQuery, list_items
-
         for x in list_items(ws, actor, ListQuery(status="open", subjects=frozenset(codes))):
             if x["subject_type"] == "agent" and x["subject_code"] in open_items:
                 open_items[x["subject_code"]].append(int(x["priority"]))
@@ -857,6 +756,6 @@ def team_board(ws: Workspace, actor: Actor, head: str | None = None, *,
                      direct_only, line_size)
 
 
-__all__ = ["AGENT_FILTERS", "CHILD_METRICS", "Card", "Dashboard", "METRICS", "Profile", "TREND_METRICS",
-           "TeamBoard", "TeamRow", "agent_list", "agent_profile", "dashboard", "data_through",
+__all__ = ["AGENT_FILTERS", "CHILD_METRICS", "Card", "Dashboard", "METRICS", "TREND_METRICS",
+           "TeamBoard", "TeamRow", "agent_list", "dashboard", "data_through",
            "last_closed_month", "team_board", "visible_orgs", "visible_root"]

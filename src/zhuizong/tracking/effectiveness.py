@@ -34,7 +34,7 @@ from zhuizong.errors import ZhuizongError
 from zhuizong.kpi import compiler
 from zhuizong.store.models import table
 from zhuizong.tracking.rules import load_rules
-from zhuizong.tracking.service import _visible
+from zhuizong.tracking.service import LINK_ZH, _visible
 from zhuizong.workspace import Workspace
 
 BY = ("owner", "rule", "org", "link")
@@ -209,8 +209,6 @@ def _group_names(conn: Any, by: str, items: pd.DataFrame) -> dict[str, str]:
         return dict(conn.execute(select(o.c.org_code, o.c.org_name).where(
             o.c.org_code.in_(sorted(set(items.org_code))))).all())
     if by == "link":
-        from zhuizong.tracking.service import LINK_ZH
-
         return dict(LINK_ZH)
     return {}
 

@@ -27,8 +27,15 @@ import numpy as np
 import pandas as pd
 
 from zhuizong.analytics.calendar import Basis, day_num
+from zhuizong.basiclaw.service import rules_path
+from zhuizong.basiclaw.signals import SIGNALS as LAW_SIGNALS
+from zhuizong.basiclaw.signals import basic_law_signals
+from zhuizong.campaigns.signals import SIGNALS as CAMPAIGN_SIGNALS
+from zhuizong.campaigns.signals import campaign_signals
 from zhuizong.kpi import compiler, results
 from zhuizong.kpi.engine import KpiRequest, compute
+from zhuizong.training.signals import SIGNALS as TRAINING_SIGNALS
+from zhuizong.training.signals import training_signals
 from zhuizong.workspace import Workspace
 
 
@@ -107,16 +114,8 @@ def register(name: str, subject: str, fn: Callable[[Workspace, dt.date, pd.DataF
 
 
 def _register_builtin_providers() -> None:
-    from zhuizong.basiclaw.signals import SIGNALS as LAW_SIGNALS
-    from zhuizong.basiclaw.signals import basic_law_signals
-    from zhuizong.campaigns.signals import SIGNALS as CAMPAIGN_SIGNALS
-    from zhuizong.campaigns.signals import campaign_signals
-
     register("basic_law", "agent", basic_law_signals, LAW_SIGNALS)
     register("campaigns", "agent", campaign_signals, CAMPAIGN_SIGNALS)
-    from zhuizong.training.signals import SIGNALS as TRAINING_SIGNALS
-    from zhuizong.training.signals import training_signals
-
     register("training", "agent", training_signals, TRAINING_SIGNALS)
 
 
@@ -250,8 +249,6 @@ def agent_signals(ws: Workspace, d: dt.date, snap: compiler.Snapshot | None = No
     base["worklog_yesterday"] = base.agent_code.isin(set(yest.agent_code)).astype(int)
     base["yesterday_is_workday"] = int((d - dt.timedelta(days=1)).weekday() < 6)
     base = base.drop(columns=["hire_day"])
-    from zhuizong.basiclaw.service import rules_path
-
     base["basic_law_configured"] = int(rules_path(ws).exists())
     for _name, subject, fn in PROVIDERS:
         if subject == "agent":

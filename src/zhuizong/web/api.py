@@ -30,8 +30,20 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhuizong.access.actor import PERMISSIONS
+from zhuizong.campaigns.service import list_campaigns, standings_json
+from zhuizong.errors import NotFound, ZhuizongError
+from zhuizong.kpi.engine import KpiRequest
+from zhuizong.kpi.service import kpi_report, to_csv, write_xlsx
+from zhuizong.services.activity import recent_activity
+from zhuizong.services.directory import get_agent, list_agents, list_orgs
+from zhuizong.store import audit
+from zhuizong.store.db import atomic
 from zhuizong.store.models import TRACK_LINKS, TRACK_METHODS, TRACK_OUTCOMES
+from zhuizong.tracking.effectiveness import effectiveness
+from zhuizong.tracking.service import ListQuery, RecordInput, close, list_items, record, show_item
 from zhuizong.web.deps import Ctx, api_ctx
+from zhuizong.web.pages import basiclaw as basiclaw_page
+from zhuizong.web.pages import campaigns as campaigns_page
 
 API = Annotated[Ctx, Depends(api_ctx)]
 
@@ -329,9 +341,6 @@ def _agent_out(a: Any) -> AgentOut:
 
 
 def _audit_export(ctx: Ctx, what: str, fmt: str, detail: dict[str, Any]) -> None:
-    from zhuizong.store import audit
-    from zhuizong.store.db import atomic
-
     with atomic(ctx.ws.engine) as conn:
         audit.record(conn, actor=ctx.actor.username, action="export", object_type=what,
                      object_id=fmt, detail=detail)
@@ -343,8 +352,6 @@ def _filename(*parts: str) -> str:
 
 def _check_params(**values: Any) -> None:
     """Refuse query strings the services would not understand (bilingual 400)."""
-    from zhuizong.errors import ZhuizongError
-
     for name, v in values.items():
         if isinstance(v, str) and ("\x00" in v or len(v) > 200):
             raise ZhuizongError(f"参数 {name} 无效", f"invalid parameter {name}")
@@ -363,8 +370,6 @@ def me(ctx: API) -> MeOut:
 
 @router.get("/orgs", response_model=OrgsOut, summary="Org units in scope 机构")
 def orgs(ctx: API) -> Response:
-    from zhuizong.services.directory import list_orgs
-
     with ctx.ws.engine.connect() as conn:
         rows = list_orgs(conn, ctx.actor)
     # a province's 5,000 units: written as they are read (the fields of OrgOut, strings from the
@@ -378,8 +383,6 @@ def agents(ctx: API,
            org: Annotated[str | None, Query(max_length=64, description="agents placed in this org unit")] = None,
            q: Annotated[str | None, Query(max_length=64, description="code or name contains")] = None,
            limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> AgentsOut:
-    from zhuizong.services.directory import list_agents
-
     _check_params(org=org, q=q)
     with ctx.ws.engine.connect() as conn:
         rows = list_agents(conn, ctx.actor, org_code=org or None)
@@ -391,8 +394,6 @@ def agents(ctx: API,
 
 @router.get("/agents/{code}", response_model=AgentDetailOut, summary="One agent with history 人员详情")
 def agent(ctx: API, code: str) -> AgentDetailOut:
-    from zhuizong.services.directory import get_agent
-
     _check_params(code=code)
     with ctx.ws.engine.connect() as conn:
         d = get_agent(conn, ctx.actor, code)
@@ -408,8 +409,6 @@ def agent(ctx: API, code: str) -> AgentDetailOut:
 def agent_activity(ctx: API, code: str,
                    on: Annotated[dt.date | None, Query(description="as of this day (default today)")] = None,
                    days: Annotated[int, Query(ge=1, le=92)] = 14) -> ActivityOut:
-    from zhuizong.services.activity import recent_activity
-
     _check_params(code=code)
     day = on or dt.date.today()
     a = recent_activity(ctx.ws, ctx.actor, code, on=day, days=days)
@@ -425,8 +424,6 @@ def agent_activity(ctx: API, code: str,
 
 def _kpi_request(period: str, org: str | None, by: str | None, segment: str, metrics: str | None,
                  as_of: dt.date | None) -> Any:
-    from zhuizong.kpi.engine import KpiRequest
-
     _check_params(period=period, org=org, by=by, segment=segment, metrics=metrics)
     ms = tuple(m.strip() for m in metrics.split(",") if m.strip()) if metrics else None
     return KpiRequest(period=period.strip(), org=org or None, by=by or None, segment=segment,
@@ -458,8 +455,6 @@ KQ = Annotated[KpiQuery, Depends(kpi_query)]
 
 
 def _kpi(ctx: Ctx, q: KpiQuery) -> Any:
-    from zhuizong.kpi.service import kpi_report
-
     return kpi_report(ctx.ws, ctx.actor, _kpi_request(q.period, q.org, q.by, q.segment, q.metrics, q.as_of))
 
 
@@ -480,8 +475,6 @@ def _export_detail(q: KpiQuery, result: Any) -> dict[str, Any]:
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                              "description": "CSV, every text cell defused against formula injection"}})
 def kpi_csv(ctx: API, q: KQ) -> Response:
-    from zhuizong.kpi.service import to_csv
-
     result = _kpi(ctx, q)
     body = ("\ufeff" + to_csv(result)).encode("utf-8")
     _audit_export(ctx, "kpi", "csv", _export_detail(q, result))
@@ -497,8 +490,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
                              "description": "XLSX, every text cell defused against formula injection"}})
 def kpi_xlsx(ctx: API, q: KQ) -> Response:
-    from zhuizong.kpi.service import write_xlsx
-
     result = _kpi(ctx, q)
     with tempfile.TemporaryDirectory(prefix="zz-export-") as tmp:
         path = Path(tmp) / "kpi.xlsx"
@@ -525,8 +516,6 @@ def tracking_items(
     subject: Annotated[str | None, Query(max_length=64, description="subject agent or org code")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> ItemsOut:
-    from zhuizong.tracking.service import ListQuery, list_items
-
     _check_params(owner=owner, subject=subject)
     items = list_items(ctx.ws, ctx.actor, ListQuery(date=date, owner=owner or None, status=status,
                                                     link=link, subject=subject or None, limit=limit))
@@ -536,14 +525,10 @@ def tracking_items(
 @router.get("/tracking/items/{item_id}", response_model=ItemDetailOut,
             summary="One tracking item with records and events 追踪事项")
 def tracking_item(ctx: API, item_id: int) -> ItemDetailOut:
-    from zhuizong.tracking.service import show_item
-
     return ItemDetailOut.model_validate(show_item(ctx.ws, ctx.actor, _item_id(item_id)))
 
 
 def _item_id(item_id: int) -> int:
-    from zhuizong.errors import NotFound
-
     if not 0 < item_id < 2**62:
         raise NotFound(f"找不到追踪事项 {item_id}", f"tracking item {item_id} not found")
     return item_id
@@ -552,8 +537,6 @@ def _item_id(item_id: int) -> int:
 @router.post("/tracking/items/{item_id}/records", response_model=ItemDetailOut, status_code=201,
              summary="Record a follow-up 记录跟进")
 def tracking_record(ctx: API, item_id: int, body: Annotated[RecordIn, Body()]) -> ItemDetailOut:
-    from zhuizong.tracking.service import RecordInput, record
-
     def clean(s: str | None) -> str | None:
         return (s or "").strip() or None
 
@@ -566,8 +549,6 @@ def tracking_record(ctx: API, item_id: int, body: Annotated[RecordIn, Body()]) -
 @router.post("/tracking/items/{item_id}/close", response_model=ItemDetailOut,
              summary="Close an item with a reason 关闭事项")
 def tracking_close(ctx: API, item_id: int, body: Annotated[CloseIn, Body()]) -> ItemDetailOut:
-    from zhuizong.tracking.service import close
-
     return ItemDetailOut.model_validate(close(ctx.ws, ctx.actor, _item_id(item_id), body.reason))
 
 
@@ -578,8 +559,6 @@ def tracking_effectiveness(
     period: Annotated[str, Query(min_length=1, max_length=40, description="2026-05, 2026Q2, 2026 …")],
     by: Literal["owner", "rule", "org", "link"] = "owner",
 ) -> EffectivenessOut:
-    from zhuizong.tracking.effectiveness import effectiveness
-
     _check_params(period=period)
     return EffectivenessOut.model_validate(effectiveness(ctx.ws, ctx.actor, period.strip(), by))
 
@@ -654,18 +633,16 @@ def basic_law_results(
         description="all; promotion = unmet promotion rules, closest first; risk = failed or "
                     "at-risk conversion/maintenance rules, most severe first")] = "all",
 ) -> BasicLawResultsOut:
-    from zhuizong.web.pages import basiclaw as page
-
     _check_params(period=period, outcome=outcome, org=org)
-    label, periods = page.resolve_period(ctx, period)
+    label, periods = basiclaw_page.resolve_period(ctx, period)
     if label is None:
         return BasicLawResultsOut(period=None, periods=periods, results=[])
-    rows, _options = page.load(ctx, label, (outcome or "").strip() or None, (org or "").strip() or None,
+    rows, _options = basiclaw_page.load(ctx, label, (outcome or "").strip() or None, (org or "").strip() or None,
                                options=False)
     if view == "promotion":
-        rows = page.promotion_list(rows)
+        rows = basiclaw_page.promotion_list(rows)
     elif view == "risk":
-        rows = page.risk_list(rows)
+        rows = basiclaw_page.risk_list(rows)
     return BasicLawResultsOut.model_validate({"period": label, "periods": periods, "results": rows})
 
 
@@ -763,8 +740,6 @@ class StandingsOut(_Out):
 def campaigns(ctx: API,
               on: Annotated[dt.date | None, Query(description="phase on this day (default today)")] = None
               ) -> CampaignsOut:
-    from zhuizong.campaigns.service import list_campaigns
-
     return CampaignsOut.model_validate({"campaigns": list_campaigns(ctx.ws, ctx.actor, on)})
 
 
@@ -777,10 +752,7 @@ def campaign_standings(
     team: Annotated[str | None, Query(max_length=64, description="add the team ranking of this org level (or `all`)")] = None,
     limit: Annotated[int | None, Query(ge=1, le=100000)] = None,
 ) -> StandingsOut:
-    from zhuizong.campaigns.service import standings_json
-    from zhuizong.web.pages import campaigns as page
-
     _check_params(campaign_id=campaign_id, org=org, team=team)
-    st, _options = page.scoped_standings(ctx, campaign_id, (org or "").strip() or None, as_of,
+    st, _options = campaigns_page.scoped_standings(ctx, campaign_id, (org or "").strip() or None, as_of,
                                          (team or "").strip() or None)
     return StandingsOut.model_validate(standings_json(st, limit))

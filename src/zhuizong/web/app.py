@@ -13,11 +13,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from zhuizong import __version__
+from zhuizong.access.users import change_own_password
 from zhuizong.common.cache import request_scope
 from zhuizong.errors import NotFound, PermissionDenied, ZhuizongError
 from zhuizong.kpi import results
+from zhuizong.store import audit
+from zhuizong.store.db import atomic
 from zhuizong.web import i18n, security
 from zhuizong.web.deps import TEMPLATES, Ctx, LoginRequired, page_ctx, workspace
+from zhuizong.web.pages import register
 from zhuizong.workspace import Workspace
 
 STATIC = Path(__file__).with_name("static")
@@ -137,9 +141,6 @@ def create_app(ws: Workspace) -> FastAPI:
 
     @app.exception_handler(PermissionDenied)
     async def _denied(request: Request, exc: PermissionDenied) -> Response:
-        from zhuizong.store import audit
-        from zhuizong.store.db import atomic
-
         sess = security.session_for(ws, request.cookies.get(security.COOKIE))
         with atomic(ws.engine) as conn:
             audit.record(conn, actor=sess.username if sess else "anonymous", action="web.denied",
@@ -229,8 +230,6 @@ def create_app(ws: Workspace) -> FastAPI:
     @app.post("/account/password", include_in_schema=False)
     def change_password(ctx: Annotated[Ctx, Depends(page_ctx)], old_password: Annotated[str, Form()],
                         new_password: Annotated[str, Form()]) -> Response:
-        from zhuizong.access.users import change_own_password
-
         try:
             change_own_password(ctx.ws, ctx.actor, old_password, new_password)
         except ZhuizongError as e:
@@ -238,8 +237,6 @@ def create_app(ws: Workspace) -> FastAPI:
                               status_code=400)
         security.end_sessions(ctx.ws, ctx.actor.username, keep=ctx.session.token_hash)
         return RedirectResponse("/account?saved=1", status_code=303)
-
-    from zhuizong.web.pages import register
 
     register(app)
     return app

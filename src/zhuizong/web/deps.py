@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from zhuizong import __version__
 from zhuizong.access.actor import Actor
-from zhuizong.access.users import load_actor
+from zhuizong.access.users import get_user, load_actor
 from zhuizong.errors import ZhuizongError
 from zhuizong.web import i18n, security
 from zhuizong.workspace import Workspace
@@ -64,8 +64,6 @@ def _ctx(request: Request) -> Ctx:
         ws, request.cookies.get(security.COOKIE))
     if sess is None:
         raise LoginRequired()
-    from zhuizong.access.users import get_user
-
     with ws.engine.connect() as conn:
         try:
             actor = load_actor(conn, sess.username)

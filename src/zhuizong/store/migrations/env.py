@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from zhuizong.store.db import make_engine
 from zhuizong.store.models import Base
 
 config = context.config
@@ -13,8 +14,6 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:  # `alembic` CLI use, e.g. to autogenerate a new revision
-        from zhuizong.store.db import make_engine
-
         engine = make_engine(config.get_main_option("sqlalchemy.url") or "sqlite:///dev.db")
         with engine.connect() as conn:
             _run(conn)

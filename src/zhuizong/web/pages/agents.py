@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from zhuizong.services import dashboard as svc
+from zhuizong.services import profile
 from zhuizong.web.deps import Ctx, page_ctx
 from zhuizong.web.pages.dashboard import _base, helpers, num
 from zhuizong.web.pages.tracking import _labels
@@ -35,7 +36,7 @@ def agents_page(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = None, 
                                              ("filter", filt), ("page", n)) if v}), **helpers(ctx))
 
 
-def _production_chart(ctx: Ctx, p: svc.Profile) -> dict[str, Any]:
+def _production_chart(ctx: Ctx, p: profile.Profile) -> dict[str, Any]:
     opt = _base("FYP · " + ("last 12 months" if ctx.lang == "en" else "近 12 个月"))
     opt.update(xAxis={"type": "category", "data": [m[2:] for m in p.months]},
                yAxis={"type": "value"},
@@ -47,6 +48,6 @@ def _production_chart(ctx: Ctx, p: svc.Profile) -> dict[str, Any]:
 
 @router.get("/agents/{code}", response_class=HTMLResponse)
 def agent_page(ctx: Annotated[Ctx, Depends(page_ctx)], code: str) -> Response:
-    p = svc.agent_profile(ctx.ws, ctx.actor, code)  # NotFound outside the scope
+    p = profile.agent_profile(ctx.ws, ctx.actor, code)  # NotFound outside the scope
     return ctx.render("agents/profile.html", p=p, a=p.detail.agent, chart=_production_chart(ctx, p),
                       labels=_labels(ctx), **helpers(ctx))

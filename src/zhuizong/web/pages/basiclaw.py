@@ -23,9 +23,11 @@ from sqlalchemy import func, select
 
 from zhuizong.access.scope import request_scope_key
 from zhuizong.basiclaw import service as bl
+from zhuizong.basiclaw.config import METRICS
 from zhuizong.common.cache import LruCache, SharedViews
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.services.dashboard import picker_options
+from zhuizong.services.directory import list_orgs
 from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.store.models import table
@@ -97,8 +99,6 @@ def under(parents: dict[str, str | None], code: str | None, root: str) -> bool:
 def org_options(ws: Workspace, ctx_actor: Any, codes: set[str]) -> list[tuple[str, str]]:
     """(code, name) of the org units one may filter by: the units of the user's org scope, plus
     the units ``codes`` the listed agents are placed in (a supervisor's line has no org scope)."""
-    from zhuizong.services.directory import list_orgs
-
     with ws.engine.connect() as conn:
         visible = list_orgs(conn, ctx_actor)
         names = {o.org_code: o.org_name for o in visible}
@@ -122,8 +122,6 @@ def resolve_period(ctx: Ctx, period: str | None) -> tuple[str | None, list[str]]
 def _org_allowed(ctx: Ctx, period: str, org: str) -> bool:
     """Whether ``org`` is one of the org filter options (:func:`org_options` of the period's
     results), without listing them: a unit of the org scope, or one holding a visible result."""
-    from zhuizong.services.directory import list_orgs
-
     with ctx.ws.engine.connect() as conn:
         if org in {o.org_code for o in list_orgs(conn, ctx.actor)}:
             return True
@@ -205,8 +203,6 @@ def _num(v: float | None, unit: str) -> str:
 
 
 def helpers(ctx: Ctx) -> dict[str, Any]:
-    from zhuizong.basiclaw.config import METRICS
-
     en = ctx.lang == "en"
 
     def crit_label(c: dict[str, Any]) -> str:

@@ -23,11 +23,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from zhuizong.access.scope import request_scope_key
 from zhuizong.campaigns import engine as ceng
+from zhuizong.campaigns import honors
 from zhuizong.campaigns import service as cs
 from zhuizong.campaigns.config import MEASURES, TIE_BREAKERS
 from zhuizong.common.cache import SharedViews
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.services.dashboard import picker_options
+from zhuizong.services.directory import list_orgs
 from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.store.versions import imports_version
@@ -56,8 +58,6 @@ def grouped(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 def org_options(ctx: Ctx, rows: pd.DataFrame) -> list[tuple[str, str]]:
     """(code, name) of the units to filter by: the user's org scope and the rows' units."""
-    from zhuizong.services.directory import list_orgs
-
     with ctx.ws.engine.connect() as conn:
         names = {o.org_code: o.org_name for o in list_orgs(conn, ctx.actor)}
     pairs = rows[["org_code", "org_name"]].drop_duplicates("org_code")
@@ -210,8 +210,6 @@ def campaign_download(ctx: Annotated[Ctx, Depends(page_ctx)], campaign_id: str,
             cs.write_xlsx(st, out)
             rows = len(st.rows)
         else:
-            from zhuizong.campaigns import honors
-
             roll = honors.honor_roll(ctx.ws, ctx.actor, campaign_id,
                                      max_names=None if format == "xlsx" else honors.MAX_NAMES)
             (honors.write_xlsx if format == "xlsx" else honors.write_pdf)(roll, out)

@@ -1,5 +1,5 @@
 """KPI report page: the monthly report table on screen (:func:`zhuizong.reports.monthly.monthly_report`)
-with xlsx and PDF downloads (:func:`zhuizong.reports.monthly.build_monthly`), each export audited."""
+with xlsx and PDF downloads (:func:`zhuizong.reports.export.build_monthly`), each export audited."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from zhuizong.errors import ZhuizongError
-from zhuizong.reports.monthly import build_monthly, monthly_view
+from zhuizong.reports.export import build_monthly
+from zhuizong.reports.monthly import monthly_view
 from zhuizong.services import dashboard as svc
 from zhuizong.store import audit
 from zhuizong.store.db import atomic

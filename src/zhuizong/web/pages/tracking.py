@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from zhuizong.errors import ZhuizongError
+from zhuizong.services.activity import recent_activity
 from zhuizong.store.models import TRACK_LINKS, TRACK_METHODS, TRACK_OUTCOMES
 from zhuizong.tracking.service import (
     LINK_ZH,
@@ -61,8 +62,6 @@ def item_page(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int, error: str |
     x = show_item(ctx.ws, ctx.actor, item_id)
     activity = None
     if x["subject_type"] == "agent":
-        from zhuizong.services.activity import recent_activity
-
         # the facts as of the day the item was last seen (the tracking date), not the wall clock
         activity = recent_activity(ctx.ws, ctx.actor, x["subject_code"],
                                    on=dt.date.fromisoformat(x["last_seen"]))

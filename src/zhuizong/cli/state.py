@@ -1,0 +1,28 @@
+"""The command line's global options (``--home``, ``--as``) and the workspace and actor they give;
+shared by ``zhuizong.cli.main`` and the command groups (assess, campaign, track)."""
+
+from __future__ import annotations
+
+from zhuizong.access.actor import SYSTEM, Actor
+from zhuizong.workspace import Workspace
+
+
+class State:
+    home: str | None = None
+    as_user: str | None = None
+
+
+state = State()
+
+
+def _ws() -> Workspace:
+    return Workspace.open(state.home)
+
+
+def _actor(ws: Workspace) -> Actor:
+    if not state.as_user:
+        return SYSTEM
+    from zhuizong.access.users import load_actor
+
+    with ws.require_ready().connect() as conn:
+        return load_actor(conn, state.as_user)
