@@ -1,7 +1,7 @@
 # One task runner; CI calls the same targets.
 PYTHON ?= python
 
-.PHONY: install test lint bench bench-web docs
+.PHONY: install test lint layers bench bench-web docs
 
 install:
 	$(PYTHON) -m pip install -e '.[test]'
@@ -11,6 +11,11 @@ test:
 
 lint:
 	ruff check src tests
+	$(MAKE) layers
+
+# import layers (docs/architecture.md, "Layers"): import-linter from the dev extra
+layers:
+	lint-imports
 
 bench:
 	$(PYTHON) bench/bench_import.py
