@@ -34,6 +34,7 @@ import contextvars
 import datetime as dt
 import fcntl
 import hashlib
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -291,41 +292,58 @@ def _text(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def _rows_of(result: KpiResult, slice_id: int) -> Iterator[dict[str, Any]]:
+_ROW_COLUMNS = ("slice_id", "org_code", "agent_code", "segment", "metric", "value", "numerator",
+                "denominator", "present")
+
+
+def _rows_of(result: KpiResult, slice_id: int) -> Iterator[tuple[Any, ...]]:
+    """The result's rows as tuples of :data:`_ROW_COLUMNS` (numbers as exact decimal text)."""
     c = result.columns()
     present = result.agent_present
-    for i, (org, agent, seg, metric, value, num, den) in enumerate(zip(
-            c["org_code"], c["agent_code"], c["segment"], c["metric"], c["value"],
-            c["numerator"], c["denominator"], strict=True)):
-        yield {"slice_id": slice_id, "org_code": org, "agent_code": agent, "segment": seg,
-               "metric": metric, "value": _text(value), "numerator": _text(num),
-               "denominator": _text(den),
-               "present": None if present is None else bool(present[i])}
+    flags = [None] * len(c["metric"]) if present is None else [bool(x) for x in present]
+    return zip([slice_id] * len(c["metric"]), c["org_code"], c["agent_code"], c["segment"],
+               c["metric"], map(_text, c["value"]), map(_text, c["numerator"]),
+               map(_text, c["denominator"]), flags, strict=True)
+
+
+def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Bulk insert through the driver: PostgreSQL ``COPY``, SQLite ``executemany`` of tuples
+    (a build writes millions of rows; the ORM's per-row dictionaries cost more than the
+    computation of small units)."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cols = ", ".join(_ROW_COLUMNS)
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur, cur.copy(f"COPY kpi_results ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" * len(_ROW_COLUMNS))
+        cur = raw.cursor()
+        try:
+            cur.executemany(f"INSERT INTO kpi_results ({cols}) VALUES ({marks})", rows)
+        finally:
+            cur.close()
 
 
 def _write(ws: Workspace, key: str, period: str, grain: str, segment_by: str,
            result: KpiResult) -> int:
     """A new slice of version ``key`` and its rows (each chunk its own transaction)."""
-    sl, r = table("kpi_result_slices"), table("kpi_results")
+    sl = table("kpi_result_slices")
     with atomic(ws.engine) as conn:
         pk = conn.execute(insert(sl).values(
             version=key, period=period, grain=grain, segment_by=segment_by)).inserted_primary_key
         assert pk is not None
         slice_id = int(pk[0])
     n = 0
-    batch: list[dict[str, Any]] = []
-    for row in _rows_of(result, slice_id):
-        batch.append(row)
-        if len(batch) >= CHUNK:
-            with atomic(ws.engine) as conn:
-                conn.execute(insert(r), batch)
-            n += len(batch)
-            batch = []
-    if batch:
+    rows = _rows_of(result, slice_id)
+    while True:
+        batch = list(itertools.islice(rows, CHUNK))
+        if not batch:
+            return n
         with atomic(ws.engine) as conn:
-            conn.execute(insert(r), batch)
+            _insert_rows(conn, batch)
         n += len(batch)
-    return n
 
 
 def _drop(conn: Connection, keep: str | None, only: str | None = None) -> None:
