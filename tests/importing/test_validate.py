@@ -64,6 +64,7 @@ def test_money_ints_enums_and_required() -> None:
     assert v.columns["policy_year"].to_pylist()[:3] == [1, 2, None]
     assert v.columns["fyc_fen"].to_pylist()[0] == -550
     assert errs(v) == [
+        (2, "fyc"),  # FYC is given positive, like amount (data contract); the sign is the type's
         (4, "fyc"),  # "1,23" is not a thousands grouping
         (5, "amount"), (5, "policy_year"),
         (6, "policy_no"), (6, "txn_type"), (6, "amount"), (6, "policy_year"),

@@ -43,6 +43,9 @@ class Column:
     db_column: str | None = None
     positive: bool = False  # > 0
     non_negative: bool = False  # >= 0
+    #: free text that may span lines (TAB, LF, CR allowed); other text refuses every control
+    #: character (normalize.text_problems)
+    multiline: bool = False
 
     @property
     def target(self) -> str:
@@ -236,7 +239,8 @@ _register(
             Column("amount", "金额", "money", required=True, positive=True, db_column="amount_fen"),
             Column("issue_date", "承保日期", "date"),
             Column("policy_year", "保单年度", "int", positive=True),
-            Column("fyc", "FYC", "money", db_column="fyc_fen"),
+            # given as a positive amount like ``amount``; the sign comes from txn_type
+            Column("fyc", "FYC", "money", db_column="fyc_fen", non_negative=True),
         ),
         date_column="txn_date",
     )
@@ -294,7 +298,7 @@ _register(
             Column("closes", "成交", "int", non_negative=True),
             Column("referrals", "转介绍", "int", non_negative=True),
             Column("recruit_talks", "增员面谈", "int", non_negative=True),
-            Column("note", "备注", "text"),
+            Column("note", "备注", "text", multiline=True),
         ),
         date_column="date",
     )

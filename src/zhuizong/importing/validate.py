@@ -6,7 +6,8 @@ only loops over the rows that *have* an error, to build their :class:`RowError`.
 Typed output per column type (what the upsert stores):
 
 =========  ==================================================================
-code/text  string (trimmed; codes NFKC-folded)
+code/text  string (trimmed; codes: invisible characters removed, NFKC-folded, a space or
+           control character inside refused; text: a control character refused)
 date       date32
 int        int64
 money      int64 分 (fen), in ``Column.target`` (``amount_fen``, ``fyc_fen``)
@@ -20,7 +21,7 @@ period     string ``YYYY-MM`` / ``YYYYQn`` / ``YYYY``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,7 +31,19 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, Numeric, String, select
 
 from zhuizong.importing.kinds import KINDS, Column, ImportKind
-from zhuizong.importing.normalize import FOLDED_TYPES, RowError, clean_strings, fold
+from zhuizong.importing.normalize import (
+    CODE_INNER_SPACE,
+    CODE_UNPRINTABLE,
+    FOLDED_TYPES,
+    TEXT_CONTROL,
+    RowError,
+    clean_strings,
+    code_problems,
+    fold,
+    text_problems,
+    visible,
+)
+from zhuizong.importing.structure import check_structure
 from zhuizong.store.models import table as db_table
 
 MIN_YEAR, MAX_YEAR = 1900, 2199
@@ -81,7 +94,7 @@ class _Errors:
         self.items: list[tuple[int, int, RowError]] = []  # (row idx, order, error) for sorting
 
     def add(self, mask: np.ndarray | pa.Array, col: str, values: pa.Array | None, zh: str,
-            en: str) -> None:
+            en: str, show: Callable[[str], str] = str) -> None:
         m = mask if isinstance(mask, np.ndarray) else _mask_np(mask)
         idx = np.flatnonzero(m)
         if not len(idx):
@@ -94,7 +107,7 @@ class _Errors:
         order = len(self.items)
         for i, r, v in zip(idx.tolist(), rows, shown, strict=True):
             self.items.append(
-                (i, order, RowError(r, col, "" if v is None else str(v), zh, en))
+                (i, order, RowError(r, col, "" if v is None else show(str(v)), zh, en))
             )
 
     def sorted(self) -> list[RowError]:
@@ -326,7 +339,17 @@ def validate_columns(kind: ImportKind, columns: Mapping[str, pa.Array | pa.Chunk
             s = clean_strings(_as_strings(raw, col), folded=col.type in FOLDED_TYPES)
             s = _chunked(s)
             shown = s
-            if col.type in ("code", "text"):
+            if col.type == "code":
+                space, unprintable = code_problems(s)
+                errs.add(unprintable, col.code, s, *CODE_UNPRINTABLE, show=visible)
+                errs.add(pc.and_(space, pc.invert(unprintable)), col.code, s, *CODE_INNER_SPACE,
+                         show=visible)
+                # a refused code is no key: no duplicate-key or reference error on top
+                vals = pc.if_else(pc.or_(space, unprintable), pa.scalar(None, s.type), s)
+                bad = None
+            elif col.type == "text":
+                errs.add(text_problems(s, multiline=col.multiline), col.code, s, *TEXT_CONTROL,
+                         show=visible)
                 vals, bad = s, None
             elif col.type == "date":
                 vals, bad, zh, en = parse_date(s)
@@ -431,7 +454,9 @@ def _duplicate_keys(v: Validated, errs: _Errors) -> None:
 
 
 def check_references(conn: Connection, v: Validated) -> list[RowError]:
-    """Every ``Column.ref`` value must exist in this file (self-references) or in the database."""
+    """Every ``Column.ref`` value must exist in this file (self-references) or in the database;
+    and the merged result keeps its structure (:mod:`zhuizong.importing.structure`: the org tree
+    and the reporting lines stay forests)."""
     errs = _Errors(v.rows)
     kind = v.kind
     db_cache: dict[tuple[str, str], pa.Array] = {}
@@ -456,4 +481,6 @@ def check_references(conn: Connection, v: Validated) -> list[RowError]:
         ref_kind = KINDS.get(ref_table)
         zh_label = ref_kind.column(ref_col).zh if ref_kind else ref_col
         errs.add(bad, col.code, vals, f"未知的{zh_label}", f"unknown {ref_col}")
-    return errs.sorted()
+    found_errors = errs.sorted()
+    bad_rows = {e.row for e in (*v.errors, *found_errors)}
+    return found_errors + check_structure(conn, kind.name, v.columns, v.rows, bad_rows)
