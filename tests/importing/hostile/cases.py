@@ -2,7 +2,7 @@
 
 Every case is imported with ``zhuizong import KIND FILE --format json`` into a workspace holding
 the base data of ``tests/fixtures/good`` (and the case's ``before`` files, each of which must
-commit). The base data:
+commit, and its ``sql``: data stored before these checks existed). The base data:
 
 * org units ``HQ`` (root) ← ``B01``, ``B02``; ``B01`` ← ``T011``;
 * agents ``A001`` (no supervisor), ``A002`` (supervisor ``A001``), ``A003`` (``A001``),
@@ -50,6 +50,8 @@ class Case:
     stored: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = ()
     rows: dict[str, int] = field(default_factory=dict)  # table sizes after a commit
     before: tuple[tuple[str, str], ...] = ()
+    #: statements run on the database after the base data: a cycle stored before the checks
+    sql: tuple[str, ...] = ()
 
     @property
     def refused(self) -> bool:
@@ -63,6 +65,9 @@ def _padded(header: str, filler: list[str], last: str) -> str:
     assert len((header + body).encode()) > 4200
     return header + body + last + "\n"
 
+
+LEGACY_ORG_CYCLE = "UPDATE org_units SET parent_code = 'T011' WHERE org_code = 'HQ'"
+LEGACY_LINE_CYCLE = "UPDATE agents SET supervisor_code = 'A002' WHERE agent_code = 'A001'"
 
 NUL_PREMIUMS = _padded(
     PREM, [f"T8{i:03d},PL8{i:03d},A002,P01,2026-05-06,new,100,10" for i in range(110)],
@@ -107,6 +112,13 @@ CASES: tuple[Case, ...] = (
     Case("org_two_roots_each_others_parent", "org_tree", "org_units",
          ORG + "HQ,总公司,R2\nR2,第二总部,HQ\n", before=(("org_units", ORG + "R2,第二总部,\n"),),
          errors=((2, "parent_code", "HQ → R2 → HQ"), (3, "parent_code", CYCLE))),
+    Case("org_stored_cycle_blocks_other_rows", "org_tree", "org_units",
+         ORG + "B03,广州分公司,HQ\n", sql=(LEGACY_ORG_CYCLE,),
+         errors=((0, "parent_code", "B01 → HQ → T011 → B01 (in the stored data"),)),
+    Case("org_stored_cycle_corrected", "org_tree", "org_units", ORG + "HQ,总公司,\n",
+         sql=(LEGACY_ORG_CYCLE,), counts=(0, 1, 0),
+         stored=(("org_units", {"org_code": "HQ"}, {"parent_code": None}),),
+         rows={"org_units": 4}),
     Case("org_move_a_unit", "org_tree", "org_units", ORG + "T011,北京一部,B02\n",
          counts=(0, 1, 0), stored=(("org_units", {"org_code": "T011"}, {"parent_code": "B02"}),),
          rows={"org_units": 4}),
@@ -155,6 +167,13 @@ CASES: tuple[Case, ...] = (
          counts=(0, 2, 0),
          stored=(("agents", {"agent_code": "A001"}, {"supervisor_code": "A002"}),
                  ("agents", {"agent_code": "A002"}, {"supervisor_code": None})),
+         rows={"agents": 5}),
+    Case("agents_stored_cycle_blocks_other_rows", "reporting_lines", "agents",
+         AGENT + "N1,甲,2026-01-05,T011,AG,A003\n", sql=(LEGACY_LINE_CYCLE,),
+         errors=((0, "supervisor_code", "A001 → A002 → A001 (in the stored data"),)),
+    Case("agents_stored_cycle_corrected", "reporting_lines", "agents",
+         AGENT + "A001,张伟,2024-01-15,T011,DM,\n", sql=(LEGACY_LINE_CYCLE,), counts=(0, 1, 0),
+         stored=(("agents", {"agent_code": "A001"}, {"supervisor_code": None}),),
          rows={"agents": 5}),
     Case("event_makes_mutual_supervisors", "reporting_lines", "agent_events",
          EVENT + "A001,2026-03-01,transfer,A002\n",

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.importing.hostile.cases import BASE_ROWS, CASES, GROUPS, Case
 from tests.kpi_cli.builders import cli_ok, run_cli
@@ -32,9 +32,9 @@ def load_base(tmp: Path, case: Case) -> None:
     cli_ok("init")
     for kind in BASE_ROWS:
         cli_ok("import", kind, str(GOOD / f"{kind}.csv"))
-    for i, (kind, text) in enumerate(case.before):
+    for i, (kind, content) in enumerate(case.before):
         path = tmp / f"before_{i}.csv"
-        path.write_text(text, encoding="utf-8")
+        path.write_text(content, encoding="utf-8")
         cli_ok("import", kind, str(path))
 
 
@@ -69,6 +69,10 @@ def test_hostile_case(home: Path, tmp_path: Path, case: Case) -> None:
     load_base(tmp_path, case)
     ws = Workspace.open(home)
     try:
+        if case.sql:
+            with ws.engine.begin() as conn:
+                for stmt in case.sql:
+                    conn.execute(text(stmt))
         before, sizes = snapshot(ws), counts(ws)
         path = tmp_path / f"{case.name}.csv"
         path.write_bytes(case.data if isinstance(case.data, bytes) else case.data.encode("utf-8"))
