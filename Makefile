@@ -1,7 +1,7 @@
 # One task runner; CI calls the same targets.
 PYTHON ?= python
 
-.PHONY: install test lint layers bench bench-web docs
+.PHONY: install test lint layers typecheck bench bench-web docs
 
 install:
 	$(PYTHON) -m pip install -e '.[test]'
@@ -12,6 +12,10 @@ test:
 lint:
 	ruff check src tests
 	$(MAKE) layers
+	$(MAKE) typecheck
+
+typecheck:
+	$(PYTHON) -m mypy src
 
 # import layers (docs/architecture.md, "Layers"): import-linter from the dev extra
 layers:

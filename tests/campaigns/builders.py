@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from tests.kpi_cli.builders import A, D, T, U1, U2, Agency, cli_ok
+from tests.kpi_cli.builders import U1, U2, A, Agency, D, T, cli_ok
 
 D_ = dt.date
 CAMPAIGN_TOML = """

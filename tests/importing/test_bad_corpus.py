@@ -35,6 +35,8 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
+from zhuizong.importing import report
+from zhuizong.importing import service as svc
 from zhuizong.importing.kinds import KINDS
 from zhuizong.store import models as m
 from zhuizong.workspace import Workspace
@@ -49,10 +51,6 @@ EXPECTED: dict[str, dict[str, Any]] = {
 }
 # Tables compared row by row around a rejected import. audit_log may record the attempt.
 COMPARED = [t for t in m.Base.metadata.sorted_tables if t.name != "audit_log"]
-
-
-def _service() -> Any:
-    return pytest.importorskip("zhuizong.importing.service")
 
 
 def zhuizong_cmd() -> list[str]:
@@ -89,7 +87,6 @@ def snapshot(ws: Workspace) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def load_base(ws: Workspace) -> None:
-    svc = _service()
     for kind in BASE_ORDER:
         res = svc.import_file(ws, kind, GOOD / f"{kind}.csv")
         assert res.status == "committed", (kind, [vars(e) for e in res.errors])
@@ -190,7 +187,6 @@ def batches(ws: Workspace) -> list[Any]:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_corpus_file(workspace: Workspace, name: str, tmp_path: Path) -> None:
-    svc = _service()
     case = EXPECTED[name]
     path = BAD / name
     load_base(workspace)
@@ -221,8 +217,7 @@ def test_corpus_file(workspace: Workspace, name: str, tmp_path: Path) -> None:
         # the error report is written and can be read back
         for ext in ("xlsx", "csv"):
             out = tmp_path / f"errors.{ext}"
-            svc_report = pytest.importorskip("zhuizong.importing.report")
-            svc_report.write_error_report(res, out)
+            report.write_error_report(res, out)
             assert out.exists() and out.stat().st_size > 0
             data = read_report(out)
             assert len(data) >= len(res.errors), f"{name}: report has {len(data)} rows"
@@ -289,8 +284,6 @@ def test_corpus_is_complete() -> None:
 
 def test_formula_injection_report(workspace: Workspace, tmp_path: Path) -> None:
     """The error value ``=1+2`` is reported as text, never as a live formula."""
-    svc = _service()
-    report = pytest.importorskip("zhuizong.importing.report")
     load_base(workspace)
     res = svc.import_file(workspace, "premiums", BAD / "formula_injection_value.csv")
     assert res.status == "rejected"
@@ -307,7 +300,6 @@ def test_formula_injection_report(workspace: Workspace, tmp_path: Path) -> None:
 
 
 def test_dry_run_commits_nothing(workspace: Workspace) -> None:
-    svc = _service()
     load_base(workspace)
     before = snapshot(workspace)
     res = svc.import_file(workspace, "premiums", BAD / "amount_thousands_sep.csv", dry_run=True)
@@ -357,7 +349,6 @@ def _set_config(key: str, value: str) -> None:
 
 def test_file_over_size_limit(workspace: Workspace, home: Path, tmp_path: Path) -> None:
     """``import.max_file_mb 1``: a 1.5 MB file of valid rows is refused whole, quickly."""
-    svc = _service()
     load_base(workspace)
     _set_config("import.max_file_mb", "1")
     ws = Workspace.open(home)
@@ -386,7 +377,6 @@ def test_file_over_size_limit(workspace: Workspace, home: Path, tmp_path: Path) 
 
 def test_zip_bomb_under_size_setting(workspace: Workspace, home: Path) -> None:
     """With ``import.max_xlsx_uncompressed_mb 50`` the 180 MB sheet is refused before reading."""
-    svc = _service()
     _set_config("import.max_xlsx_uncompressed_mb", "50")
     ws = Workspace.open(home)
     try:

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.importing.test_bad_corpus import GOOD, zhuizong_cmd
+from zhuizong.importing import service as svc
 from zhuizong.workspace import DB_FILE, Workspace
 
 N_ROWS = 50_000
@@ -122,7 +123,6 @@ def _start(prem: Path, log: Path) -> subprocess.Popen[bytes]:
 @pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_sigkill_during_import(workspace: Workspace, tmp_path: Path) -> None:
-    svc = pytest.importorskip("zhuizong.importing.service")
     t_begin = time.monotonic()
     agents, prem = _write_inputs(tmp_path)
     for kind, path in (

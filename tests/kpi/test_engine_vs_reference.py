@@ -41,11 +41,10 @@ from sqlalchemy import delete
 
 from tests.kpi.agencies import Facts, agencies, describe, load_agency
 from tests.kpi.reference import METRIC_CODES, World, basis_of, reference_kpis
+from zhuizong.kpi import engine as engine_mod
+from zhuizong.kpi import registry
 from zhuizong.settings import set_setting
 from zhuizong.workspace import Workspace
-
-engine_mod = pytest.importorskip("zhuizong.kpi.engine")
-registry = pytest.importorskip("zhuizong.kpi.registry")
 
 # 200 agencies overall (the minimum), split so that SQLite stays near 3 minutes: one
 # engine call costs about a second (Ibis compiles ~20 expressions per call).

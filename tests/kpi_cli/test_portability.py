@@ -16,7 +16,7 @@ from pathlib import Path
 import ibis
 import pytest
 
-from tests.kpi_cli.builders import A, U2, Agency, config_set
+from tests.kpi_cli.builders import U2, A, Agency, config_set
 from zhuizong.kpi import engine
 from zhuizong.kpi.registry import METRICS
 from zhuizong.workspace import Workspace
@@ -78,7 +78,7 @@ def test_every_metric_compiles_for_pyspark(ws: Workspace) -> None:
                         continue
                     try:
                         sql = seen[expr.op()] = ibis.to_sql(expr, dialect="pyspark")
-                    except Exception as exc:  # noqa: BLE001 — report every failure at once
+                    except Exception as exc:  # report every failure at once
                         failures.append(f"{code} {req} {settings}: {type(exc).__name__}: {exc}")
                         continue
                     assert "SELECT" in sql

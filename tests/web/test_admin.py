@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.web.conftest import login_with_csrf, small_demo
 from zhuizong.demo.service import DEMO_PASSWORD
 from zhuizong.store.models import table
-from tests.web.conftest import login_with_csrf, small_demo
 from zhuizong.workspace import Workspace
 
 ADMIN_PAGES = ("/admin", "/admin/users", "/admin/users/agent", "/admin/orgs", "/admin/settings",

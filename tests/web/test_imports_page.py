@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from zhuizong.store.models import table
 from tests.web.conftest import login_with_csrf, small_demo
+from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -128,7 +128,7 @@ def test_good_csv_dry_run_then_confirm(ws: Workspace, admin: tuple[TestClient, s
     assert got == set(zip(codes, ["present", "late", "absent"], strict=True))
     batch = rows(ws, "import_batches", file_name="evening.csv")
     assert len(batch) == 1 and batch[0]["actor"] == "admin"
-    assert 'data-batch="%d"' % batch[0]["id"] in c.get("/imports").text
+    assert f'data-batch="{batch[0]["id"]:d}"' in c.get("/imports").text
     assert not (ws.home / "uploads" / staged.group(1)).exists()  # cleaned after confirm
     # confirming twice: the token is gone
     assert c.post("/imports/confirm", data={"csrf_token": token, "token": staged.group(1)}).status_code == 404

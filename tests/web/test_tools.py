@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from zhuizong.store.models import table
 from tests.web.conftest import login_with_csrf, small_demo
+from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 
 TODAY = dt.date.today()

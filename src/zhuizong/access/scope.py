@@ -78,7 +78,7 @@ class Scope:
         return col.in_(self.orgs)
 
 
-_NOTHING = select(literal_column("NULL").label("code")).where(false())
+_NOTHING: Select = select(literal_column("NULL").label("code")).where(false())
 
 
 def _org_subtree(roots: list[str]) -> Select:
@@ -174,7 +174,8 @@ def scope_for(conn: Connection, actor: Actor, on: dt.date | None = None) -> Scop
     whole = False
     if subtree_roots:
         o = table("org_units")
-        tops = set(conn.execute(select(o.c.org_code).where(o.c.parent_code.is_(None))).scalars())
+        tops: set[str] = set(conn.execute(
+            select(o.c.org_code).where(o.c.parent_code.is_(None))).scalars())
         whole = bool(tops) and tops <= set(subtree_roots)
         orgs = select(o.c.org_code.label("code")) if whole else _org_subtree(subtree_roots)
         # the same CTE object for both: a statement filtering on agents *and* org units (tracking

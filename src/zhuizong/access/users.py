@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from pwdlib import PasswordHash
 from sqlalchemy import Connection, delete, insert, select, update
@@ -178,7 +178,7 @@ def get_user(conn: Connection, username: str) -> UserInfo:
     if row is None:
         raise NotFound(f"未知用户 {username}", f"unknown user {username}")
     r, g = table("user_roles"), table("user_scopes")
-    roles = tuple(conn.execute(select(r.c.role).where(r.c.username == username).order_by(r.c.role)).scalars())
+    roles: tuple[str, ...] = tuple(conn.execute(select(r.c.role).where(r.c.username == username).order_by(r.c.role)).scalars())
     grants = tuple(
         Grant(x.scope_type, x.org_code, x.agent_code)
         for x in conn.execute(select(g).where(g.c.username == username).order_by(g.c.id))
@@ -188,7 +188,8 @@ def get_user(conn: Connection, username: str) -> UserInfo:
 
 def list_users(conn: Connection) -> list[UserInfo]:
     u = table("users")
-    return [get_user(conn, n) for n in conn.execute(select(u.c.username).order_by(u.c.username)).scalars()]
+    names: list[str] = list(conn.execute(select(u.c.username).order_by(u.c.username)).scalars())
+    return [get_user(conn, n) for n in names]
 
 
 def load_actor(conn: Connection, username: str) -> Actor:
@@ -208,8 +209,9 @@ def change_own_password(ws: Any, actor: Any, old_password: str, new_password: st
         raise ZhuizongError(f"新密码至少 {MIN_PASSWORD_LENGTH} 位", f"the new password needs at least {MIN_PASSWORD_LENGTH} characters")
     t = table("users")
     with atomic(ws.engine) as conn:
-        current = conn.execute(select(t.c.password_hash).where(t.c.username == actor.username)).scalar()
-        ok = bool(current) and verify_password(old_password, current)[0]
+        current: str | None = conn.execute(
+            select(t.c.password_hash).where(t.c.username == actor.username)).scalar()
+        ok = current is not None and current != "" and verify_password(old_password, current)[0]
         if not ok:
             raise ZhuizongError("原密码不正确", "the current password is wrong")
         set_password(conn, actor.username, new_password, actor=actor.username)

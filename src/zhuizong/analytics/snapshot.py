@@ -46,7 +46,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, Engine, String, and_, func, or_, select, type_coerce
+from sqlalchemy import Connection, Engine, Select, String, and_, func, or_, select, type_coerce
 from sqlalchemy.sql import ColumnElement
 
 from zhuizong.store.models import table
@@ -190,8 +190,8 @@ def _read_state(d: Path) -> dict[str, Any] | None:
 
 def _db_version(conn: Connection, ws: Workspace) -> _DbVersion:
     b = table("import_batches")
-    max_id, count = conn.execute(select(func.max(b.c.id), func.count(b.c.id))).one()
-    max_id, count = int(max_id or 0), int(count or 0)
+    top = conn.execute(select(func.max(b.c.id), func.count(b.c.id))).one()
+    max_id, count = int(top[0] or 0), int(top[1] or 0)
     first = conn.execute(
         select(b.c.id, b.c.started_at, b.c.file_sha256).order_by(b.c.id).limit(1)
     ).first()
@@ -203,7 +203,8 @@ def _db_version(conn: Connection, ws: Workspace) -> _DbVersion:
     gaps: list[int] = []
     if max_id:
         low = max(1, max_id - GAP_WINDOW + 1)
-        present = {int(i) for (i,) in conn.execute(select(b.c.id).where(b.c.id >= low))}
+        ids: list[int] = list(conn.execute(select(b.c.id).where(b.c.id >= low)).scalars())
+        present = {int(i) for i in ids}
         gaps = [i for i in range(low, max_id + 1) if i not in present]
     return _DbVersion(identity, max_id, count, gaps)
 
@@ -254,7 +255,9 @@ def _plan(conn: Connection, state: dict[str, Any] | None, cur: _DbVersion, d: Pa
     cond = b.c.id > done_max
     if done_gaps:
         cond = or_(cond, b.c.id.in_(done_gaps))
-    new = conn.execute(select(b.c.kind, b.c.min_date, b.c.max_date).where(cond)).all()
+    batches: Select[str, dt.date | None, dt.date | None] = (
+        select(b.c.kind, b.c.min_date, b.c.max_date).where(cond))
+    new = conn.execute(batches).all()
     if done_count + len(new) != cur.batch_count:
         return full  # a change we cannot attribute to new batches
     plan = _Plan()

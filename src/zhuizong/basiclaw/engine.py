@@ -432,7 +432,7 @@ def evaluate(ws: Workspace, law: BasicLaw, period: str, as_of: dt.date, *,
         elapsed = (day - w.start).days + 1
         factor = Decimal(w.days) / Decimal(elapsed) if open_ else Decimal(1)
         crits = [c for n in rule_names for c in law.rules[n].criteria]
-        kpis = {METRICS[c.metric].kpi for c in crits if METRICS[c.metric].kpi}
+        kpis = {k for k in (METRICS[c.metric].kpi for c in crits) if k}
         if any(c.metric in ("team_fyc", "effective_headcount") for c in crits):
             kpis.add("fyc")
         if any(c.metric == "team_fyp" for c in crits):
@@ -524,8 +524,9 @@ def _evaluate_rule(law: BasicLaw, name: str, env: _Env, open_: bool, as_of: dt.d
     outcome = np.where(eligible, outcome, "not_eligible")
     target = law.target(name)
     demote_to = law.demotion(name)
-    target_rank = np.where(outcome == ok_outcome, target or None, None)
-    target_rank = np.where(outcome == "demote", demote_to, target_rank)
+    target_rank = np.full(len(pop), None, dtype=object)
+    target_rank[outcome == ok_outcome] = target or None
+    target_rank[outcome == "demote"] = demote_to
 
     # criteria JSON and gap texts (the one per-row loop: building the documents)
     # criteria as JSON text, written fragment by fragment (json.dumps of ~100,000 small documents
@@ -534,7 +535,7 @@ def _evaluate_rule(law: BasicLaw, name: str, env: _Env, open_: bool, as_of: dt.d
     gaps_zh: list[list[str]] = [[] for _ in range(len(pop))]
     gaps_en: list[list[str]] = [[] for _ in range(len(pop))]
     for x in cols:
-        c: Criterion = x["c"]
+        c = x["c"]
         md = METRICS[c.metric]
         head = (f'{{"criterion":{json.dumps(c.key, ensure_ascii=False)},"metric":"{c.metric}",'
                 f'"scope":"{c.scope}","mandatory":{"true" if c.mandatory else "false"},'

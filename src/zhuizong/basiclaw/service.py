@@ -176,11 +176,13 @@ def run_assessment(ws: Workspace, actor: Actor, period: str, *, as_of: dt.date |
                                  frozen.rules_sha256, frozen.rules_sha256 != law.sha256,
                                  _counts(rows), time.perf_counter() - t0)
         counts = _counts(results)
-        run_id = conn.execute(insert(runs).values(
+        pk = conn.execute(insert(runs).values(
             period=label, as_of=as_of, closed=closed, rules_name=law.name[:200],
             rules_source=law.source[-500:], rules_sha256=law.sha256, actor=actor.username,
             recompute=recompute, created_at=now,
-            summary=json.dumps(counts, ensure_ascii=False))).inserted_primary_key[0]
+            summary=json.dumps(counts, ensure_ascii=False))).inserted_primary_key
+        assert pk is not None  # typed optional; a single-row INSERT without RETURNING has it
+        run_id = pk[0]
         conn.execute(delete(res).where(res.c.period == label))
         _insert_results(conn, results, label, int(run_id))
         if recompute:
@@ -449,7 +451,7 @@ def assessed_periods(ws: Workspace, actor: Actor) -> list[str]:
     actor.require("view_assessment")
     runs = table("assess_runs")
     with ws.require_ready().connect() as conn:
-        labels = set(conn.execute(select(runs.c.period).distinct()).scalars())
+        labels: set[str] = set(conn.execute(select(runs.c.period).distinct()).scalars())
     b = engine.basis(ws)
 
     def key(label: str) -> tuple[dt.date, dt.date, str]:

@@ -73,8 +73,8 @@ def _check_against_workspace(conn: Connection, c: Campaign, source: str) -> None
     """Org units and ranks named in the eligibility exist (errors name file, campaign and key)."""
     o, r = table("org_units"), table("ranks")
     if c.eligibility.orgs:
-        known = set(conn.execute(select(o.c.org_code).where(o.c.org_code.in_(c.eligibility.orgs)))
-                    .scalars())
+        known: set[str] = set(conn.execute(
+            select(o.c.org_code).where(o.c.org_code.in_(c.eligibility.orgs))).scalars())
         bad = [x for x in c.eligibility.orgs if x not in known]
         if bad:
             raise ConfigError(f"{source}: 方案 {c.id} 的 eligibility.orgs: 未知机构 {', '.join(bad)}",
@@ -183,7 +183,7 @@ def _is_visible(conn: Connection, actor: Actor, scope: Scope, c: Campaign) -> bo
     a = table("agents")
     stmt = select(a.c.agent_code).where(scope.agent_filter(a.c.agent_code))
     if c.eligibility.orgs:
-        units = list(conn.execute(_org_subtree(list(c.eligibility.orgs))).scalars())
+        units: list[str] = list(conn.execute(_org_subtree(list(c.eligibility.orgs))).scalars())
         stmt = stmt.where(a.c.org_code.in_(units))
     return conn.execute(stmt.limit(1)).first() is not None
 
@@ -205,7 +205,8 @@ def list_campaigns(ws: Workspace, actor: Actor, on: dt.date | None = None) -> li
     out = []
     with ws.require_ready().connect() as conn:
         scope = scope_for(conn, actor)
-        rows = conn.execute(select(t.c.campaign_id).order_by(t.c.start_date.desc(), t.c.campaign_id)).scalars().all()
+        rows: list[str] = list(conn.execute(
+            select(t.c.campaign_id).order_by(t.c.start_date.desc(), t.c.campaign_id)).scalars())
         for cid in rows:
             r = _load(conn, cid)
             assert r is not None
@@ -284,7 +285,7 @@ def _frozen(conn: Connection, row: CampaignRow) -> engine.Standings:
     w = engine.Window.of(c, as_of)
     df = engine.add_tiers(c, w, df)
     o = table("org_units")
-    org_names = dict(conn.execute(select(o.c.org_code, o.c.org_name)).all())
+    org_names: dict[str, str] = dict(conn.execute(select(o.c.org_code, o.c.org_name)).all())
     df["org_name"] = df.org_code.map(org_names)
     teams_res = conn.execute(select(tt).where(tt.c.campaign_id == c.id)
                              .order_by(tt.c.level, tt.c.position)).mappings().all()
@@ -319,8 +320,9 @@ def _apply_scope(conn: Connection, actor: Actor, scope: Scope, st: engine.Standi
 
 def _ancestors(conn: Connection, codes: set[str]) -> set[str]:
     o = table("org_units")
-    parent = dict(conn.execute(select(o.c.org_code, o.c.parent_code)).all())
+    parent: dict[str, str | None] = dict(conn.execute(select(o.c.org_code, o.c.parent_code)).all())
     out: set[str] = set()
+    c: str | None
     for c in codes:  # walks the (small) org tree, not agents
         seen = 0
         while c is not None and c not in out and seen < 1000:

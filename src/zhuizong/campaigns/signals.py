@@ -49,8 +49,8 @@ COLUMNS = ["agent_code", *SIGNALS]
 def _running(ws: Workspace, d: dt.date) -> list[service.CampaignRow]:
     t = table("campaigns")
     with ws.require_ready().connect() as conn:
-        ids = conn.execute(select(t.c.campaign_id).where(
-            t.c.status == "open", t.c.start_date <= d, t.c.end_date >= d)).scalars().all()
+        ids: list[str] = list(conn.execute(select(t.c.campaign_id).where(
+            t.c.status == "open", t.c.start_date <= d, t.c.end_date >= d)).scalars())
         rows = [service._load(conn, i) for i in ids]
     return [r for r in rows if r is not None]
 

@@ -274,21 +274,28 @@ def _build_orgs(p: DemoParams, rng: np.random.Generator) -> _Orgs:
         b_idx = len(code)
         b_code = f"B{b + 1:0{bw}d}"
         city = CITIES[b % len(CITIES)] + (str(b // len(CITIES) + 1) if b >= len(CITIES) else "")
-        code.append(b_code), name.append(f"{city}分公司"), parent.append(-1), level.append("branch")
+        code.append(b_code)
+        name.append(f"{city}分公司")
+        parent.append(-1)
+        level.append("branch")
         for s in range(subs_per_branch[b]):
             s_idx = len(code)
             s_code = f"{b_code}S{s + 1:0{sw}d}"
             dist = DISTRICTS[s % len(DISTRICTS)] + (
                 str(s // len(DISTRICTS) + 1) if s >= len(DISTRICTS) else ""
             )
-            code.append(s_code), name.append(f"{city}{dist}支公司")
-            parent.append(b_idx), level.append("sub_branch")
+            code.append(s_code)
+            name.append(f"{city}{dist}支公司")
+            parent.append(b_idx)
+            level.append("sub_branch")
             for d in range(sub_sizes[si]):
                 d_idx = len(code)
                 d_code = f"{s_code}D{d + 1:0{dw}d}"
                 d_label = CN_NUM[d] if d < 10 else str(d + 1)
-                code.append(d_code), name.append(f"{city}{dist}营业{d_label}部")
-                parent.append(s_idx), level.append("department")
+                code.append(d_code)
+                name.append(f"{city}{dist}营业{d_label}部")
+                parent.append(s_idx)
+                level.append("department")
                 n_g = dept_sizes[di]
                 first = len(groups)
                 for g in range(n_g):
@@ -298,7 +305,8 @@ def _build_orgs(p: DemoParams, rng: np.random.Generator) -> _Orgs:
                     dept_count.append(n_g)
                     code.append(f"{d_code}G{g + 1:0{gw}d}")
                     name.append(f"{city}{dist}营业{d_label}部{g + 1}组")
-                    parent.append(d_idx), level.append("group")
+                    parent.append(d_idx)
+                    level.append("group")
                 di += 1
             si += 1
     par = np.array(parent, dtype=np.int64)
@@ -670,7 +678,9 @@ def _premiums(
             * np.sqrt(sp.talent[i])
             * np.exp(rng.normal(-(p.amount_sigma**2) / 2, p.amount_sigma, len(rows)))
         )
-        pol_spell.append(i), pol_day.append(day), pol_prod.append(prd)
+        pol_spell.append(i)
+        pol_day.append(day)
+        pol_prod.append(prd)
         pol_annual.append(np.maximum(np.round(amt / 10) * 10, 100).astype(np.int64))
     spell = np.concatenate(pol_spell)
     issue = np.concatenate(pol_day)
@@ -720,7 +730,7 @@ def _premiums(
     n_lines = len(l_pol)
     frames = []
 
-    def rows(
+    def add_rows(
         line: np.ndarray,
         day: np.ndarray,
         ttype: int,
@@ -733,24 +743,24 @@ def _premiums(
     one = np.ones(n_lines, dtype=np.int64)
     zero = np.zeros(n_lines, dtype=np.int64)
     lines = np.arange(n_lines)
-    rows(lines, l_issue, 0, inst, one, zero)
+    add_rows(lines, l_issue, 0, inst, one, zero)
     # first-year instalments (首年续期), stop at cancellation or surrender
     li, j = _explode(l_freq - 1)
     j = j + 1
     fy_day = l_issue[li] + np.round(j * 365.25 / l_freq[li]).astype(np.int64)
     stop = np.minimum(cancel[l_pol[li]], surrender[l_pol[li]])
     keep = fy_day < stop
-    rows(li[keep], fy_day[keep], 1, inst[li[keep]], one[li[keep]], j[keep])
+    add_rows(li[keep], fy_day[keep], 1, inst[li[keep]], one[li[keep]], j[keep])
     # free-look cancellation: the first premium back
     c = np.nonzero(cancel[l_pol] < NEVER)[0]
-    rows(c, cancel[l_pol[c]], 2, inst[c], one[c], zero[c])
+    add_rows(c, cancel[l_pol[c]], 2, inst[c], one[c], zero[c])
     # surrender: the first-year premium paid so far
     s = np.nonzero(surrender[l_pol] < NEVER)[0]
     s_day = surrender[l_pol[s]]
     n_paid = 1 + np.minimum(
         np.floor((s_day - l_issue[s]) / (365.25 / l_freq[s])).astype(np.int64), l_freq[s] - 1
     )
-    rows(s, s_day, 3, inst[s] * n_paid, one[s], zero[s])
+    add_rows(s, s_day, 3, inst[s] * n_paid, one[s], zero[s])
     # renewals (续期), one annualised row per policy year 2..last paid year
     n_ren = np.clip(np.minimum(last_year[l_pol], term[l_prod]) - 1, 0, None)
     n_ren = np.where(regular[l_prod], n_ren, 0)
@@ -761,7 +771,7 @@ def _premiums(
         on_time, _uniform_int(rng, -30, 45, len(li)), _uniform_int(rng, 61, 120, len(li))
     )
     due = l_issue[li] + np.round((year - 1) * 365.25).astype(np.int64)
-    rows(li, due + offset, 4, inst[li] * l_freq[li], year, zero[li])
+    add_rows(li, due + offset, 4, inst[li] * l_freq[li], year, zero[li])
 
     line = np.concatenate([f[0] for f in frames])
     day = np.concatenate([f[1] for f in frames])
@@ -972,8 +982,8 @@ def _training(p: DemoParams, sp: _Spells, orgs: _Orgs, start: dt.date, end: int,
     sessions: list[dict[str, object]] = []
     rows: list[tuple[np.ndarray, str]] = []
     end_m = np.datetime64(start, "D") + end
-    months = np.arange(np.datetime64(end_m, "M") - (min(p.activity_months, TRAINING_MONTHS) - 1),
-                       np.datetime64(end_m, "M") + 1)
+    months = np.arange(end_m.astype("datetime64[M]") - (min(p.activity_months, TRAINING_MONTHS) - 1),
+                       end_m.astype("datetime64[M]") + 1)
     for month in months:
         first = month.astype("datetime64[D]")
         tenth = first + 9

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -184,7 +185,7 @@ def database_bytes(ws: Workspace) -> int | None:
         return sum(os.stat(f).st_size for f in (path, path + "-wal") if os.path.exists(f))
     if ws.engine.dialect.name == "postgresql":
         with ws.engine.connect() as conn:
-            size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+            size: int = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
         return int(size)
     return None
 
@@ -232,7 +233,7 @@ def build_demo(
             source_name=f"demo-{kind}.generated",
             sha256=batch_sha256(params, kind),
             actor="demo",
-            progress=lambda done, total, phase=phase: report(phase, done, total),
+            progress=partial(report, phase),
         )
         summary.timings[phase] = time.perf_counter() - t
         summary.statuses[kind] = result.status

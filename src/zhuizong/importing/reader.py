@@ -394,7 +394,7 @@ def _read_workbook(path: Path, wb: object, kind: ImportKind) -> RawTable:
     if not headers:
         raise _reject(f"{sheet_hint_zh} 为空 (没有表头)", f"{sheet_hint_en} is empty (no header)")
     codes, _ = map_headers(kind, headers)
-    is_date = [bool(c) and kind.column(c).type == "date" for c in codes]
+    is_date = [kind.column(c).type == "date" if c else False for c in codes]
     ncol = len(headers)
     data: list[list[str | None]] = [[] for _ in range(ncol)]
     rows: list[int] = []

@@ -249,14 +249,16 @@ def _apply(ws: Workspace, k: ImportKind, v: Validated, name: str, sha: str, *, d
             if ref_errors:
                 raise _Abort(ref_errors)
             started = _now()
-            batch_id = conn.execute(
+            pk = conn.execute(
                 insert(b).values(
                     kind=k.name, file_name=name[:500], file_sha256=sha, rows_total=n,
                     rows_inserted=0, rows_updated=0, rows_unchanged=0,
                     min_date=v.min_date, max_date=v.max_date, actor=actor,
                     started_at=started, finished_at=started,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert pk is not None  # typed optional; a single-row INSERT without RETURNING has it
+            batch_id = pk[0]
             counts = upsert(conn, k, v.columns, batch_id, progress)
             if k.name in ("agents", "agent_events"):
                 problems = _rebuild_history(conn, v)

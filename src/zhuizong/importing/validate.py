@@ -469,7 +469,7 @@ def check_references(conn: Connection, v: Validated) -> list[RowError]:
         ref_table, ref_col = col.ref
         if col.ref not in db_cache:
             t = db_table(ref_table)
-            existing = conn.execute(select(t.c[ref_col])).scalars().all()
+            existing: list[str] = list(conn.execute(select(t.c[ref_col])).scalars())
             db_cache[col.ref] = pa.array(existing, type=pa.string())
         known = db_cache[col.ref]
         found = pc.is_in(vals, value_set=known)

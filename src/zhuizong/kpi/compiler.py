@@ -99,7 +99,7 @@ class Snapshot:
     def close(self) -> None:
         try:
             self.con.disconnect()
-        except Exception:  # noqa: BLE001 - closing a connection that failed is not an error
+        except Exception:  # closing a connection that failed is not an error
             pass
 
     def _frame(self, name: str) -> pd.DataFrame:
@@ -744,7 +744,7 @@ def people(ctx: Context, leaves_: list[People]) -> dict[Leaf, Any]:
     # endpoints, also across a month boundary (kpi-spec §2; docs/kpi-engine.md point 9)
     pieces = p.pieces()
     multi = len(pieces) > 1
-    out: dict[Leaf, dict[tuple[str, str], Decimal]] = {}
+    out: dict[Leaf, dict[tuple[str, str], Decimal] | Values] = {}
     snap_needed = {"headcount_open", "headcount_close", "headcount_avg", "sum_monthly_open",
                    "sum_monthly_avg"}
     if any(leaf.measure in snap_needed for leaf in leaves_):
@@ -900,13 +900,15 @@ def _plan_value(plans: dict[tuple[str, str, str], Decimal], children: dict[str, 
         return exact
     if len(month_labels) > 1 or (month_labels and month_labels[0] != label):
         vals = [plans.get((unit, m, metric)) for m in month_labels]
-        if vals and all(v is not None for v in vals):
-            return sum(vals, _D0)  # type: ignore[arg-type]
+        known = [v for v in vals if v is not None]
+        if vals and len(known) == len(vals):
+            return sum(known, _D0)
     kids = children.get(unit, [])
     if kids:
         vals = [_plan_value(plans, children, k, label, month_labels, metric) for k in kids]
-        if all(v is not None for v in vals):
-            return sum(vals, _D0)  # type: ignore[arg-type]
+        known = [v for v in vals if v is not None]
+        if len(known) == len(vals):
+            return sum(known, _D0)
     return None
 
 

@@ -162,8 +162,9 @@ def _consumer(code: str, zh: str, en: str, unit: Unit, fzh: str, fen: str, *,
     MEASURES[code] = m
 
 
-FYP, FYC, STD, CASES = (Production(m) for m in ("fyp", "fyc", "std_premium", "cases"))
-OPEN, CLOSE, AVG = (People(m) for m in ("headcount_open", "headcount_close", "headcount_avg"))
+FYP, FYC, STD, CASES = (Production("fyp"), Production("fyc"), Production("std_premium"),
+                        Production("cases"))
+OPEN, CLOSE, AVG = People("headcount_open"), People("headcount_close"), People("headcount_avg")
 ACTIVE = Active()
 HIRES, LEAVERS, CONV = People("new_hires"), People("leavers"), People("conversions")
 

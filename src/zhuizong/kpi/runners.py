@@ -6,6 +6,7 @@ above both, so neither imports the other.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ibis.expr.types as ir
@@ -43,8 +44,9 @@ def evaluate_values(ctx: Context, needed: list[Leaf]
     for leaf in needed:
         groups.setdefault(type(leaf), []).append(leaf)
     out: dict[Leaf, Values | dict[tuple[str, str], Any]] = {}
-    runners = {Production: production, Active: active, People: people, Cohort: cohorts,
-               Persistency: persistency, Meetings: meetings, ToolUse: tool_use, Plan: plans}
+    runners: dict[type, Callable[[Context, list[Any]], Mapping[Leaf, Any]]] = {
+        Production: production, Active: active, People: people, Cohort: cohorts,
+        Persistency: persistency, Meetings: meetings, ToolUse: tool_use, Plan: plans}
     for kind, group in groups.items():
         out.update(runners[kind](ctx, group))
     return out

@@ -128,9 +128,10 @@ def _reg(key: str, group: str, block: str | None = None, sub: str | None = None,
          fmt: Fmt | None = None, money: Money = "yuan") -> Column:
     m = METRICS[key]
     if fmt is None:
-        fmt = {"yuan": "money", "persons": "count", "cases": "count", "rate": "rate",
-               "yuan_per_person": "per2", "yuan_per_case": "per2",
-               "cases_per_person": "per2"}[m.unit]  # type: ignore[assignment]
+        by_unit: dict[str, Fmt] = {"yuan": "money", "persons": "count", "cases": "count",
+                                   "rate": "rate", "yuan_per_person": "per2",
+                                   "yuan_per_case": "per2", "cases_per_person": "per2"}
+        fmt = by_unit[m.unit]
     unit = {"money": money_unit(money), "per2": {"yuan_per_person": "元/人", "yuan_per_case": "元/件",
                                                  "cases_per_person": "件/人"}.get(m.unit, ""),
             "rate": "%", "count": "人" if m.unit == "persons" else "件", "avg": "人"}.get(fmt, "")
@@ -140,7 +141,7 @@ def _reg(key: str, group: str, block: str | None = None, sub: str | None = None,
     return Column(key, group, label, sub, fmt, m.zh, m.en, m.formula_zh, m.formula_en, unit)
 
 
-def _derived(key: str, group: str, block: str, sub: str, fmt: Fmt, zh: str, en: str,
+def _derived(key: str, group: str, block: str, sub: str | None, fmt: Fmt, zh: str, en: str,
              fzh: str, fen: str, unit: str = "") -> Column:
     return Column(key, group, block, sub, fmt, zh, en, fzh, fen, unit)
 

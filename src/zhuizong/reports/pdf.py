@@ -170,8 +170,8 @@ def write_monthly_pdf(report: MonthlyReport, out: Path, font_file: Path | None =
     for g, a, b in report.groups:
         color = colors.HexColor(GROUP_COLORS.get(g, "#D9D9D9"))
         style.append(("BACKGROUND", (a, 0), (b, 2), color))
-    for k, row in enumerate(report.rows):
-        if row.get("_total"):
+    for k, values in enumerate(report.rows):
+        if values.get("_total"):
             style.append(("BACKGROUND", (0, 3 + k), (-1, 3 + k), colors.HexColor("#E7E6E6")))
             style.append(("LINEABOVE", (0, 3 + k), (-1, 3 + k), 1.0, colors.black))
         elif k % 2 == 1:

@@ -70,8 +70,8 @@ def recent_activity(ws: Workspace, actor: Actor, agent_code: str, on: dt.date | 
                                                 as_of=as_of), {agent_code})
         for r in res.rows:
             production[r.metric] = None if r.value is None else float(r.value)
-    except Exception:  # noqa: BLE001 - a profile still shows without the analytic snapshot
+    except Exception:  # a profile still shows without the analytic snapshot
         production = {}
-    for p in prem:
-        p["amount"] = p.pop("amount_fen") / 100
+    for txn in prem:
+        txn["amount"] = txn.pop("amount_fen") / 100
     return Activity(detail, att, logs, production, prem)

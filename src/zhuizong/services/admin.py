@@ -143,8 +143,9 @@ def org_tree(ws: Workspace, actor: Actor) -> list[OrgNode]:
     with ws.require_ready().connect() as conn:
         rows = conn.execute(select(o.c.org_code, o.c.org_name, o.c.parent_code, o.c.level)
                             .order_by(o.c.org_code)).all()
-        counts = dict(conn.execute(select(a.c.org_code, func.count()).where(a.c.leave_date.is_(None))
-                                   .group_by(a.c.org_code)).all())
+        counts: dict[str, int] = dict(conn.execute(
+            select(a.c.org_code, func.count()).where(a.c.leave_date.is_(None))
+            .group_by(a.c.org_code)).all())
     children: dict[str | None, list[Any]] = {}
     codes = {r.org_code for r in rows}
     for r in rows:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from zhuizong.access.actor import Actor
 from zhuizong.access.scope import scope_for
@@ -33,7 +33,7 @@ from zhuizong.kpi.registry import METRICS
 from zhuizong.kpi.service import kpi_report
 from zhuizong.reports.cohort import cohort_table
 from zhuizong.reports.monthly import _other_plans, _plans_available
-from zhuizong.services.directory import AgentRow, OrgRow, list_agents, list_orgs
+from zhuizong.services.directory import AgentRow, AgentSelect, OrgRow, list_agents, list_orgs
 from zhuizong.store.models import table
 from zhuizong.tracking.service import ListQuery, list_items
 from zhuizong.workspace import Workspace
@@ -262,7 +262,7 @@ def _other_plan(ws: Workspace, period: Period, org: str, metric: str) -> Decimal
         if metric not in _plans_available(ws):
             return None
         return _other_plans(ws, period, [org], metric).get(org)
-    except Exception:  # noqa: BLE001 - a dashboard without optional plans is still correct
+    except Exception:  # a dashboard without optional plans is still correct
         return None
 
 
@@ -334,7 +334,7 @@ def _dashboard(ws: Workspace, actor: Actor, org: str, period: str, *, through: d
             mom = None if v is None or pv is None else (v - pv) * 100
         else:
             yoy, mom = _growth(v, lv), _growth(v, pv)
-        att = None if plan in (None, 0) or v is None else v / plan
+        att = None if plan is None or plan == 0 or v is None else v / plan
         return Card(metric, v, plan, att, yoy, mom, pp, filt)
 
     fyp_plan = now_rows["fyp_plan_rate"].denominator if "fyp_plan_rate" in now_rows else None
@@ -516,9 +516,10 @@ def _ancestors(conn: Any, codes: set[str]) -> dict[str, list[str]]:
             parent[code] = par
             if par and par not in parent:
                 todo.add(par)
-    out = {}
+    out: dict[str, list[str]] = {}
     for c in codes:
-        chain, cur = [], c
+        chain: list[str] = []
+        cur: str | None = c
         while cur is not None and cur in parent:
             chain.append(cur)
             cur = parent[cur]
@@ -550,7 +551,8 @@ def agents_production(ws: Workspace, org: str, agents: set[str], period: str,
                                             metrics=metrics, as_of=as_of), agents)
     out: dict[str, dict[str, Decimal | None]] = {a: {m: Decimal(0) for m in metrics} for a in agents}
     for r in res.rows:
-        out[r.agent_code][r.metric] = r.value
+        if r.agent_code is not None:  # by="agent": every row is an agent's
+            out[r.agent_code][r.metric] = r.value
     return out
 
 
@@ -695,22 +697,24 @@ def team_board(ws: Workspace, actor: Actor, head: str | None = None, *,
         logs: dict[str, dt.date | None] = {c: None for c in codes}
         for k in range(0, len(codes), 900):
             chunk = codes[k:k + 900]
-            for code, d, status in conn.execute(
-                    select(at.c.agent_code, at.c.date, at.c.status)
-                    .where(at.c.agent_code.in_(chunk), at.c.meeting == "morning",
-                           at.c.date >= since, at.c.date <= through)
-                    .order_by(at.c.agent_code, at.c.date)):
+            marks: Select[str, dt.date, str] = (
+                select(at.c.agent_code, at.c.date, at.c.status)
+                .where(at.c.agent_code.in_(chunk), at.c.meeting == "morning",
+                       at.c.date >= since, at.c.date <= through)
+                .order_by(at.c.agent_code, at.c.date))
+            for code, d, status in conn.execute(marks):
                 att[code].append((d, status))
-            for code, d in conn.execute(
-                    select(wl.c.agent_code, func.max(wl.c.date))
-                    .where(wl.c.agent_code.in_(chunk), wl.c.date <= through)
-                    .group_by(wl.c.agent_code)):
-                logs[code] = dt.date.fromisoformat(d[:10]) if isinstance(d, str) else d
+            last_logs: Select[str, dt.date | str | None] = (  # max(date): text on SQLite
+                select(wl.c.agent_code, func.max(wl.c.date))
+                .where(wl.c.agent_code.in_(chunk), wl.c.date <= through)
+                .group_by(wl.c.agent_code))
+            for code, last in conn.execute(last_logs):
+                logs[code] = dt.date.fromisoformat(last[:10]) if isinstance(last, str) else last
         reports = _direct_reports(conn, scope, codes, through)
         org = common_org(conn, {m.org_code for m in members}) if members else None
-        head_row = conn.execute(select(a.c.agent_code, a.c.agent_name, a.c.org_code, a.c.rank_code,
-                                       a.c.supervisor_code, a.c.hire_date, a.c.leave_date)
-                                .where(a.c.agent_code == head)).first()
+        head_q: AgentSelect = select(a.c.agent_code, a.c.agent_name, a.c.org_code, a.c.rank_code,
+                                     a.c.supervisor_code, a.c.hire_date, a.c.leave_date)
+        head_row = conn.execute(head_q.where(a.c.agent_code == head)).first()
     prod = agents_production(ws, org, team, label, as_of) if org else {}
     open_items: dict[str, list[int]] = {c: [] for c in codes}
     if actor.can("view_tracking") and codes:
@@ -732,7 +736,8 @@ def team_board(ws: Workspace, actor: Actor, head: str | None = None, *,
             streak += 1
         produced = fyp is not None and fyp > 0
         attended_ok = rate is None or rate >= 0.8
-        logged = logs[c] is not None and logs[c] >= workday
+        last_log = logs[c]
+        logged = last_log is not None and last_log >= workday
         missing = [k for k, ok in (("no_production", produced), ("low_attendance", attended_ok),
                                    ("no_log", logged)) if not ok]
         red = []

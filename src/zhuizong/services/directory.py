@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from zhuizong.access.actor import Actor
 from zhuizong.access.scope import scope_for
@@ -37,6 +37,10 @@ class AgentRow:
     leave_date: dt.date | None
 
 
+#: a query of :class:`AgentRow`'s columns, in order (typed: a row unpacks into AgentRow)
+AgentSelect = Select[str, str, str, str, str | None, dt.date, dt.date | None]
+
+
 @dataclass(frozen=True)
 class AgentDetail:
     agent: AgentRow
@@ -52,12 +56,12 @@ def list_orgs(conn: Connection, actor: Actor) -> list[OrgRow]:
     def load() -> tuple[OrgRow, ...]:
         o = table("org_units")
         scope = scope_for(conn, actor)
-        rows = conn.execute(
+        q: Select[str, str, str | None, str | None] = (  # typed: a row unpacks into OrgRow
             select(o.c.org_code, o.c.org_name, o.c.parent_code, o.c.level)
             .where(scope.org_filter(o.c.org_code))
             .order_by(o.c.org_code)
         )
-        return tuple(OrgRow(*r) for r in rows)
+        return tuple(OrgRow(*r) for r in conn.execute(q))
 
     return list(per_request(("list_orgs", str(conn.engine.url), actor.username), load))
 
@@ -75,7 +79,7 @@ def list_agents(
     actor.require("view_agents")
     a = table("agents")
     scope = scope_for(conn, actor)
-    q = select(
+    q: AgentSelect = select(
         a.c.agent_code, a.c.agent_name, a.c.org_code, a.c.rank_code, a.c.supervisor_code,
         a.c.hire_date, a.c.leave_date,
     ).where(scope.agent_filter(a.c.agent_code))

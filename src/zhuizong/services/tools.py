@@ -238,7 +238,7 @@ def save_attendance(ws: Workspace, actor: Actor, date: dt.date, meeting: str,
     codes = sorted(marks)
     with ws.require_ready().connect() as conn:
         placed = _in_force_placed(conn, actor, date).subquery("placed")
-        visible = set(conn.execute(
+        visible: set[str] = set(conn.execute(
             select(placed.c.agent_code).where(placed.c.agent_code.in_(codes))).scalars())
     outside = [c for c in codes if c not in visible]
     if outside:

@@ -121,7 +121,7 @@ class Staged:
             raise ZhuizongError("一次只能上传一个文件", "upload one file at a time")
         self.file_name = safe_name(file_name)
         (self.dir / "data").mkdir(exist_ok=True)
-        self._fh = open(self.dir / "data" / self.file_name, "wb")  # noqa: SIM115 - closed by close()/discard()
+        self._fh = open(self.dir / "data" / self.file_name, "wb")  # closed by close()/discard()
 
     def write(self, chunk: bytes) -> None:
         if self._fh is None:

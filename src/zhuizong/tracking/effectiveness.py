@@ -16,7 +16,6 @@ For the items opened in a period (within the actor's scope), grouped by owner, r
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,10 +124,12 @@ def effectiveness(ws: Workspace, actor: Actor, period: str, by: str = "owner") -
         ).mappings().all(), columns=["id", "subject_type", "subject_code", "org_code", "opened_on",
                                      "owner_code", "link", "status"])
         ids = items["id"].tolist()
-        reasons_rows, first_rec = [], {}
+        reasons_rows: list[tuple[int, str]] = []
+        first_rec: dict[int, Any] = {}  # item id → date of its first record
         for k in range(0, len(ids), 5000):
             chunk = ids[k:k + 5000]
-            reasons_rows += conn.execute(select(r.c.item_id, r.c.rule).where(r.c.item_id.in_(chunk))).all()
+            reasons_rows += conn.execute(
+                select(r.c.item_id, r.c.rule).where(r.c.item_id.in_(chunk))).all()
             first_rec.update(conn.execute(select(rec.c.item_id, func.min(rec.c.on_date))
                                           .where(rec.c.item_id.in_(chunk)).group_by(rec.c.item_id)).all())
         names = _group_names(conn, by, items)

@@ -92,13 +92,13 @@ def _eval(node: ast.expr, env: Mapping[str, Any]) -> Any:
         return ~_as_bool(v) if isinstance(v, pd.Series) else not v
     if isinstance(node, ast.BoolOp):
         vals = [_as_bool(_eval(v, env)) for v in node.values]
-        out = vals[0]
+        out: Any = vals[0]
         for v in vals[1:]:
             out = (out & v) if isinstance(node.op, ast.And) else (out | v)
         return out
     if isinstance(node, ast.Compare):
         left = _eval(node.left, env)
-        out: Any = True
+        out = True
         for op, comp in zip(node.ops, node.comparators, strict=True):
             right = _eval(comp, env)
             out = out & _compare(_CMP[type(op)], left, right)

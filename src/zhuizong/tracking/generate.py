@@ -162,12 +162,12 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
         live_ids = [r["id"] for r in live_rows]
         old_reasons: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
         for chunk in _chunks(live_ids, 5000):
-            for r in conn.execute(select(reasons).where(reasons.c.item_id.in_(chunk))).mappings():
-                old_reasons[r["item_id"]][r["rule"]] = dict(r)
+            for m in conn.execute(select(reasons).where(reasons.c.item_id.in_(chunk))).mappings():
+                old_reasons[m["item_id"]][m["rule"]] = dict(m)
         ev: list[dict[str, Any]] = []
 
         # 3. new items
-        new_rows = []
+        new_rows: list[dict[str, Any]] = []
         for (stype, code), fs in fired.items():
             if (stype, code) in live or (stype, code) in closed_today:
                 continue
@@ -207,7 +207,7 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
         reason_updates, reason_clears, item_updates, closes = [], [], [], []
         for key, item in live.items():
             item_id = item["id"]
-            fs = fired.get(key)
+            fs = fired.get(key) or []
             olds = old_reasons.get(item_id, {})
             if not fs:
                 cleared = [r for r in olds.values() if r["active"]] or list(olds.values())

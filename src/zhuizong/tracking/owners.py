@@ -63,16 +63,18 @@ class Responsibility:
         for r in rows:
             if r.username not in cache:
                 scope = scope_for(conn, Actor(r.username, frozenset(all_roles[r.username])), on)
-                agents = frozenset(conn.execute(scope.agents).scalars()) if scope.agents is not None else frozenset()
-                orgs = frozenset(conn.execute(scope.orgs).scalars()) if scope.orgs is not None else frozenset()
+                agents: frozenset[str] = (frozenset(conn.execute(scope.agents).scalars())
+                                          if scope.agents is not None else frozenset())
+                orgs: frozenset[str] = (frozenset(conn.execute(scope.orgs).scalars())
+                                        if scope.orgs is not None else frozenset())
                 cache[r.username] = (agents, orgs)
             agents, orgs = cache[r.username]
             staff.setdefault(r.role, []).append(StaffCover(r.username, r.display_name, r.role, agents, orgs))
         for covers in staff.values():
             covers.sort(key=lambda c: (c.size, c.username))
         a = table("agents")
-        names = dict(conn.execute(select(a.c.agent_code, a.c.agent_name)).all())
-        user_agent = dict(conn.execute(
+        names: dict[str, str] = dict(conn.execute(select(a.c.agent_code, a.c.agent_name)).all())
+        user_agent: dict[str, str] = dict(conn.execute(
             select(users.c.username, users.c.agent_code).where(users.c.agent_code.is_not(None))
         ).all())
         return cls(supervisor_of, staff, names, user_agent)

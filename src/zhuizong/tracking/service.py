@@ -198,7 +198,7 @@ def records_of(ws: Workspace, actor: Actor, item_ids: list[int]) -> dict[int, li
     items, records = table("track_items"), table("track_records")
     with engine.connect() as conn:
         scope = scope_for(conn, actor)
-        visible = set(conn.execute(select(items.c.id).where(
+        visible: set[int] = set(conn.execute(select(items.c.id).where(
             items.c.id.in_(item_ids), _visible(scope))).scalars())
         rows = [dict(r) for r in conn.execute(
             select(records).where(records.c.item_id.in_(sorted(visible)))
@@ -243,7 +243,7 @@ def record(ws: Workspace, actor: Actor, item_id: int, inp: RecordInput) -> dict[
             ok = conn.execute(select(rec.c.id).where(rec.c.id == inp.corrects, rec.c.item_id == item_id)).scalar()
             if ok is None:
                 raise NotFound(f"本事项没有记录 {inp.corrects}", f"record {inp.corrects} is not on this item")
-        rec_id = conn.execute(rec.insert().values(
+        rec_id: int = conn.execute(rec.insert().values(
             item_id=item_id, at=now, on_date=on, author=actor.username, method=inp.method,
             outcome=inp.outcome, finding=inp.finding, note=inp.note, next_date=inp.next_date,
             corrects_id=inp.corrects).returning(rec.c.id)).scalar_one()

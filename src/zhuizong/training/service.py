@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import Connection, exists, or_, select
+from sqlalchemy import Connection, Select, exists, or_, select
 
 from zhuizong.access.actor import Actor
 from zhuizong.access.scope import Scope, scope_for
@@ -150,8 +150,9 @@ def org_subtrees(conn: Connection) -> dict[str, set[str]]:
     """Every org unit → itself and all units below it (the tree is small: read it once)."""
     o = table("org_units")
     children: dict[str, list[str]] = {}
-    codes = []
-    for code, parent in conn.execute(select(o.c.org_code, o.c.parent_code)):
+    codes: list[str] = []
+    tree: Select[str, str | None] = select(o.c.org_code, o.c.parent_code)
+    for code, parent in conn.execute(tree):
         codes.append(code)
         if parent is not None:
             children.setdefault(parent, []).append(code)
@@ -430,7 +431,7 @@ def create_session(ws: Workspace, actor: Actor, data: SessionInput) -> ImportRes
     if invite:
         t = table("training_attendance")
         with ws.engine.connect() as conn:
-            already = set(conn.execute(select(t.c.agent_code).where(
+            already: set[str] = set(conn.execute(select(t.c.agent_code).where(
                 t.c.session_code == code, t.c.agent_code.in_(invite))).scalars())
         new = [c for c in invite if c not in already]  # an invitation never clears a mark
         if new:

@@ -18,6 +18,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+
 from zhuizong.store.models import table
 from zhuizong.training import service
 from zhuizong.workspace import Workspace

@@ -60,9 +60,10 @@ def throttled(ws: Workspace, username: str) -> bool:
     la = table("login_attempts")
     since = audit.now() - dt.timedelta(minutes=cfg.login_lock_minutes)
     with ws.engine.connect() as conn:
-        recent = conn.execute(select(la.c.ok).where(la.c.username == username, la.c.at >= since)
-                              .order_by(desc(la.c.at), desc(la.c.id))
-                              .limit(cfg.login_max_failures)).scalars().all()
+        recent: list[bool] = list(conn.execute(
+            select(la.c.ok).where(la.c.username == username, la.c.at >= since)
+            .order_by(desc(la.c.at), desc(la.c.id))
+            .limit(cfg.login_max_failures)).scalars())
     return len(recent) >= cfg.login_max_failures and not any(recent)
 
 

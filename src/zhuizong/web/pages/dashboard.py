@@ -78,7 +78,7 @@ def trend_options(ctx: Ctx, d: svc.Dashboard, trends: bool = True) -> dict[str, 
     en = ctx.lang == "en"
     out: dict[str, dict[str, Any]] = {}
     if d.children:
-        ch = _base(("FYP by unit (click to drill down)" if en else "下级机构 FYP (点击下钻)"))
+        ch = _base("FYP by unit (click to drill down)" if en else "下级机构 FYP (点击下钻)")
         ch["tooltip"] = {"trigger": "item"}
         ch.update(xAxis={"type": "category", "data": [c["org_name"] for c in d.children],
                          "axisLabel": {"interval": 0, "rotate": 30 if len(d.children) > 4 else 0}},
@@ -107,7 +107,7 @@ def trend_options(ctx: Ctx, d: svc.Dashboard, trends: bool = True) -> dict[str, 
     act = _base(label(ctx, "activity_rate"))
     act.update(xAxis=_axis(ctx, m), yAxis={"type": "value", "axisLabel": {"formatter": "{value}%"}},
                series=[{"name": label(ctx, "activity_rate"), "type": "line", "areaStyle": {},
-                        "data": [None if tr[x]["activity_rate"] is None else num(tr[x]["activity_rate"] * 100, 1)
+                        "data": [None if (v := tr[x]["activity_rate"]) is None else num(v * 100, 1)
                                  for x in m]}])
     out.update(fyp=fyp, flow=flow, activity=act)
     if d.cohort is not None and d.cohort.months:

@@ -102,15 +102,16 @@ async def worklog_submit(request: Request, ctx: Annotated[Ctx, Depends(page_ctx)
                                 note=values["note"], agent_code=text.get("agent_code") or None)
         await run_in_threadpool(svc.save_worklog, ctx.ws, ctx.actor, data, today)
     except ImportFailed as e:
+        msg = _msg(ctx, e)  # outside the lambda: ruff reads ``e`` in a lambda as unbound (F821)
+        errs = _errors(ctx, e.result) if isinstance(e.result, ImportResult) else []
         return await run_in_threadpool(
-            lambda: _worklog_page(ctx, day, error=_msg(ctx, e), values=values,
-                                  errors=_errors(ctx, e.result) if isinstance(e.result, ImportResult) else [],
-                                  status_code=400))
+            lambda: _worklog_page(ctx, day, error=msg, values=values, errors=errs, status_code=400))
     except ZhuizongError as e:
         if type(e).__name__ in ("NotFound", "PermissionDenied"):
             raise
+        msg = _msg(ctx, e)
         return await run_in_threadpool(
-            lambda: _worklog_page(ctx, today, error=_msg(ctx, e), values=values, status_code=400))
+            lambda: _worklog_page(ctx, today, error=msg, values=values, status_code=400))
     return RedirectResponse(f"/tools/worklog?{urlencode({'date': day.isoformat(), 'saved': 1})}",
                             status_code=303)
 
@@ -175,13 +176,15 @@ async def attendance_submit(request: Request, ctx: Annotated[Ctx, Depends(page_c
     except ImportFailed as e:
         rows = svc.row_agent(e.result, list(marks)) if isinstance(e.result, ImportResult) else {}
         errs = _errors(ctx, e.result, rows) if isinstance(e.result, ImportResult) else []
+        msg = _msg(ctx, e)
         return await run_in_threadpool(lambda: _attendance_page(
-            ctx, day, meeting, group, marks=marks, error=_msg(ctx, e), errors=errs, status_code=400))
+            ctx, day, meeting, group, marks=marks, error=msg, errors=errs, status_code=400))
     except ZhuizongError as e:
         if type(e).__name__ in ("NotFound", "PermissionDenied"):
             raise
+        msg = _msg(ctx, e)
         return await run_in_threadpool(lambda: _attendance_page(
-            ctx, day, meeting, group, marks=marks, error=_msg(ctx, e), status_code=400))
+            ctx, day, meeting, group, marks=marks, error=msg, status_code=400))
     q = {"date": day.isoformat(), "meeting": meeting, "saved": result.rows_total}
     if group:
         q["group"] = group

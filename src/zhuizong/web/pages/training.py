@@ -116,12 +116,14 @@ async def create(request: Request, ctx: Annotated[Ctx, Depends(page_ctx)]) -> Re
     try:
         await run_in_threadpool(svc.create_session, ctx.ws, ctx.actor, data)
     except ImportFailed as e:
+        msg, errs = _msg(ctx, e), _errors(ctx, e.result)  # not in the lambda: ruff F821 on ``e``
         return await run_in_threadpool(lambda: _new_page(
-            ctx, values, error=_msg(ctx, e), errors=_errors(ctx, e.result), status_code=400))
+            ctx, values, error=msg, errors=errs, status_code=400))
     except (NotFound, PermissionDenied):
         raise
     except ZhuizongError as e:
-        return await run_in_threadpool(lambda: _new_page(ctx, values, error=_msg(ctx, e), status_code=400))
+        msg = _msg(ctx, e)
+        return await run_in_threadpool(lambda: _new_page(ctx, values, error=msg, status_code=400))
     code = data.session_code.strip()
     return RedirectResponse(f"/tools/training/sessions/{quote(code, safe='')}?created=1", status_code=303)
 
@@ -173,18 +175,21 @@ async def mark(request: Request, ctx: Annotated[Ctx, Depends(page_ctx)], code: s
         result = await run_in_threadpool(svc.save_marks, ctx.ws, ctx.actor, code, marks)
     except ImportFailed as e:
         errs = _errors(ctx, e.result, svc.row_agent(marks))
+        msg = _msg(ctx, e)
         return await run_in_threadpool(lambda: _session_page(
-            ctx, code, marks=marks, error=_msg(ctx, e), errors=errs, walk_in=walk_in, status_code=400))
+            ctx, code, marks=marks, error=msg, errors=errs, walk_in=walk_in, status_code=400))
     except NotFound as e:
         # the session itself out of sight: 404 (re-raised by the page); an agent code outside the
         # scope (a mistyped walk-in): the sheet again with the message, nothing saved
+        msg = _msg(ctx, e)
         return await run_in_threadpool(lambda: _session_page(
             ctx, code, marks={k: v for k, v in marks.items() if k in text_codes(text)},
-            error=_msg(ctx, e), walk_in=walk_in, status_code=400))
+            error=msg, walk_in=walk_in, status_code=400))
     except PermissionDenied:
         raise
     except ZhuizongError as e:
+        msg = _msg(ctx, e)
         return await run_in_threadpool(lambda: _session_page(
-            ctx, code, marks=marks, error=_msg(ctx, e), walk_in=walk_in, status_code=400))
+            ctx, code, marks=marks, error=msg, walk_in=walk_in, status_code=400))
     q = urlencode({"saved": result.rows_total})
     return RedirectResponse(f"/tools/training/sessions/{quote(code, safe='')}?{q}", status_code=303)
