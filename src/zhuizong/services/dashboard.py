@@ -30,6 +30,7 @@ from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.kpi import results
 from zhuizong.kpi.engine import KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
+from zhuizong.kpi.results import data_through
 from zhuizong.kpi.service import kpi_report
 from zhuizong.reports.cohort import cohort_table
 from zhuizong.reports.monthly import _other_plans, _plans_available
@@ -67,17 +68,6 @@ TREND_MONTHS = 12
 def _basis(ws: Workspace) -> Basis:
     cal = ws.settings.calendar
     return Basis(cal.month_basis, cal.cutoff_day)
-
-
-def data_through(ws: Workspace, today: dt.date | None = None) -> dt.date:
-    """The last day with data: the latest premium date, at most yesterday (else yesterday)."""
-    yesterday = (today or dt.date.today()) - dt.timedelta(days=1)
-    p = table("premiums")
-    with ws.require_ready().connect() as conn:
-        last = conn.execute(select(func.max(p.c.txn_date))).scalar()
-    if isinstance(last, str):  # SQLite without type affinity in an aggregate
-        last = dt.date.fromisoformat(last[:10])
-    return min(last, yesterday) if last else yesterday
 
 
 def month_label(ws: Workspace, d: dt.date) -> str:
