@@ -57,8 +57,13 @@ def test_errors_name_file_rule_and_key() -> None:
     assert "rule conv" in msg and "key rank" in msg and "unknown rank X" in msg
     msg = _err(rule + crit.replace("100", "-1"))
     assert "rule conv" in msg and "criteria.0.min" in msg
-    msg = _err(rule + crit.replace('"fyc"', '"persistency_13m"'))
-    assert "criteria.0.metric" in msg and "not available yet" in msg
+    msg = _err(rule + crit.replace('"fyc"', '"persistency_13m"').replace("100", "0.8"))
+    assert "criteria.0.no_cohort" in msg and "not_assessed" in msg
+    msg = _err(rule + crit + 'no_cohort = "met"\n')
+    assert "criteria.0.no_cohort" in msg and "only used with persistency" in msg
+    msg = _err(rule + crit.replace('"fyc"', '"persistency_25"').replace("100", "0.8")
+               + 'no_cohort = "maybe"\n')
+    assert "criteria.0.no_cohort" in msg and "invalid value" in msg
     msg = _err(rule + crit.replace('"fyc"', '"attrition_rate"'))  # a registry metric, not usable
     assert "criteria.0.metric" in msg and "cannot be tested by the basic law" in msg
     msg = _err(rule + crit.replace('"fyc"', '"fyx"'))

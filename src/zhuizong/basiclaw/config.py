@@ -60,10 +60,16 @@ class MetricDef:
 
 METRICS: dict[str, MetricDef] = {
     code: MetricDef.of(m) for code, m in registry.MEASURES.items() if m.basic_law}
-#: registry measures meant for the basic law whose judging is not decided yet: persistency
-#: (persistency_13m/25m), where how an agent without a cohort is judged is open (docs/basic-law.md)
+#: registry measures meant for the basic law whose judging is not decided yet (rejected with that
+#: message); empty since persistency became testable (issue 17)
 NOT_YET: dict[str, str] = {
     code: m.zh for code, m in registry.MEASURES.items() if m.basic_law_pending}
+#: persistency criteria (继续率): personal, or a team's Σ paid / Σ due over a tree; each needs
+#: ``no_cohort`` (how an agent without policies in the cohort is judged)
+PERSISTENCY = tuple(c for c in METRICS if c.startswith("persistency_") and c.endswith("m"))
+#: the names the rule file may also use for them ("persistency_13" = "persistency_13m")
+METRIC_ALIASES = {c[:-1]: c for c in PERSISTENCY}
+NoCohort = Literal["met", "not_met", "not_assessed"]
 
 RuleKind = Literal["convert", "promote", "maintain"]
 FailStep = Literal["extra_period", "demote", "contract_end"]
@@ -121,6 +127,14 @@ class Criterion(_Model):
     #: effective_headcount: a member counts when their FYC in the window ≥ this (in member_unit)
     member_min_fyc: float = Field(0, ge=0)
     member_unit: Literal["yuan", "元", "Q"] = "yuan"
+    #: persistency: an agent (or team) without policies in the cohort: the criterion is met, not
+    #: met, or not assessed (left out of the rule for that agent)
+    no_cohort: NoCohort | None = None
+
+    @field_validator("metric", mode="before")
+    @classmethod
+    def _alias(cls, v: Any) -> Any:
+        return METRIC_ALIASES.get(v, v) if isinstance(v, str) else v
 
     @property
     def key(self) -> str:
@@ -144,11 +158,89 @@ class Rule(_Model):
     criteria: tuple[Criterion, ...] = Field(min_length=1)
 
 
+BenefitKind = Literal["new_agent_allowance", "base_pay", "management_allowance",
+                      "breeding_bonus"]
+#: benefit kind → (zh, en)
+BENEFIT_KINDS: dict[str, tuple[str, str]] = {
+    "new_agent_allowance": ("新人津贴", "new-agent allowance"),
+    "base_pay": ("底薪", "base pay"),
+    "management_allowance": ("管理津贴", "management allowance"),
+    "breeding_bonus": ("育成奖", "breeding bonus"),
+}
+
+
+class MonthTier(_Model):
+    """新人津贴: the amount of work months ``from_month``–``to_month`` (1 = the hire month)."""
+
+    from_month: int = Field(ge=1, le=120)
+    to_month: int = Field(ge=1, le=120)
+    amount: float = Field(ge=0)
+    min_fyc: float = Field(0, ge=0)  # FYC of the window needed for the month's allowance
+
+
+class PayTier(_Model):
+    """底薪: paid when the window's FYC ≥ ``min_fyc`` (and attendance ≥ ``min_attendance``)."""
+
+    min_fyc: float = Field(ge=0)
+    amount: float = Field(ge=0)
+    min_attendance: float | None = Field(None, ge=0, le=1)
+
+
+class GenerationRate(_Model):
+    """育成奖: ``rate`` × the bred group's FYC for groups of ``generation`` in their years
+    ``from_year``–``to_year`` since the bred director's promotion (year 1 = the first 12 months)."""
+
+    generation: int = Field(ge=1, le=10)
+    from_year: int = Field(1, ge=1, le=50)
+    to_year: int | None = Field(None, ge=1, le=50)
+    rate: float = Field(gt=0, le=1)
+
+
+class Benefit(_Model):
+    kind: BenefitKind
+    title: str = ""
+    title_en: str = ""
+    #: ranks on the evaluation day that earn it (empty: every rank)
+    ranks: tuple[str, ...] = ()
+    window: WindowKind = "month"
+    months: int | None = Field(None, ge=1, le=36)
+    # new_agent_allowance
+    schedule: tuple[MonthTier, ...] = ()
+    reach_rank: str | None = None  # paid from the month after the agent reaches this rank …
+    reach_by_month: int | None = Field(None, ge=1, le=120)  # … if reached by this work month
+    # base_pay
+    tiers: tuple[PayTier, ...] = ()
+    min_attendance: float | None = Field(None, ge=0, le=1)  # every tier
+    # management_allowance: rank → rate of the direct group's FYC
+    rates: dict[str, float] = Field(default_factory=dict)
+    # breeding_bonus
+    generations: tuple[GenerationRate, ...] = ()
+    # management_allowance / breeding_bonus: the (direct or bred) group's FYC must reach this
+    min_group_fyc: float = Field(0, ge=0)
+    include_self: bool = True  # the director's own FYC counts in their direct group
+
+    @property
+    def last_month(self) -> int:
+        return max((t.to_month for t in self.schedule), default=0)
+
+
+#: the fields each benefit kind uses (besides kind, title, ranks, window, months)
+_BENEFIT_FIELDS: dict[str, tuple[str, ...]] = {
+    "new_agent_allowance": ("schedule", "reach_rank", "reach_by_month"),
+    "base_pay": ("tiers", "min_attendance"),
+    "management_allowance": ("rates", "min_group_fyc", "include_self"),
+    "breeding_bonus": ("generations", "min_group_fyc", "include_self"),
+}
+_REQUIRED_FIELD = {"new_agent_allowance": "schedule", "base_pay": "tiers",
+                   "management_allowance": "rates", "breeding_bonus": "generations"}
+
+
 class RuleFile(_Model):
     basic_law: Header
     q: QTable | None = None
     ranks: dict[str, RankDef] = Field(min_length=1)
     rules: dict[str, Rule] = Field(default_factory=dict)
+    benefits: dict[str, Benefit] = Field(default_factory=dict)
 
 
 # --- loaded ------------------------------------------------------------------------------------
@@ -173,6 +265,10 @@ class BasicLaw:
     @property
     def rules(self) -> dict[str, Rule]:
         return self.model.rules
+
+    @property
+    def benefits(self) -> dict[str, Benefit]:
+        return self.model.benefits
 
     def ladder(self) -> list[str]:
         """Rank codes from the lowest level to the highest."""
@@ -214,8 +310,8 @@ def _err(source: str, where: str, key: str, zh: str, en: str) -> ConfigError:
 def _where(loc: tuple[Any, ...]) -> tuple[str, str]:
     """(where, key) for a pydantic error location, e.g. ('rules', 'x', 'criteria', 0, 'min')."""
     parts = [str(p) for p in loc]
-    if len(parts) >= 2 and parts[0] in ("rules", "ranks"):
-        what = "rule" if parts[0] == "rules" else "rank"
+    if len(parts) >= 2 and parts[0] in ("rules", "ranks", "benefits"):
+        what = {"rules": "rule", "ranks": "rank", "benefits": "benefit"}[parts[0]]
         key = ".".join(parts[2:]) or parts[1]
         return f"{what} {parts[1]}", key
     if parts:
@@ -249,6 +345,10 @@ def parse(text: str, source: str) -> BasicLaw:
 def _precheck(data: dict[str, Any], source: str) -> None:
     """Friendlier errors than pydantic's for the commonest mistakes (rules that are not tables,
     metrics that do not exist or are not available yet)."""
+    for name, spec in (data.get("benefits") or {}).items():
+        if not isinstance(spec, dict):
+            raise _err(source, f"benefit {name}", name, "应为表 [benefits.<名称>]",
+                       "must be a table [benefits.<name>]")
     for name, spec in (data.get("rules") or {}).items():
         if not isinstance(spec, dict):
             raise _err(source, f"rule {name}", name, "应为表 [rules.<名称>]",
@@ -257,6 +357,7 @@ def _precheck(data: dict[str, Any], source: str) -> None:
             if not isinstance(c, dict):
                 continue
             m = c.get("metric")
+            m = METRIC_ALIASES.get(m, m) if isinstance(m, str) else m
             if isinstance(m, str) and m in NOT_YET:
                 raise _err(source, f"rule {name}", f"criteria.{i}.metric",
                            f"{NOT_YET[m]} ({m}) 尚未提供 (尚未接入基本法考核, 见 docs/basic-law.md)",
@@ -344,7 +445,20 @@ def _cross_check(law: BasicLaw) -> None:
                 raise _err(src, w, f"{k}.scope", f"团队指标 {c.metric} 需要 scope = \"line\" "
                            "(汇报线) 或 \"recruits\" (育成线)",
                            f"team metric {c.metric} needs scope = \"line\" or \"recruits\"")
-            if not md.team and c.scope != "personal":
+            if c.metric in PERSISTENCY:
+                if c.no_cohort is None:
+                    raise _err(src, w, f"{k}.no_cohort", "继续率条件需要 no_cohort: 考核期无保单的"
+                               "人员视为 \"met\" (达成)、\"not_met\" (未达成) 或 "
+                               "\"not_assessed\" (不考核此项)",
+                               "a persistency criterion needs no_cohort = \"met\", \"not_met\" "
+                               "or \"not_assessed\" (agents without policies in the cohort)")
+                if c.scope == "personal" and (c.depth or not c.include_self):
+                    raise _err(src, w, f"{k}.depth", "depth/include_self 只用于团队继续率",
+                               "depth and include_self are for team persistency only")
+            elif c.no_cohort is not None:
+                raise _err(src, w, f"{k}.no_cohort", "只用于继续率条件",
+                           "only used with persistency criteria")
+            if not md.team and c.scope != "personal" and c.metric not in PERSISTENCY:
                 raise _err(src, w, f"{k}.scope", f"个人指标 {c.metric} 只能用 scope = \"personal\"",
                            f"personal metric {c.metric} takes scope = \"personal\"")
             if c.metric == "groups_bred" and c.scope != "recruits":
@@ -364,6 +478,79 @@ def _cross_check(law: BasicLaw) -> None:
             if c.metric != "effective_headcount" and c.member_min_fyc:
                 raise _err(src, w, f"{k}.member_min_fyc", "只用于 effective_headcount",
                            "only used with effective_headcount")
+    for name, b in m.benefits.items():
+        _check_benefit(law, name, b)
+
+
+def _check_benefit(law: BasicLaw, name: str, b: Benefit) -> None:
+    src, m = law.source, law.model
+    w = f"benefit {name}"
+    for i, r in enumerate(b.ranks):
+        if r not in m.ranks:
+            raise _err(src, w, f"ranks.{i}", f"未知职级 {r}; 职级表: {', '.join(m.ranks)}",
+                       f"unknown rank {r}; the ladder has {', '.join(m.ranks)}")
+    if b.window == "rolling" and b.months is None:
+        raise _err(src, w, "months", "滚动窗口需要 months (月数)", "a rolling window needs months = N")
+    if b.window != "rolling" and b.months is not None:
+        raise _err(src, w, "months", "只有 window = \"rolling\" 才用 months",
+                   "months is only used with window = \"rolling\"")
+    used = _BENEFIT_FIELDS[b.kind]
+    defaults = Benefit(kind=b.kind)
+    for f in {f for fs in _BENEFIT_FIELDS.values() for f in fs} - set(used):
+        if getattr(b, f) != getattr(defaults, f):
+            raise _err(src, w, f, f"{BENEFIT_KINDS[b.kind][0]} ({b.kind}) 不使用此项",
+                       f"not used by kind {b.kind}")
+    req = _REQUIRED_FIELD[b.kind]
+    if not getattr(b, req):
+        raise _err(src, w, req, "缺少必填项", "missing (required)")
+    if b.kind == "new_agent_allowance":
+        months: set[int] = set()
+        for i, mt in enumerate(b.schedule):
+            if mt.to_month < mt.from_month:
+                raise _err(src, w, f"schedule.{i}.to_month", "to_month 不能小于 from_month",
+                           "to_month must be ≥ from_month")
+            span = set(range(mt.from_month, mt.to_month + 1))
+            if span & months:
+                raise _err(src, w, f"schedule.{i}", f"工作月 {min(span & months)} 重复",
+                           f"work month {min(span & months)} appears twice")
+            months |= span
+        if b.reach_rank is not None and b.reach_rank not in m.ranks:
+            raise _err(src, w, "reach_rank", f"未知职级 {b.reach_rank}",
+                       f"unknown rank {b.reach_rank}")
+        if b.reach_by_month is not None and b.reach_rank is None:
+            raise _err(src, w, "reach_by_month", "需要 reach_rank (须达到的职级)",
+                       "needs reach_rank (the rank to reach)")
+    if b.kind == "base_pay":
+        prev: PayTier | None = None
+        for i, t in enumerate(b.tiers):
+            if prev is not None and t.min_fyc <= prev.min_fyc:
+                raise _err(src, w, f"tiers.{i}.min_fyc", "各档 min_fyc 须由低到高排列且不重复",
+                           "tiers go from the lowest min_fyc up, without duplicates")
+            if prev is not None and t.amount < prev.amount:
+                raise _err(src, w, f"tiers.{i}.amount", "高档底薪不能低于低档",
+                           "a higher tier cannot pay less than a lower one")
+            prev = t
+    if b.kind == "management_allowance":
+        for r, rate in b.rates.items():
+            if r not in m.ranks:
+                raise _err(src, w, f"rates.{r}", f"未知职级 {r}", f"unknown rank {r}")
+            if not 0 < rate <= 1:
+                raise _err(src, w, f"rates.{r}", "比率以小数表示, 0 < rate ≤ 1 (0.1 = 10%)",
+                           "rates are fractions, 0 < rate ≤ 1 (0.1 = 10%)")
+    if b.kind == "breeding_bonus":
+        seen: dict[int, set[int]] = {}
+        for i, g in enumerate(b.generations):
+            hi = g.to_year if g.to_year is not None else 50
+            if hi < g.from_year:
+                raise _err(src, w, f"generations.{i}.to_year", "to_year 不能小于 from_year",
+                           "to_year must be ≥ from_year")
+            years = set(range(g.from_year, hi + 1))
+            if years & seen.setdefault(g.generation, set()):
+                raise _err(src, w, f"generations.{i}",
+                           f"第 {g.generation} 代第 {min(years & seen[g.generation])} 年重复",
+                           f"generation {g.generation}, year "
+                           f"{min(years & seen[g.generation])} appears twice")
+            seen[g.generation] |= years
 
 
 def load(path: Path | str) -> BasicLaw:
@@ -390,5 +577,6 @@ def load_example(name: str) -> BasicLaw:
     return parse(example_text(name), f"examples/{name}")
 
 
-__all__ = ["DEMO_EXAMPLE", "EXAMPLES", "METRICS", "NOT_YET", "BasicLaw", "Criterion", "MetricDef",
-           "Rule", "example_text", "load", "load_example", "parse"]
+__all__ = ["BENEFIT_KINDS", "DEMO_EXAMPLE", "EXAMPLES", "METRICS", "NOT_YET", "PERSISTENCY",
+           "BasicLaw", "Benefit", "Criterion", "GenerationRate", "MetricDef", "MonthTier",
+           "PayTier", "Rule", "example_text", "load", "load_example", "parse"]

@@ -42,7 +42,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from zhuizong.analytics.calendar import Basis, Period, day_num, parse_period
-from zhuizong.basiclaw.config import METRICS, BasicLaw, Criterion, Rule
+from zhuizong.basiclaw.config import METRICS, PERSISTENCY, BasicLaw, Benefit, Criterion, Rule
 from zhuizong.errors import ConfigError, ZhuizongError
 from zhuizong.kpi import compiler, runners
 from zhuizong.kpi import engine as kpi_engine
@@ -87,7 +87,7 @@ def _shift(y: int, m: int, delta: int) -> tuple[int, int]:
     return i // 12, i % 12 + 1
 
 
-def window_for(rule: Rule, period: Period) -> Window:
+def window_for(rule: Rule | Benefit, period: Period) -> Window:
     """The window of ``rule`` in run period ``period`` (see the module docstring)."""
     b = period.basis
     y, m = b.month_of(period.full_end)
@@ -214,8 +214,11 @@ def _kpi(ws: Workspace, snap: compiler.Snapshot, window: Window, day: dt.date,
         cols = kpi_eval.align(base, [(a, "all") for a in agents])
         out: dict[str, Any] = {"agent_code": agents}
         for c in codes:
-            out[c] = pd.Series(kpi_eval.metric_columns(METRIC_NODES[c].node, cols,
-                                                       len(agents))[0], dtype=object)
+            value, num, den = kpi_eval.metric_columns(METRIC_NODES[c].node, cols, len(agents))
+            out[c] = pd.Series(value, dtype=object)
+            if c in PERSISTENCY:  # team persistency pools the members' numerators/denominators
+                out[f"{c}#num"] = pd.Series(num, dtype=object)
+                out[f"{c}#den"] = pd.Series(den, dtype=object)
         frames.append(pd.DataFrame(out))
     return pd.concat(frames, ignore_index=True)
 
@@ -299,6 +302,9 @@ def _evaluate_criterion(env: _Env, agents: pd.Series, c: Criterion
         threshold = pd.Series([t * x if x is not None else None
                                for t, x in zip(threshold, q, strict=True)],
                               index=agents.index, dtype=object)
+    if c.metric in PERSISTENCY and c.scope != "personal":
+        team = _team_persistency(env, agents, c)
+        return team, team, threshold  # a rate: projected as it is
     if not md.team and c.metric != "direct_recruits":
         actual = _personal_value(env, agents, c.metric)
         projected = _times(actual, env.factor) if md.flow else actual
@@ -307,13 +313,7 @@ def _evaluate_criterion(env: _Env, agents: pd.Series, c: Criterion
         h = env.hires.merge(env.recruiter, left_on="agent_code", right_on="child")
         actual = _count(agents, h.groupby("parent").size())
         return actual, _times(actual, env.factor), threshold
-    cl = env.closure(c.scope)
-    if c.depth:
-        cl = cl[cl.distance <= c.depth]
-    if c.include_self and c.metric != "groups_bred":
-        selves = pd.DataFrame({"member": agents.values, "ancestor": agents.values, "distance": 0})
-        cl = pd.concat([cl, selves], ignore_index=True)
-    cl = cl[cl.ancestor.isin(set(agents))]
+    cl = _tree(env, agents, c.scope, c.depth, c.include_self and c.metric != "groups_bred")
     if c.metric in ("team_fyc", "team_fyp"):
         vals = _metric(env, "fyc" if c.metric == "team_fyc" else "fyp")
         m = cl.assign(v=_lookup(cl.member, vals, ZERO).to_numpy())
@@ -339,6 +339,31 @@ def _evaluate_criterion(env: _Env, agents: pd.Series, c: Criterion
         actual = _count(agents, m.groupby("ancestor").size())
         return actual, actual, threshold
     raise AssertionError(c.metric)  # pragma: no cover - config validation rejects the rest
+
+
+def _tree(env: _Env, agents: pd.Series, scope: str, depth: int, include_self: bool
+          ) -> pd.DataFrame:
+    """(member, ancestor, distance) of the ``scope`` tree for the ancestors ``agents``."""
+    cl = env.closure(scope)
+    if depth:
+        cl = cl[cl.distance <= depth]
+    if include_self:
+        selves = pd.DataFrame({"member": agents.values, "ancestor": agents.values, "distance": 0})
+        cl = pd.concat([cl, selves], ignore_index=True)
+    return cl[cl.ancestor.isin(set(agents))]
+
+
+def _team_persistency(env: _Env, agents: pd.Series, c: Criterion) -> pd.Series:
+    """A team's persistency: Σ paid / Σ due of the members' cohorts (None: no policy in any
+    member's cohort)."""
+    cl = _tree(env, agents, c.scope, c.depth, c.include_self)
+    num = _lookup(cl.member, _metric(env, f"{c.metric}#num"), ZERO).to_numpy()
+    den = _lookup(cl.member, _metric(env, f"{c.metric}#den"), ZERO).to_numpy()
+    m = cl.assign(n=num, d=den)
+    sn = _lookup(agents, _decimal_sum(m, "ancestor", "n"), ZERO)
+    sd = _lookup(agents, _decimal_sum(m, "ancestor", "d"), ZERO)
+    return pd.Series([n / d if d else None for n, d in zip(sn, sd, strict=True)],
+                     index=agents.index, dtype=object)
 
 
 # --- formatting gaps ---------------------------------------------------------------------------
@@ -485,23 +510,37 @@ def _evaluate_rule(law: BasicLaw, name: str, env: _Env, open_: bool, as_of: dt.d
     pmet_opt = pd.Series(0, index=pop.index)
     mand_ok = pd.Series(True, index=pop.index)
     pmand_ok = pd.Series(True, index=pop.index)
+    skipped_opt = pd.Series(0, index=pop.index)  # optional criteria not assessed (per agent)
+    skipped_mand = pd.Series(0, index=pop.index)
     for c in rule.criteria:
         actual, projected, threshold = _evaluate_criterion(env, agents, c)
         # exact: Decimal against Decimal, no rounding and no tolerance (None: not met)
         met = pd.Series(kpi_eval.at_least(actual.to_numpy(), threshold.to_numpy()),
                         index=pop.index)
+        # persistency without policies in the cohort (no value): the rule file's choice
+        na = pd.Series(False, index=pop.index)
+        if c.no_cohort is not None:
+            none = pd.Series([v is None for v in actual], index=pop.index)
+            if c.no_cohort == "met":
+                met |= none
+            elif c.no_cohort == "not_assessed":
+                na = none
         pmet = pd.Series(kpi_eval.at_least(projected.to_numpy(), threshold.to_numpy()),
                          index=pop.index) | met
         if c.mandatory:
-            mand_ok &= met
-            pmand_ok &= pmet
+            mand_ok &= met | na
+            pmand_ok &= pmet | na
+            skipped_mand += na.astype(int)
         else:
             met_opt += met.astype(int)
             pmet_opt += pmet.astype(int)
+            skipped_opt += na.astype(int)
         cols.append({"c": c, "actual": actual, "projected": projected, "threshold": threshold,
-                     "met": met, "pmet": pmet})
+                     "met": met, "pmet": pmet, "na": na})
     n_opt = sum(1 for c in rule.criteria if not c.mandatory)
-    k = n_opt if rule.require is None else rule.require
+    k0 = n_opt if rule.require is None else rule.require
+    # a criterion not assessed is left out: k of n becomes k of n − 1 (k at most n − 1)
+    k = np.minimum(k0, n_opt - skipped_opt.to_numpy())
     n_mand = len(rule.criteria) - n_opt
     passed = mand_ok & (met_opt >= k)
     ppassed = pmand_ok & (pmet_opt >= k)
@@ -541,9 +580,10 @@ def _evaluate_rule(law: BasicLaw, name: str, env: _Env, open_: bool, as_of: dt.d
                 f'"scope":"{c.scope}","mandatory":{"true" if c.mandatory else "false"},'
                 f'"unit":"{md.unit}"' + (f',"threshold_q":{c.min!r}' if c.unit == "Q" else ""))
         met_ = x["met"].to_numpy(dtype=bool)
+        na_ = x["na"].to_numpy(dtype=bool)
         # the exact gap (threshold − actual, ≥ 0; 0 when met or without a threshold)
-        gap_d = [ZERO if m_ or t is None else max(t - (a if a is not None else ZERO), ZERO)
-                 for m_, a, t in zip(met_, x["actual"], x["threshold"], strict=True)]
+        gap_d = [ZERO if m_ or n_ or t is None else max(t - (a if a is not None else ZERO), ZERO)
+                 for m_, n_, a, t in zip(met_, na_, x["actual"], x["threshold"], strict=True)]
         act, thr = _js(_floats(x["actual"])), _js(_floats(x["threshold"]))
         gaps = _plain(_floats(gap_d))
         proj = _js(_floats(x["projected"]))
@@ -552,7 +592,9 @@ def _evaluate_rule(law: BasicLaw, name: str, env: _Env, open_: bool, as_of: dt.d
             frag = (f'{head},"met":{"true" if met[i] else "false"},"actual":{act[i]},'
                     f'"threshold":{thr[i]},"gap":{gaps[i] or 0.0!r},"projection":{proj[i]},'
                     f'"projected_met":{"true" if pmet[i] else "false"}')
-            if not met[i]:
+            if na_[i]:
+                frag += ',"assessed":false'
+            elif not met[i]:
                 zh, en = gap_texts(c.metric, c.label, gap_d[i])
                 frag += (f',"gap_zh":{json.dumps(zh, ensure_ascii=False)},'
                          f'"gap_en":{json.dumps(en, ensure_ascii=False)}')
@@ -561,7 +603,7 @@ def _evaluate_rule(law: BasicLaw, name: str, env: _Env, open_: bool, as_of: dt.d
             per_row[i].append(frag + "}")
     k_note = rule.require is not None and rule.require < n_opt
     gzh, gen = [], []
-    passed_l, met_opt_l = passed.tolist(), met_opt.tolist()
+    passed_l, met_opt_l, skipped_l = passed.tolist(), met_opt.tolist(), skipped_opt.tolist()
     for i in range(len(pop)):
         if passed_l[i] or not gaps_zh[i]:
             gzh.append("")
@@ -569,9 +611,10 @@ def _evaluate_rule(law: BasicLaw, name: str, env: _Env, open_: bool, as_of: dt.d
             continue
         z, e = ", ".join(gaps_zh[i]), ", ".join(gaps_en[i])
         if k_note:
-            need = max(k - int(met_opt_l[i]), 0)
-            z += f" (非必备条件 {n_opt} 项中需满足 {k} 项, 尚差 {need} 项)"
-            e += f" (needs {k} of {n_opt} optional criteria, {need} more)"
+            n_i, k_i = n_opt - int(skipped_l[i]), int(k[i])
+            need = max(k_i - int(met_opt_l[i]), 0)
+            z += f" (非必备条件 {n_i} 项中需满足 {k_i} 项, 尚差 {need} 项)"
+            e += f" (needs {k_i} of {n_i} optional criteria, {need} more)"
         gzh.append(z)
         gen.append(e)
     return pd.DataFrame({
@@ -588,7 +631,7 @@ def _evaluate_rule(law: BasicLaw, name: str, env: _Env, open_: bool, as_of: dt.d
         "target_rank": target_rank,
         "fail_streak": streak,
         "met_count": met_count.values if hasattr(met_count, "values") else met_count,
-        "required_count": n_mand + k,
+        "required_count": n_mand - skipped_mand.to_numpy() + k,
         "passed": passed.values,
         "projected_passed": ppassed.values,
         "gap_zh": gzh,

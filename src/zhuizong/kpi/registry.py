@@ -255,7 +255,7 @@ for n in (13, 25):
        f"{year_en} premium received by the anniversary + grace of regular-pay policies issued "
        f"{n + 1} months earlier / their first-year premium",
        Ratio(Persistency(n, "paid"), Persistency(n, "due")),  # type: ignore[arg-type]
-       basic_law_pending=True)
+       basic_law=True)
     _m(f"persistency_{n}m_cases", f"{n}个月件数继续率", f"{n}-month persistency (cases)", "rate",
        f"前数第{n + 1}月承保的期交保单中按时交纳{year}保费的件数 / 件数",
        f"policies issued {n + 1} months earlier whose {year_en} premium was received in time / "
