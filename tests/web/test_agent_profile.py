@@ -115,3 +115,35 @@ def test_agent_list_in_pages(demo_web: DemoWeb, monkeypatch) -> None:  # type: i
         assert f'id="count">{len(everyone)}' in html
         got += _codes(html)
     assert got == everyone
+
+
+def test_profile_shows_names_not_codes_and_contacts(demo_web: DemoWeb) -> None:
+    """Rank and org unit by name; the imported phone, WeCom and DingTalk ids as links (issue 16)."""
+    from sqlalchemy import select, update
+
+    from zhuizong.store.db import atomic
+    from zhuizong.store.models import table
+
+    c = demo_web.client("supervisor")
+    with demo_web.ws.engine.connect() as conn:
+        team = sorted(a.agent_code for a in list_agents(conn, demo_web.actor("supervisor")))
+    member, other = team[-1], team[-2]
+    a, r, o = table("agents"), table("ranks"), table("org_units")
+    with atomic(demo_web.ws.engine) as conn:
+        conn.execute(update(a).where(a.c.agent_code == member)
+                     .values(phone="13800138000", wecom_id="zhang.san", dingtalk_id="ding 1"))
+        conn.execute(update(a).where(a.c.agent_code == other)
+                     .values(phone=None, wecom_id=None, dingtalk_id=None))
+        rank_code, rank_name, org_code, org_name = conn.execute(
+            select(a.c.rank_code, r.c.rank_name, a.c.org_code, o.c.org_name)
+            .join(r, r.c.rank_code == a.c.rank_code).join(o, o.c.org_code == a.c.org_code)
+            .where(a.c.agent_code == member)).one()
+    p = c.get(f"/agents/{member}").text
+    assert f'<span class="badge">{rank_name}</span>' in p
+    assert f'<span class="badge">{rank_code}</span>' not in p
+    assert org_name in p and f"{org_code} ·" not in p
+    assert 'href="tel:13800138000"' in p
+    assert "wxwork://message?username=zhang.san" in p
+    assert "dingtalk_id=ding%201" in p
+    q = c.get(f"/agents/{other}").text
+    assert "tel:" not in q and "未导入联系方式" in q

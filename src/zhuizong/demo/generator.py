@@ -1112,6 +1112,12 @@ def generate(params: DemoParams) -> DemoData:
             "supervisor_code": code_or_none(agent_code, cur_sup),
             "recruiter_code": code_or_none(agent_code, sp.recruiter[latest]),
             "leave_date": leave_dates,
+            # contacts (issue 16), derived from the index (no draw from rng: the rest of the demo
+            # stays as it was): fictitious mobile numbers, WeCom ids for all, DingTalk for a third
+            "phone": np.array([f"139{i:08d}" for i in range(n_agents)], dtype=object),
+            "wecom_id": np.array([str(c).lower() for c in agent_code], dtype=object),
+            "dingtalk_id": np.array([f"dt{c}" if i % 3 == 0 else None
+                                     for i, c in enumerate(agent_code)], dtype=object),
         }
     )
 
@@ -1184,14 +1190,21 @@ def generate(params: DemoParams) -> DemoData:
     frames["training_sessions"], frames["training_attendance"] = _training(
         p, sp, orgs, start, end, agent_code)
 
-    for kind, frame in frames.items():
+    for kind, frame in list(frames.items()):
+        # optional columns the demo does not generate (a kind gained a column) stay empty
+        for c in KINDS[kind].columns:
+            if c.code not in frame.columns and not c.is_required:
+                frame[c.code] = None
         expected = [c.code for c in KINDS[kind].columns]
+        frames[kind] = frame = frame[expected] if set(frame.columns) == set(expected) else frame
         assert list(frame.columns) == expected, (kind, list(frame.columns), expected)
     heads = {str(orgs.code[i]): str(agent_code[i]) for i in range(len(orgs.code))}
     return DemoData(
         params=p,
         start=start,
         end=p.end_date,
-        frames={k: frames[k] for k in IMPORT_ORDER},
+        # a kind the demo does not generate (added later) is an empty frame: nothing to import
+        frames={k: frames[k] if k in frames else pd.DataFrame(columns=[c.code for c in KINDS[k].columns])
+                for k in IMPORT_ORDER},
         heads=heads,
     )

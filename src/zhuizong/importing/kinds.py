@@ -182,6 +182,9 @@ _register(
             Column("supervisor_code", "主管工号", "code", ref=AGENT),
             Column("recruiter_code", "推荐人工号", "code", ref=AGENT),
             Column("leave_date", "离司日期", "date"),
+            Column("phone", "手机号", "text"),
+            Column("wecom_id", "企业微信号", "text"),
+            Column("dingtalk_id", "钉钉号", "text"),
         ),
         date_column="hire_date",
     )

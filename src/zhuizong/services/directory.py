@@ -42,10 +42,46 @@ AgentSelect = Select[str, str, str, str, str | None, dt.date, dt.date | None]
 
 
 @dataclass(frozen=True)
+class Contacts:
+    """Optional contacts of an agent (agents import: 手机号, 企业微信号, 钉钉号)."""
+
+    phone: str | None = None
+    wecom_id: str | None = None
+    dingtalk_id: str | None = None
+
+
+@dataclass(frozen=True)
 class AgentDetail:
     agent: AgentRow
     spells: list[tuple[dt.date, dt.date | None]]
     history: list[tuple[dt.date, dt.date | None, str, str, str | None]]
+    contacts: Contacts = Contacts()
+
+
+@dataclass(frozen=True)
+class Names:
+    """Display names of rank and org-unit codes (pages show names, not codes)."""
+
+    ranks: dict[str, str]
+    orgs: dict[str, str]
+
+    def rank(self, code: str | None) -> str:
+        return self.ranks.get(code, code) if code else "—"
+
+    def org(self, code: str | None) -> str:
+        return self.orgs.get(code, code) if code else "—"
+
+
+def display_names(conn: Connection) -> Names:
+    """Names of every rank and org unit (read once per web request). Names only label codes the
+    page already shows within the user's scope, so they are not scoped themselves."""
+
+    def load() -> Names:
+        r, o = table("ranks"), table("org_units")
+        return Names({str(k): str(v) for k, v in conn.execute(select(r.c.rank_code, r.c.rank_name))},
+                     {str(k): str(v) for k, v in conn.execute(select(o.c.org_code, o.c.org_name))})
+
+    return per_request(("display_names", str(conn.engine.url)), load)
 
 
 def list_orgs(conn: Connection, actor: Actor) -> list[OrgRow]:
@@ -104,17 +140,18 @@ def get_agent(conn: Connection, actor: Actor, agent_code: str) -> AgentDetail:
     scope = scope_for(conn, actor)
     row = conn.execute(
         select(a.c.agent_code, a.c.agent_name, a.c.org_code, a.c.rank_code, a.c.supervisor_code,
-               a.c.hire_date, a.c.leave_date)
+               a.c.hire_date, a.c.leave_date, a.c.phone, a.c.wecom_id, a.c.dingtalk_id)
         .where(a.c.agent_code == agent_code, scope.agent_filter(a.c.agent_code))
     ).first()
     if row is None:
         raise NotFound(f"找不到工号 {agent_code}", f"agent {agent_code} not found")
+    contacts = Contacts(*row[7:])
     spells = [(r.hire_date, r.leave_date) for r in conn.execute(
         select(s.c.hire_date, s.c.leave_date).where(s.c.agent_code == agent_code).order_by(s.c.spell_no))]
     hist = [tuple(r) for r in conn.execute(
         select(h.c.valid_from, h.c.valid_to, h.c.rank_code, h.c.org_code, h.c.supervisor_code)
         .where(h.c.agent_code == agent_code).order_by(h.c.valid_from))]
-    return AgentDetail(AgentRow(*row), spells, hist)  # type: ignore[arg-type]
+    return AgentDetail(AgentRow(*row[:7]), spells, hist, contacts)  # type: ignore[arg-type]
 
 
 def list_premiums(

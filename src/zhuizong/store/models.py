@@ -127,6 +127,10 @@ class Agent(Base):
     )
     leave_date: Mapped[dt.date | None] = mapped_column(Date)
     batch_id: Mapped[int | None] = _batch_fk()
+    # optional contacts (issue 16): tap-to-call and WeCom/DingTalk chat links on the inbox cards
+    phone: Mapped[str | None] = mapped_column(CODE)
+    wecom_id: Mapped[str | None] = mapped_column(CODE)
+    dingtalk_id: Mapped[str | None] = mapped_column(CODE)
 
 
 class AgentEvent(Base):

@@ -22,6 +22,7 @@ from zhuizong.store.db import atomic
 from zhuizong.web import i18n, security
 from zhuizong.web.deps import TEMPLATES, Ctx, LoginRequired, page_ctx, workspace
 from zhuizong.web.pages import register
+from zhuizong.web.static_files import StaticAssets
 from zhuizong.workspace import Workspace
 
 STATIC = Path(__file__).with_name("static")
@@ -111,6 +112,7 @@ def create_app(ws: Workspace) -> FastAPI:
                   description="追踪 zhuizong: agency KPIs and tracking. Authenticate with the "
                               "session cookie from /login; send X-CSRF-Token on changes.")
     app.state.ws = ws
+    app.add_middleware(StaticAssets)  # static files: gzip, hashed URLs, favicon (web/static_files.py)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(OneDataVersion)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -15,11 +15,14 @@ from zhuizong import __version__
 from zhuizong.access.actor import Actor
 from zhuizong.access.users import get_user, load_actor
 from zhuizong.errors import ZhuizongError
+from zhuizong.services.directory import Names, display_names
 from zhuizong.web import i18n, security
+from zhuizong.web.static_files import static_url
 from zhuizong.workspace import Workspace
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TEMPLATES.env.globals["version"] = __version__
+TEMPLATES.env.globals["static_url"] = static_url
 
 
 class LoginRequired(Exception):
@@ -39,10 +42,18 @@ class Ctx:
     def t(self, key: str, **kw: object) -> str:
         return i18n.t(key, self.lang, **kw)
 
+    @property
+    def names(self) -> Names:
+        """Rank and org-unit names of codes (templates: ``rank_name(code)``, ``org_name(code)``)."""
+        with self.ws.engine.connect() as conn:
+            return display_names(conn)
+
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(self.request, template, {
             "ctx": self, "t": self.t, "lang": self.lang, "actor": self.actor,
-            "csrf_token": self.session.csrf_token, "today": dt.date.today(), **context,
+            "csrf_token": self.session.csrf_token, "today": dt.date.today(),
+            "rank_name": lambda c: self.names.rank(c), "org_name": lambda c: self.names.org(c),
+            **context,
         }, status_code=status_code)
 
     @property

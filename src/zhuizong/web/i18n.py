@@ -4,6 +4,14 @@ from __future__ import annotations
 
 LANGS = ("zh", "en")
 
+#: Latin words a Chinese screen may show (issue 16: one language per screen): product words the
+#: insurer's staff use as they are. Everything else Latin on a zh-CN page is a bug; the browser
+#: test ``tests/web/test_one_language.py`` scans every page of every role against this list.
+LATIN_ALLOWED = frozenset({
+    "FYP", "FYC", "KPI", "Excel", "PDF", "xlsx", "csv", "CSV", "zhuizong", "English",
+    "ID", "MDRT", "IP",
+})
+
 STRINGS: dict[str, tuple[str, str]] = {
     "app": ("追踪 · 代理人渠道管理", "zhuizong · agency management"),
     "login": ("登录", "Log in"),
@@ -371,6 +379,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "scope.org_subtree": ("机构及下属", "Org unit and below"),
     "scope.reporting_line": ("汇报线 (本人及下属)", "Reporting line"),
     "scope.self": ("仅本人", "Self only"),
+    # --- issue 16: one language per screen, homes, numbers (phone) ---
+    "call": ("拨打", "Call"),
+    "chat_wecom": ("企业微信", "WeCom chat"),
+    "chat_dingtalk": ("钉钉", "DingTalk chat"),
+    "no_contacts": ("未导入联系方式", "no contact details imported"),
 }
 
 
