@@ -452,20 +452,15 @@ def evaluate(ws: Workspace, law: BasicLaw, period: str, as_of: dt.date, *,
     recruiter = _recruiters(ws)
     out: list[pd.DataFrame] = []
     for w, rule_names in by_window.items():
-        day = min(as_of, w.end)
         open_ = as_of < w.end
-        elapsed = (day - w.start).days + 1
-        factor = Decimal(w.days) / Decimal(elapsed) if open_ else Decimal(1)
         crits = [c for n in rule_names for c in law.rules[n].criteria]
         kpis = {k for k in (METRICS[c.metric].kpi for c in crits) if k}
         if any(c.metric in ("team_fyc", "effective_headcount") for c in crits):
             kpis.add("fyc")
         if any(c.metric == "team_fyp" for c in crits):
             kpis.add("fyp")
-        pop = population(snap, day)
-        dn, sn = day_num(day), day_num(w.start)
-        sp = _spells(snap)
-        hires = sp[(sp.hire_day >= sn) & (sp.hire_day <= dn)][["agent_code", "hire_day"]]
+        env = environment(ws, snap, w, as_of, tuple(sorted(kpis)), recruiter)
+        pop = env.pop
         q = pd.Series(dtype=object)
         if law.model.q is not None:
             br = _branch(snap, pop.org_code, law.model.basic_law.branch_level)
@@ -481,13 +476,26 @@ def evaluate(ws: Workspace, law: BasicLaw, period: str, as_of: dt.date, *,
                     "(请在 [q.branches] 中补充或设置 default)",
                     f"{law.source}: [q] has no Q value for branch(es) "
                     f"{', '.join(map(str, missing[:5]))} (add them to [q.branches] or set default)")
-        env = _Env(w, day, factor, pop, _kpi(ws, snap, w, day, tuple(sorted(kpis))), recruiter,
-                   hires, q, {})
+        env.q = q
         for n in rule_names:
             out.append(_evaluate_rule(law, n, env, open_, as_of, previous))
     if not out:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     return pd.concat(out, ignore_index=True)
+
+
+def environment(ws: Workspace, snap: compiler.Snapshot, w: Window, as_of: dt.date,
+                kpis: tuple[str, ...], recruiter: pd.DataFrame) -> _Env:
+    """The force, its KPI values (``kpis``) and trees for window ``w`` as of ``as_of`` (no Q)."""
+    day = min(as_of, w.end)
+    elapsed = (day - w.start).days + 1
+    factor = Decimal(w.days) / Decimal(elapsed) if as_of < w.end else Decimal(1)
+    pop = population(snap, day)
+    dn, sn = day_num(day), day_num(w.start)
+    sp = _spells(snap)
+    hires = sp[(sp.hire_day >= sn) & (sp.hire_day <= dn)][["agent_code", "hire_day"]]
+    return _Env(w, day, factor, pop, _kpi(ws, snap, w, day, kpis), recruiter, hires,
+                pd.Series(dtype=object), {})
 
 
 def _recruiters(ws: Workspace) -> pd.DataFrame:

@@ -149,3 +149,67 @@ def assess_apply(
     output.console.print(output.table(f"考核执行 apply {res.period}: {verb}",
                                       ["工号 agent", "规则 rule", "结果 outcome", "原职级 from",
                                        "新职级 to", "异动 event", "生效日 date"], rows))
+
+
+@assess_app.command("income")
+def assess_income(
+    period: PeriodOpt,
+    date: DateOpt = None,
+    rules: RulesOpt = None,
+    recompute: Annotated[bool, typer.Option("--recompute", help="admin: recompute a closed "
+                                                                "(frozen) period (audited)")] = False,
+    agent: Annotated[str | None, typer.Option("--agent", help="工号")] = None,
+    item: Annotated[str | None, typer.Option("--item", help="benefit name in the rule file")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | xlsx")] = "table",
+    out: Annotated[Path | None, typer.Option("--out", help="file for --format xlsx")] = None,
+) -> None:
+    """Benefit items (新人津贴, 底薪, 管理津贴, 育成奖) per agent, with the projection of open
+    windows; stored and frozen like results; within your scope. 收入明细."""
+    from zhuizong.basiclaw.income_service import list_income, run_income, write_xlsx
+
+    if fmt not in ("table", "json", "xlsx"):
+        raise ZhuizongError(f"未知格式 {fmt} (可用: table, json, xlsx)",
+                            f"unknown format {fmt} (use table, json or xlsx)")
+    ws, actor = _ctx()
+    res = run_income(ws, actor, period, as_of=_date(date), rules=rules, recompute=recompute)
+    rows = list_income(ws, actor, res.period, agent=agent, item=item)
+    if fmt == "json":
+        output.print_json({"run": res.as_dict(), "items": [
+            {"agent_code": r["agent_code"], "item": r["item"], "basis": r["basis"],
+             "rate": r["rate"], "amount": r["amount"], "status": r["status"],
+             "kind": r["kind"], "source": r["source"], "agent_name": r["agent_name"],
+             "rank_code": r["rank_code"], "amount_to_date": r["amount_to_date"],
+             "basis_to_date": r["basis_to_date"], "next_amount": r["next_amount"],
+             "next_gap": r["next_gap"], "note_zh": r["note_zh"], "note_en": r["note_en"]}
+            for r in rows]})
+        return
+    if fmt == "xlsx":
+        path = out or Path(f"income-{res.period}.xlsx")
+        write_xlsx(rows, path)
+        output.console.print(f"已写入 / written: {path} ({len(rows)})", highlight=False)
+        return
+    state = ("已冻结, 返回已存结果 / frozen: stored items returned" if res.frozen and res.closed
+             else "已存结果 / stored items" if res.frozen else
+             "窗口已结束, 已冻结 / closed: items frozen" if res.closed else
+             "窗口未结束, 按当前进度预计 / open: projected at the current pace")
+    output.console.print(f"收入 income {res.period} (截至 as of {res.as_of}, {res.rules_name}): "
+                         f"{state}", highlight=False)
+    if res.rules_changed:
+        output.console.print("注意: 规则文件在冻结后已修改; 需重算请由管理员使用 --recompute / "
+                             "note: the rule file changed since the items were frozen",
+                             highlight=False)
+
+    def amt(v: Any) -> str:
+        return "" if v is None else f"{v:,.2f}"
+
+    table = [[f"{r['agent_name']} {r['agent_code']}", r["rank_code"],
+              f"{r['kind_zh']} {r['item']}" + (f" ← {r['source']}" if r["source"] else ""),
+              amt(r["basis"]), "" if r["rate"] is None else f"{r['rate'] * 100:g}%",
+              amt(r["amount"]) + ("" if r["status"] == "final" else " *"), r["note_zh"]]
+             for r in rows]
+    output.console.print(output.table(f"收入明细 income items {res.period} ({len(rows)})",
+                                      ["人员 agent", "职级 rank", "项目 item", "基数 basis",
+                                       "比例 rate", "金额 amount (元)", "说明 note"], table))
+    if any(r["status"] != "final" for r in rows):
+        output.console.print("* 窗口未结束: 金额按当前进度预计 / window still open: amounts "
+                             "projected at the current pace", highlight=False)
