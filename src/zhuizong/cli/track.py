@@ -211,3 +211,40 @@ def track_effectiveness(
     output.console.print(output.table(
         f"追踪效果 tracking effectiveness {res['period']['label']} (by {res['by']}, {res['window_days']} 天)",
         ["分组", "名称", "事项", "覆盖率", "及时率", "解决率", "追踪后改善", "未追踪改善", "提升(点)"], rows))
+
+
+@track_app.command("assign")
+def track_assign(
+    role: Annotated[str, typer.Argument(help="trainer (组训) | training (培训) | assessment (考核) | campaign (方案) | executive (营销干部)")],
+    org: Annotated[str, typer.Argument(help="org unit code: the unit and everything below it")],
+    username: Annotated[str | None, typer.Argument(help="staff user; omit with --remove")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="remove the unit's assignment of ROLE")] = False,
+) -> None:
+    """Assign a staff user to a tracking link for an org unit. 追踪分工."""
+    from zhuizong.tracking.assign import assign, unassign
+
+    ws, actor = _ctx()
+    if remove:
+        done = unassign(ws, actor, role, org)
+        output.console.print(("已取消 / removed" if done else "无此分工 / no such assignment") + f": {role} {org}",
+                             highlight=False)
+        return
+    if username is None:
+        raise ZhuizongError("请给出用户名 (或 --remove)", "give a USERNAME (or --remove)")
+    a = assign(ws, actor, role, org, username)
+    output.console.print(f"已分配 / assigned: {a['role']} {a['org_code']} → {a['username']}", highlight=False)
+
+
+@track_app.command("assignments")
+def track_assignments(fmt: FormatOpt = "table") -> None:
+    """Explicit staff assignments of tracking links. 追踪分工清单."""
+    from zhuizong.tracking.assign import assignments
+
+    ws, actor = _ctx()
+    rows = assignments(ws, actor)
+    if fmt == "json":
+        output.print_json({"assignments": rows})
+        return
+    output.console.print(output.table(f"追踪分工 assignments ({len(rows)})", ["角色 role", "机构 org", "用户 user"],
+                                      [[f"{r['role_zh']} {r['role']}", f"{r['org_name']} {r['org_code']}",
+                                        f"{r['display_name']} {r['username']}"] for r in rows]))

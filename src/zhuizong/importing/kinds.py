@@ -302,8 +302,43 @@ _register(
             Column("referrals", "转介绍", "int", non_negative=True),
             Column("recruit_talks", "增员面谈", "int", non_negative=True),
             Column("note", "备注", "text", multiline=True),
+            # issue 15: the daily work plan (日工作计划) for the next day
+            Column("plan_calls", "计划电话", "int", non_negative=True),
+            Column("plan_visits", "计划拜访", "int", non_negative=True),
+            Column("plan_interviews", "计划面谈", "int", non_negative=True),
         ),
         date_column="date",
+    )
+)
+
+# issue 15: agents' own monthly goals (定标) and staff assignments of tracking links
+_register(
+    ImportKind(
+        "agent_goals",
+        "个人目标",
+        "agent_goals",
+        (
+            Column("agent_code", "工号", "code", key=True, ref=AGENT),
+            Column("period", "期间", "period", key=True),
+            Column("metric", "指标", "enum", key=True, choices=m.GOAL_METRICS,
+                   synonyms={"保费": "fyp", "件数": "cases", "拜访": "visits", "面谈": "interviews",
+                             "电话": "calls", "增员": "recruits"}),
+            Column("target", "目标", "decimal", required=True, non_negative=True),
+        ),
+    )
+)
+_register(
+    ImportKind(
+        "track_assignments",
+        "追踪分工",
+        "track_assignments",
+        (
+            Column("role", "角色", "enum", key=True, choices=m.ASSIGNABLE_ROLES,
+                   synonyms={"组训": "trainer", "培训": "training", "考核": "assessment",
+                             "方案": "campaign", "营销干部": "executive"}),
+            Column("org_code", "机构代码", "code", key=True, ref=ORG),
+            Column("username", "用户名", "code", required=True, ref=("users", "username")),
+        ),
     )
 )
 
@@ -358,4 +393,6 @@ IMPORT_ORDER = (
     "work_logs",
     "training_sessions",
     "training_attendance",
+    "agent_goals",
+    "track_assignments",
 )

@@ -226,6 +226,10 @@ class WorkLog(Base):
     referrals: Mapped[int | None] = mapped_column(Integer)
     recruit_talks: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
+    # issue 15: the daily work plan (日工作计划) for the next day, filed with the day's log
+    plan_calls: Mapped[int | None] = mapped_column(Integer)
+    plan_visits: Mapped[int | None] = mapped_column(Integer)
+    plan_interviews: Mapped[int | None] = mapped_column(Integer)
     batch_id: Mapped[int | None] = _batch_fk()
     __table_args__ = ({"sqlite_with_rowid": False},)
 
@@ -723,6 +727,119 @@ class KpiResultRow(Base):
         Index("ix_kpi_results_org", "slice_id", "org_code"),
         Index("ix_kpi_results_agent", "slice_id", "agent_code"),
     )
+
+
+# issue 17 --- basic law, the benefit side: income runs and items ---------------------------------
+
+
+class IncomeRun(Base):
+    """A run of ``zhuizong assess income`` for a period (frozen once every window closed)."""
+
+    __tablename__ = "income_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(32), index=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    closed: Mapped[bool] = mapped_column(Boolean)  # every benefit window ended before as_of
+    rules_name: Mapped[str] = mapped_column(NAME)
+    rules_sha256: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))
+    recompute: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class IncomeItem(Base):
+    """One benefit item of an agent for a period (the latest run's; frozen once closed). Numbers
+    are exact decimal text in 元 (``basis`` and ``amount``: the projection while the window is
+    open, ``*_to_date``: so far); ``source`` is the bred director of a breeding-bonus item."""
+
+    __tablename__ = "income_items"
+    period: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_code: Mapped[str] = mapped_column(CODE, primary_key=True, index=True)
+    source: Mapped[str] = mapped_column(CODE, primary_key=True, default="")
+    run_id: Mapped[int] = mapped_column(ForeignKey("income_runs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    rank_code: Mapped[str] = mapped_column(CODE)
+    org_code: Mapped[str] = mapped_column(CODE)
+    window_start: Mapped[dt.date] = mapped_column(Date)
+    window_end: Mapped[dt.date] = mapped_column(Date)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    basis: Mapped[str] = mapped_column(Text)
+    basis_to_date: Mapped[str] = mapped_column(Text)
+    rate: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[str] = mapped_column(Text)
+    amount_to_date: Mapped[str] = mapped_column(Text)
+    next_amount: Mapped[str | None] = mapped_column(Text)
+    next_gap: Mapped[str | None] = mapped_column(Text)
+    note_zh: Mapped[str] = mapped_column(Text)
+    note_en: Mapped[str] = mapped_column(Text)
+    __table_args__ = (CheckConstraint(_in("status", ASSESS_STATUSES), name="status"),)
+
+
+# issue 15 --- tracking links: staff assignments, routes, agent goals, report-up ----------------
+
+GOAL_METRICS = ("fyp", "cases", "visits", "interviews", "calls", "recruits")
+ASSIGNABLE_ROLES = ("trainer", "training", "assessment", "campaign", "executive")
+RAISE_CATEGORIES = ("attitude", "family", "complaint", "health", "resource", "other")
+
+
+class TrackAssignment(Base):
+    """An explicit assignment of a staff user to a tracking role for an org unit and everything
+    below it (refines the default: a staff user owns their link for the units granted to them)."""
+
+    __tablename__ = "track_assignments"
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)  # one of ASSIGNABLE_ROLES
+    org_code: Mapped[str] = mapped_column(CODE, ForeignKey("org_units.org_code"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), ForeignKey("users.username"), index=True)
+    batch_id: Mapped[int | None] = _batch_fk()
+
+
+class TrackRoute(Base):
+    """Who a reason of an item is routed to: its owner (the owner of the rule's link for the
+    subject on the day it was first seen) and the people copied (``copy_roles``)."""
+
+    __tablename__ = "track_routes"
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("track_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # owner | copy
+    person: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    __table_args__ = (CheckConstraint(_in("kind", ("owner", "copy")), name="kind"),)
+
+
+class AgentGoal(Base):
+    """An agent's own monthly goal (个人目标 / 定标), import kind ``agent_goals``."""
+
+    __tablename__ = "agent_goals"
+    agent_code: Mapped[str] = mapped_column(CODE, ForeignKey("agents.agent_code"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target: Mapped[Decimal] = mapped_column(Numeric(20, 4, asdecimal=True))
+    batch_id: Mapped[int | None] = _batch_fk()
+    __table_args__ = (CheckConstraint(_in("metric", GOAL_METRICS), name="metric"),)
+
+
+class TrackRaise(Base):
+    """A finding reported up (上报): raised by the holder of an item to their superior with a
+    category and note; closed by the superior's answer (time to answer = answered_at − raised_at)."""
+
+    __tablename__ = "track_raises"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("track_items.id"), index=True)
+    raised_by: Mapped[str] = mapped_column(String(64))
+    raised_to: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text)
+    raised_on: Mapped[dt.date] = mapped_column(Date)
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_on: Mapped[dt.date | None] = mapped_column(Date)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    __table_args__ = (CheckConstraint(_in("category", RAISE_CATEGORIES), name="category"),)
 
 
 # issue 17 --- basic law, the benefit side: income runs and items ---------------------------------

@@ -76,13 +76,14 @@ class RunSummary:
 def evaluate(ws: Workspace, d: dt.date, rules: RuleSet | None = None,
              snap: compiler.Snapshot | None = None) -> tuple[dict[tuple[str, str], list[Fired]], dict[str, str]]:
     """Fired reasons per (subject_type, code) on ``d``, and each agent's supervisor that day."""
-    fired, sup, _present = _evaluate(ws, d, rules, snap)
+    fired, sup, _present, _org = _evaluate(ws, d, rules, snap)
     return fired, sup
 
 
 def _evaluate(ws: Workspace, d: dt.date, rules: RuleSet | None = None,
               snap: compiler.Snapshot | None = None,
-              ) -> tuple[dict[tuple[str, str], list[Fired]], dict[str, str], set[tuple[str, str]]]:
+              ) -> tuple[dict[tuple[str, str], list[Fired]], dict[str, str], set[tuple[str, str]],
+                         dict[str, str]]:
     """:func:`evaluate`, plus the subjects evaluated at all (agents in force, org units)."""
     rules = rules or load_rules(ws)
     snap = snap or compiler.Snapshot.open(ws)
@@ -101,7 +102,8 @@ def _evaluate(ws: Workspace, d: dt.date, rules: RuleSet | None = None,
     sup = {a: s for a, s in zip(agents.agent_code, agents.supervisor_code, strict=True)
            if isinstance(s, str) and s}
     present = {("agent", a) for a in agents.agent_code} | {("org", o) for o in frames["org"].org_code}
-    return dict(fired), sup, present
+    org_of = dict(zip(agents.agent_code, agents.org_code, strict=True))
+    return dict(fired), sup, present, org_of
 
 
 def _lock(conn: Connection) -> None:
@@ -137,7 +139,7 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
             f"tracking was already generated for the later date {latest}; cannot go back to {d}",
         )
     rules = rules or load_rules(ws)
-    fired, supervisor_of, present = _evaluate(ws, d, rules)
+    fired, supervisor_of, present, org_of = _evaluate(ws, d, rules)
     t_sig = time.perf_counter() - t0
     precedence = ws.settings.tracking.precedence
     esc_days = ws.settings.tracking.escalation_days
@@ -153,7 +155,7 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
         latest = conn.execute(select(func.max(tr.c.run_date))).scalar()
         if latest is not None and d < latest:
             raise ZhuizongError(f"已生成过更晚日期 {latest} 的追踪事项", f"tracking already generated for {latest}")
-        resp = Responsibility.load(conn, d, supervisor_of)
+        resp = Responsibility.load(conn, d, supervisor_of, org_of)
         live_rows = conn.execute(select(items).where(items.c.status.in_(LIVE))).mappings().all()
         live = {(r["subject_type"], r["subject_code"]): dict(r) for r in live_rows}
         closed_today = set(tuple(r) for r in conn.execute(
@@ -189,7 +191,8 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
                     index_elements=["subject_type", "subject_code", "opened_on"]), chunk)
         created = {(r.subject_type, r.subject_code): r.id for r in conn.execute(
             select(items.c.id, items.c.subject_type, items.c.subject_code).where(items.c.opened_on == d))}
-        reason_rows = []
+        reason_rows: list[dict[str, Any]] = []
+        route_rows: list[dict[str, Any]] = []
         for row in new_rows:
             key = (row["subject_type"], row["subject_code"])
             item_id = created[key]
@@ -199,6 +202,7 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
             summary.by_link[row["link"]] = summary.by_link.get(row["link"], 0) + 1
             for f in fired[key]:
                 reason_rows.append(_reason_row(item_id, f, d, d))
+                route_rows.extend(_routes(resp, item_id, f, key, row["owner_code"]))
             ev.append(_event(item_id, d, now, "opened", who, {
                 "owner": row["owner_code"], "owner_role": row["owner_role"],
                 "rules": [f.rule.name for f in fired[key]]}))
@@ -240,6 +244,7 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
                                            "message_en": f.message_en, "facts": fj})
                 else:
                     reason_rows.append(_reason_row(item_id, f, d, d))
+                    route_rows.extend(_routes(resp, item_id, f, key, item["owner_code"]))
                     ev.append(_event(item_id, d, now, "reason_added", who, {"rule": f.rule.name}))
             for name, r in olds.items():
                 if name not in names and r["active"]:
@@ -258,6 +263,11 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
         if reason_rows:
             for chunk in _chunks(reason_rows, 2000):
                 conn.execute(reasons.insert(), chunk)
+        if route_rows:
+            routes = table("track_routes")
+            ins = _insert(conn)
+            for chunk in _chunks(route_rows, 2000):
+                conn.execute(ins(routes).on_conflict_do_nothing(), chunk)
         if reason_updates:
             conn.execute(update(reasons).where(and_(
                 reasons.c.item_id == bindparam("b_id"), reasons.c.rule == bindparam("b_rule"))).values(
@@ -331,6 +341,20 @@ def _reason_row(item_id: int, f: Fired, first: dt.date, last: dt.date) -> dict[s
     return {"item_id": item_id, "rule": f.rule.name, "link": f.rule.link,
             "owner_role": f.rule.owner_role, "first_seen": first, "last_seen": last, "active": True,
             "message_zh": f.message_zh, "message_en": f.message_en, "facts": facts_json(f.facts)}
+
+
+def _routes(resp: Responsibility, item_id: int, f: Fired, key: tuple[str, str],
+            lead: str | None) -> list[dict[str, Any]]:
+    """The route rows of one reason: its owner (the link's owner for the subject, else the lead)
+    and the people copied; a reason nobody can own (no lead either) gets no row."""
+    owner, copies = resp.route(f.rule.owner_role, f.rule.copy_roles, key[0], key[1], lead)
+    out = []
+    if owner is not None:
+        out.append({"item_id": item_id, "rule": f.rule.name, "kind": "owner", "person": owner,
+                    "role": f.rule.owner_role})
+    out += [{"item_id": item_id, "rule": f.rule.name, "kind": "copy", "person": who, "role": role}
+            for role, who in copies]
+    return out
 
 
 def _chunks(seq: list[Any], n: int) -> list[list[Any]]:

@@ -1,21 +1,28 @@
 """Who is responsible for a subject on a date, who owns an item, and who is the owner's superior.
 
-Responsible people per role:
+Every rule belongs to a link; every link is worked by one role (:data:`LINK_ROLE`). Responsible
+people per role, for an agent (or org unit) on a date:
 
 * ``supervisor``: the agent's direct supervisor on the date (agent code, from the dated history);
-* ``trainer``, ``training``, ``assessment``, ``campaign``, ``executive``: active users holding the
-  role whose scope (the one scope function) covers the subject; when several do, the one with the
-  narrowest scope (fewest visible agents, then username) is responsible.
+* ``trainer`` (组训), ``training`` (培训), ``assessment`` (考核), ``campaign`` (方案),
+  ``executive`` (营销干部): first an explicit assignment (``track_assignments``: role × org unit,
+  the nearest one at or above the subject's unit on the date wins); else the active users holding
+  the role whose scope (the one scope function, i.e. ``users grant USER --org CODE``) covers the
+  subject; when several do, the one with the narrowest scope (fewest visible agents, then
+  username) is responsible.
 
-Owner codes are agent codes (supervisors) or usernames (staff). The item owner is the first role
-in ``tracking.owner_precedence`` among the roles eligible for the item (the owner roles of its
+Owner codes are agent codes (supervisors, and executives who are agents) or usernames (staff).
+Each reason is routed to the person of its rule's ``owner_role`` (copies: ``copy_roles``); the
+item's lead (``owner_code``, one contact per agent and day) is the first role in
+``tracking.owner_precedence`` among the roles eligible for the item (the owner roles of its
 reasons, plus the direct supervisor for an agent) that resolves to a person.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select
 
@@ -24,6 +31,9 @@ from zhuizong.access.scope import scope_for
 from zhuizong.store.models import table
 
 STAFF_ROLES = ("trainer", "training", "assessment", "campaign", "executive")
+#: the role that works each link (seed slides 4-20: 方案, 主管, 营销干部, 培训, 组训, 考核晋升)
+LINK_ROLE = {"campaign": "campaign", "supervisor": "supervisor", "executive": "executive",
+             "training": "training", "coaching": "trainer", "assessment": "assessment"}
 
 
 @dataclass(frozen=True)
@@ -45,9 +55,14 @@ class Responsibility:
     staff: dict[str, list[StaffCover]]  # role -> covers, narrowest first
     agent_names: dict[str, str]
     user_agent: dict[str, str]  # username -> agent code (users who are agents)
+    org_of: dict[str, str] = field(default_factory=dict)  # agent -> org unit on the date
+    parent_of: dict[str, str | None] = field(default_factory=dict)  # org unit -> parent
+    assigned: dict[tuple[str, str], str] = field(default_factory=dict)  # (role, org) -> username
+    _index: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, conn: Connection, on: dt.date, supervisor_of: dict[str, str]) -> Responsibility:
+    def load(cls, conn: Connection, on: dt.date, supervisor_of: dict[str, str],
+             org_of: dict[str, str] | None = None) -> Responsibility:
         users, roles = table("users"), table("user_roles")
         rows = conn.execute(
             select(users.c.username, users.c.display_name, users.c.agent_code, roles.c.role)
@@ -77,7 +92,43 @@ class Responsibility:
         user_agent: dict[str, str] = dict(conn.execute(
             select(users.c.username, users.c.agent_code).where(users.c.agent_code.is_not(None))
         ).all())
-        return cls(supervisor_of, staff, names, user_agent)
+        o, ta = table("org_units"), table("track_assignments")
+        parent_of: dict[str, str | None] = dict(conn.execute(select(o.c.org_code, o.c.parent_code)).all())
+        active_users = {r.username for r in rows}
+        assigned: dict[tuple[str, str], str] = {}
+        for role, org, user in conn.execute(select(ta.c.role, ta.c.org_code, ta.c.username)).tuples():
+            if user in active_users and role in all_roles.get(user, set()):
+                assigned[(role, org)] = user
+        return cls(supervisor_of, staff, names, user_agent, dict(org_of or {}), parent_of, assigned)
+
+    def _covered(self, role: str, subject_type: str) -> dict[str, str]:
+        """subject code -> the narrowest covering user of ``role`` (built once per role)."""
+        key = (role, subject_type)
+        if key not in self._index:
+            idx: dict[str, str] = {}
+            for c in self.staff.get(role, []):
+                for code in (c.agents if subject_type == "agent" else c.orgs):
+                    idx.setdefault(code, c.username)
+            self._index[key] = idx
+        return self._index[key]
+
+    def _assigned(self, role: str, org: str | None) -> str | None:
+        seen = 0
+        while org is not None and seen < 64:
+            who = self.assigned.get((role, org))
+            if who is not None:
+                return who
+            org = self.parent_of.get(org)
+            seen += 1
+        return None
+
+    def code_of(self, username: str) -> str:
+        """The owner code of a staff user: executives who are agents by their agent code."""
+        return self.user_agent.get(username, username) if username in self._executives else username
+
+    @functools.cached_property
+    def _executives(self) -> frozenset[str]:
+        return frozenset(c.username for c in self.staff.get("executive", []))
 
     def person(self, role: str, subject_type: str, code: str) -> str | None:
         """The person of ``role`` responsible for the subject, or None."""
@@ -86,10 +137,25 @@ class Responsibility:
                 return None
             sup = self.supervisor_of.get(code)
             return sup if sup and sup != code else None
-        for c in self.staff.get(role, []):
-            if (code in c.agents) if subject_type == "agent" else (code in c.orgs):
-                return c.username
-        return None
+        if self.assigned:
+            org = self.org_of.get(code) if subject_type == "agent" else code
+            who = self._assigned(role, org)
+            if who is not None:
+                return self.code_of(who)
+        who = self._covered(role, subject_type).get(code)
+        return None if who is None else self.code_of(who)
+
+    def route(self, role: str, copy_roles: tuple[str, ...], subject_type: str, code: str,
+              lead: str | None) -> tuple[str | None, list[tuple[str, str]]]:
+        """(owner code, [(copy role, copy code)]) of one reason: the owner of its link, else the
+        lead when nobody holds that link for the subject; copies other than the owner and the lead."""
+        owner = self.person(role, subject_type, code) or lead
+        copies: list[tuple[str, str]] = []
+        for r in copy_roles:
+            who = self.person(r, subject_type, code)
+            if who is not None and who not in (owner, lead) and all(who != c for _, c in copies):
+                copies.append((r, who))
+        return owner, copies
 
     def owner(self, subject_type: str, code: str, eligible: set[str],
               precedence: list[str]) -> tuple[str, str | None]:
@@ -121,7 +187,7 @@ class Responsibility:
             covered = (code in c.agents) if subject_type == "agent" else (code in c.orgs)
             if covered and c.username != exclude and c.size > size and \
                     self.user_agent.get(c.username) != exclude:
-                return c.username
+                return self.code_of(c.username)
         return None
 
     def display(self, code: str | None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,15 +60,37 @@ def _names(conn: Connection, codes: set[str]) -> dict[str, str]:
     return out
 
 
+def _routes(conn: Connection, ids: list[int]) -> dict[tuple[int, str], dict[str, Any]]:
+    """(item, rule) -> {"owner": code, "owner_role": role, "copied": [codes]} (track_routes)."""
+    rt = table("track_routes")
+    out: dict[tuple[int, str], dict[str, Any]] = {}
+    for k in range(0, len(ids), 5000):
+        q = select(rt).where(rt.c.item_id.in_(ids[k:k + 5000])).order_by(rt.c.item_id, rt.c.rule,
+                                                                         rt.c.kind, rt.c.person)
+        for row in conn.execute(q).mappings():
+            e = out.setdefault((row["item_id"], row["rule"]), {"owner": None, "owner_role": None,
+                                                              "copied": []})
+            if row["kind"] == "owner":
+                e["owner"], e["owner_role"] = row["person"], row["role"]
+            else:
+                e["copied"].append(row["person"])
+    return out
+
+
 def _reasons(conn: Connection, ids: list[int], active_only: bool) -> dict[int, list[dict[str, Any]]]:
     r = table("track_reasons")
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    routes = _routes(conn, ids)
     for k in range(0, len(ids), 5000):
         q = select(r).where(r.c.item_id.in_(ids[k:k + 5000])).order_by(r.c.item_id, r.c.first_seen, r.c.rule)
         if active_only:
             q = q.where(r.c.active.is_(True))
         for row in conn.execute(q).mappings():
+            route = routes.get((row["item_id"], row["rule"]), {})
             out[row["item_id"]].append({"rule": row["rule"], "link": row["link"],
+                                        "owner_role": route.get("owner_role") or row["owner_role"],
+                                        "owner_code": route.get("owner"),
+                                        "copied": route.get("copied", []),
                                         "message": row["message_zh"], "message_en": row["message_en"],
                                         "facts": json.loads(row["facts"]), "active": bool(row["active"]),
                                         "first_seen": row["first_seen"].isoformat(),
@@ -75,11 +98,42 @@ def _reasons(conn: Connection, ids: list[int], active_only: bool) -> dict[int, l
     return out
 
 
+def _lead_records(conn: Connection, rows: Sequence[Any]) -> dict[int, dict[str, Any]]:
+    """item id -> the latest record written by the item's lead (the lead's username or agent
+    code), for "what the lead recorded" beside each reason owner's own view."""
+    if not rows:
+        return {}
+    rec, u = table("track_records"), table("users")
+    leads = {r["id"]: r["owner_code"] for r in rows if r["owner_code"]}
+    user_code: dict[str, str] = dict(conn.execute(
+        select(u.c.username, u.c.agent_code).where(u.c.agent_code.in_(sorted(set(leads.values()))))).all()) \
+        if leads else {}
+    out: dict[int, dict[str, Any]] = {}
+    ids = sorted(leads)
+    for k in range(0, len(ids), 5000):
+        q = select(rec).where(rec.c.item_id.in_(ids[k:k + 5000])).order_by(rec.c.item_id, rec.c.id)
+        for r in conn.execute(q).mappings():
+            lead = leads[r["item_id"]]
+            if r["author"] == lead or user_code.get(r["author"]) == lead:
+                out[r["item_id"]] = dict(r)
+    return out
+
+
 def _item_json(row: Any, reasons: list[dict[str, Any]], names: dict[str, str], me: set[str],
-               on: dt.date | None) -> dict[str, Any]:
+               on: dt.date | None, lead_record: dict[str, Any] | None = None) -> dict[str, Any]:
     holder = row["escalated_to"] or row["owner_code"]
     today = on or dt.date.today()
+    lead = row["owner_code"]
+    others = sorted({c for r in reasons for c in (r.get("owner_code"), *r.get("copied", ()))
+                     if c and c != lead})
+    reasons = [{**r, "owner_name": names.get(r.get("owner_code") or "", r.get("owner_code") or ""),
+                "copied_names": [names.get(c, c) for c in r.get("copied", ())]} for r in reasons]
     return {
+        "lead_owner": lead, "lead_name": names.get(lead or "", ""),
+        "lead_record": None if lead_record is None else _record_json(lead_record, names),
+        "copied": others,
+        "owns_reason": bool(me & {r.get("owner_code") for r in reasons}),
+        "my_reasons": [r["rule"] for r in reasons if r.get("owner_code") in me],
         "id": row["id"], "date": row["opened_on"].isoformat(), "last_seen": row["last_seen_on"].isoformat(),
         "subject_type": row["subject_type"], "subject_code": row["subject_code"],
         "subject_name": names.get(row["subject_code"], ""), "org_code": row["org_code"],
@@ -130,7 +184,11 @@ def list_items(ws: Workspace, actor: Actor, q: ListQuery) -> list[dict[str, Any]
             owners = me if q.owner == "me" else {q.owner}
             if not owners:
                 raise ZhuizongError("--owner me 需要 --as 用户", "--owner me needs --as USER")
-            stmt = stmt.where(or_(i.c.owner_code.in_(owners), i.c.escalated_to.in_(owners)))
+            rt, rs = table("track_routes"), table("track_reasons")
+            owns = select(rt.c.item_id).join(rs, and_(rs.c.item_id == rt.c.item_id, rs.c.rule == rt.c.rule)).where(
+                rt.c.kind == "owner", rt.c.person.in_(sorted(owners)), rs.c.active.is_(True))
+            stmt = stmt.where(or_(i.c.owner_code.in_(owners), i.c.escalated_to.in_(owners),
+                                  i.c.id.in_(owns)))
         if q.link is not None:
             stmt = stmt.where(i.c.link == q.link)
         if q.subject is not None:
@@ -143,9 +201,12 @@ def list_items(ws: Workspace, actor: Actor, q: ListQuery) -> list[dict[str, Any]
         rows = conn.execute(stmt).mappings().all()
         ids = [r["id"] for r in rows]
         reasons = _reasons(conn, ids, active_only=True)
+        lead_recs = _lead_records(conn, rows)
         codes = {c for r in rows for c in (r["subject_code"], r["owner_code"], r["escalated_to"]) if c}
+        codes |= {c for rs_ in reasons.values() for x in rs_ for c in (x["owner_code"], *x["copied"]) if c}
+        codes |= {x["author"] for x in lead_recs.values()}
         names = _names(conn, codes)
-    return [_item_json(r, reasons[r["id"]], names, me, q.date) for r in rows]
+    return [_item_json(r, reasons[r["id"]], names, me, q.date, lead_recs.get(r["id"])) for r in rows]
 
 
 def _get_visible(conn: Connection, actor: Actor, item_id: int) -> Any:
@@ -169,10 +230,12 @@ def show_item(ws: Workspace, actor: Actor, item_id: int) -> dict[str, Any]:
             select(rec).where(rec.c.item_id == item_id).order_by(rec.c.id)).mappings()]
         events = [dict(r) for r in conn.execute(
             select(ev).where(ev.c.item_id == item_id).order_by(ev.c.id)).mappings()]
+        lead_rec = _lead_records(conn, [row]).get(item_id)
         codes = {c for c in (row["subject_code"], row["owner_code"], row["escalated_to"]) if c}
         codes |= {r["author"] for r in records}
+        codes |= {c for x in reasons for c in (x["owner_code"], *x["copied"]) if c}
         names = _names(conn, codes)
-    out = _item_json(row, reasons, names, me, None)
+    out = _item_json(row, reasons, names, me, None, lead_rec)
     out["records"] = [_record_json(r, names) for r in records]
     out["events"] = [{"date": e["on_date"].isoformat(), "event": e["event"], "actor": e["actor"],
                       "detail": json.loads(e["detail"]) if e["detail"] else None} for e in events]
@@ -302,13 +365,16 @@ class DigestText:
 
 
 def digests(ws: Workspace, actor: Actor, d: dt.date) -> list[DigestText]:
-    """One markdown digest per person holding live items on ``d`` (within the actor's scope)."""
+    """One markdown digest per person on ``d`` (within the actor's scope), routed like the inbox:
+    the holder of an item (its lead, or whom it was escalated to) and every owner of one of its
+    reasons; a reason owner who does not lead sees their own reasons and who leads."""
     items = list_items(ws, actor, ListQuery(date=d, status="open"))
     by: dict[str, list[dict[str, Any]]] = {}
     for it in items:
         holder = it["escalated_to"] or it["owner_code"]
-        if holder:
-            by.setdefault(holder, []).append(it)
+        routed = {holder} | {r["owner_code"] for r in it["reasons"]}
+        for who in sorted(c for c in routed if c):
+            by.setdefault(who, []).append(it)
     engine = ws.require_ready()
     with engine.connect() as conn:
         names = _names(conn, set(by))
@@ -326,10 +392,15 @@ def digests(ws: Workspace, actor: Actor, d: dt.date) -> list[DigestText]:
                 continue
             lines.append(f"### {section}")
             for x in rows:
-                why = "; ".join(r["message"] for r in x["reasons"])
+                holder = x["escalated_to"] or x["owner_code"]
+                mine = [r for r in x["reasons"] if r["owner_code"] == who]
+                shown = x["reasons"] if who == holder or not mine else mine
+                why = "; ".join(r["message"] for r in shown)
                 esc = f" ⬆升级{x['escalation_level']}级" if x["escalation_level"] else ""
+                lead = "" if who == holder else f" · 牵头 {x['tracked_by'] or '—'}"
                 lines.append(f"- #{x['id']} {x['subject_name']} ({x['subject_code']}) · "
-                             f"{LINK_ZH.get(x['link'], x['link'])} · {why} · 期限 {x['due_date']}{esc}")
+                             f"{LINK_ZH.get(shown[0]['link'] if shown else x['link'], x['link'])} · {why} · "
+                             f"期限 {x['due_date']}{esc}{lead}")
             lines.append("")
         out.append(DigestText(who, name, d, title, "\n".join(lines).rstrip() + "\n", len(its), len(overdue)))
     return out
