@@ -198,7 +198,9 @@ def _new_agent(ctx: _Ctx, name: str, b: Benefit) -> list[dict[str, Any]]:
                 ctx.basis, a.hire_date) + 1
             if rwm is None:
                 due = False
-                if b.reach_by_month is not None and wm >= b.reach_by_month:
+                # the deadline month itself is lost only once it is over
+                if b.reach_by_month is not None and (
+                        wm > b.reach_by_month or (wm == b.reach_by_month and not ctx.open)):
                     zh, en = (f"未在第 {b.reach_by_month} 个工作月内达到{rn}, 不再发放",
                               f"{b.reach_rank} not reached by work month {b.reach_by_month}: "
                               "no longer paid")

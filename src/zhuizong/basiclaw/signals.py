@@ -19,7 +19,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from zhuizong.basiclaw import engine
+from zhuizong.basiclaw import engine, income
+from zhuizong.basiclaw.config import BasicLaw
 from zhuizong.basiclaw.service import load_law, previous_results, rules_path
 from zhuizong.workspace import Workspace
 
@@ -41,6 +42,25 @@ SIGNALS: dict[str, tuple[str, str]] = {
                       "ladder's next step is demotion or contract end"),
     "assessment_at_risk": ("考核有风险 (1/0): 按当前进度维持或转正不达标",
                            "1 if maintenance or conversion fails at the current pace"),
+    # the benefit side (issue 17; docs/basic-law.md "Benefits")
+    "base_pay_projected": ("按当前进度本月底薪 (元)", "this month's base pay at the current pace, 元"),
+    "base_pay_at_risk": ("本月底薪有风险 (1/0): 按当前进度达不到最低档 (或出勤率不达标)",
+                         "1 if at the current pace this month's base pay is 0 (below the lowest "
+                         "tier, or attendance below the bar)"),
+    "base_pay_gap_fyc": ("再做多少 FYC 可达底薪上一档 (元)",
+                         "FYC still needed for the next base-pay tier, in 元"),
+    "allowance_at_stake": ("未按期转正将失去的新人津贴 (元; 本月达成时以后各月合计)",
+                           "new-agent allowance lost if the conversion is missed, in 元 (the "
+                           "months still to be paid if it is reached this month)"),
+    "next_rank_gain": ("晋升后每月多 (元): 下一职级与当前职级按同样业绩的月利益差",
+                       "monthly benefits at the next rank minus at the current rank on the same "
+                       "production, in 元"),
+    "promotion_gain": ("晋升在望者的晋升后每月多 (元): 晋升按当前进度达标或只差一项",
+                       "the gain of the next rank for agents within reach of promotion (on pace, "
+                       "or one criterion short), in 元"),
+    "quasi_director": ("准主任 (1/0): 正式业务人员按当前进度达成晋升主任的大部分条件 (至多差一项)",
+                       "1 for a formal agent meeting all but at most one criterion of a promotion "
+                       "to a director rank at the current pace"),
 }
 
 
@@ -69,6 +89,7 @@ def basic_law_signals(ws: Workspace, d: dt.date, base: pd.DataFrame) -> pd.DataF
     with ws.engine.connect() as conn:
         prev = previous_results(conn, law, engine.basis(ws).month_bounds(y, m)[0])
     r = engine.evaluate(ws, law, label, d, previous=prev)
+    _benefit_signals(ws, law, label, d, r, out)
     if r.empty:
         return out
     r = r[r.outcome != "not_eligible"].copy()
@@ -102,6 +123,69 @@ def basic_law_signals(ws: Workspace, d: dt.date, base: pd.DataFrame) -> pd.DataF
         (1 if c in at_risk else 0) if c in in_rules else np.nan for c in codes]
     out["demotion_risk"] = [(1 if c in severe else 0) if c in in_rules else np.nan for c in codes]
     return out
+
+
+def _projected_needed(row_criteria: list[dict], required: int) -> int:
+    mand = sum(1 for c in row_criteria if c["mandatory"] and not c["projected_met"]
+               and c.get("assessed", True))
+    opt_met = sum(1 for c in row_criteria if not c["mandatory"] and c["projected_met"])
+    n_mand = sum(1 for c in row_criteria if c["mandatory"] and c.get("assessed", True))
+    return mand + max(required - n_mand - opt_met, 0)
+
+
+def _benefit_signals(ws: Workspace, law: BasicLaw, label: str, d: dt.date, r: pd.DataFrame,
+                     out: pd.DataFrame) -> None:
+    """The benefit columns of :data:`SIGNALS` (in place)."""
+    codes = out.agent_code
+    # 准主任 and promotions within reach: from the rule results (tenure aside)
+    if not r.empty:
+        prom = r[r.kind == "promote"].copy()
+        prom["pneeded"] = [_projected_needed(json.loads(c), k)
+                           for c, k in zip(prom.criteria, prom.required_count, strict=True)]
+        prom["to_director"] = [law.ranks[t].category == "director" if (t := law.target(n))
+                               else False for n in prom.rule]
+        formal = {c for c, rk in law.ranks.items() if rk.category == "formal"}
+        qd = prom[prom.to_director & prom.rank_code.isin(formal)]
+        best = qd.groupby("agent_code").pneeded.min()
+        out["quasi_director"] = codes.map((best <= 1).astype(int))
+        near = set(prom[(prom.outcome != "not_eligible") & (prom.pneeded <= 1)].agent_code)
+    else:
+        near = set()
+    if not law.benefits:
+        return
+    items = income.evaluate_income(ws, law, label, d)
+    gain = income.rank_gain(ws, law, label, d, current=items).set_index("agent_code").gain
+    out["next_rank_gain"] = codes.map(gain.map(float))
+    out["promotion_gain"] = [float(gain[c]) if c in near and c in gain.index else np.nan
+                             for c in codes]
+    base = items[items.kind == "base_pay"]
+    if not base.empty:
+        amount = base.groupby("agent_code").amount.sum().map(float)
+        out["base_pay_projected"] = codes.map(amount)
+        out["base_pay_at_risk"] = codes.map((amount <= 0).astype(int))
+        gap = base.dropna(subset=["next_gap"]).groupby("agent_code").next_gap.min().map(float)
+        out["base_pay_gap_fyc"] = codes.map(gap)
+    stake = _allowance_at_stake(law, items)
+    out["allowance_at_stake"] = codes.map(stake)
+
+
+def _allowance_at_stake(law: BasicLaw, items: pd.DataFrame) -> pd.Series:
+    """Per agent not yet at the rank a new-agent allowance needs, before its deadline: the
+    allowance of the months after this one (what reaching it this month would still pay)."""
+    out: dict[str, float] = {}
+    for name, b in law.benefits.items():
+        if b.kind != "new_agent_allowance" or b.reach_rank is None:
+            continue
+        rows = items[(items.item == name) & (items.amount_to_date == 0)]
+        for a, wm, note in zip(rows.agent_code, rows.basis, rows.note_en, strict=True):
+            if "paid from the month after reaching" not in note:
+                continue  # reached already, or past the deadline
+            if b.reach_by_month is not None and int(wm) > b.reach_by_month:
+                continue
+            out[a] = out.get(a, 0.0) + float(sum(
+                t.amount * (min(t.to_month, b.last_month) - max(t.from_month, int(wm) + 1) + 1)
+                for t in b.schedule if t.to_month > int(wm)))
+    return pd.Series(out, dtype=float)
 
 
 __all__ = ["SIGNALS", "basic_law_signals"]
