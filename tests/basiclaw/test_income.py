@@ -18,6 +18,7 @@ from tests.basiclaw.builders import Agency
 from tests.kpi_cli.builders import run_cli
 from zhuizong.basiclaw import config, income
 from zhuizong.basiclaw.signals import SIGNALS, basic_law_signals
+from zhuizong.errors import ConfigError
 from zhuizong.workspace import Workspace
 
 LAW = """
@@ -308,3 +309,38 @@ def test_signals(agency: Workspace, tmp_path: Path) -> None:
     assert pd.isna(s.loc["H1", "quasi_director"]) and pd.isna(s.loc["H1", "promotion_gain"])
     assert s.loc["H1", "next_rank_gain"] == 2400 - 2000
     assert pd.isna(s.loc["GD3", "next_rank_gain"])  # the top of the ladder
+
+
+@pytest.mark.parametrize("name", config.EXAMPLES)
+def test_examples_pay_every_kind(agency: Workspace, tmp_path: Path, name: str) -> None:
+    rules = tmp_path / name
+    rules.write_text(config.example_text(name), encoding="utf-8")
+    doc = _income("2026-06", "2026-07-10", rules)
+    every = {"new_agent_allowance", "base_pay", "management_allowance", "breeding_bonus"}
+    assert {i["kind"] for i in doc["items"]} == every
+    paid = {i["kind"] for i in doc["items"] if i["amount"] > 0}
+    # q_units' months 3–12 need 600 元 FYC, which N1 (work month 3) lacks in June
+    assert paid == (every if name == "ladder.toml" else every - {"new_agent_allowance"})
+
+
+def test_benefit_errors_name_file_benefit_and_key(tmp_path: Path) -> None:
+    head = LAW[:LAW.index("[rules.")]
+    cases = {
+        '[benefits.x]\nkind = "base_pay"\n': "key tiers",
+        '[benefits.x]\nkind = "salary"\n': "key kind",
+        '[benefits.x]\nkind = "base_pay"\nrates = {D1 = 0.1}\n'
+        '[[benefits.x.tiers]]\nmin_fyc = 1\namount = 1\n': "key rates",
+        '[benefits.x]\nkind = "base_pay"\n[[benefits.x.tiers]]\nmin_fyc = 2\namount = 5\n'
+        '[[benefits.x.tiers]]\nmin_fyc = 1\namount = 9\n': "key tiers.1.min_fyc",
+        '[benefits.x]\nkind = "management_allowance"\nrates = {Z9 = 0.1}\n': "key rates.Z9",
+        '[benefits.x]\nkind = "new_agent_allowance"\nreach_by_month = 3\n'
+        '[[benefits.x.schedule]]\nfrom_month = 1\nto_month = 2\namount = 1\n': "reach_by_month",
+        '[benefits.x]\nkind = "breeding_bonus"\n[[benefits.x.generations]]\ngeneration = 1\n'
+        'rate = 0.1\n[[benefits.x.generations]]\ngeneration = 1\nfrom_year = 3\nrate = 0.1\n':
+            "generations.1",
+    }
+    for body, key in cases.items():
+        with pytest.raises(ConfigError) as e:
+            config.parse(head + body, "my_law.toml")
+        assert "my_law.toml" in e.value.en and "benefit x" in e.value.en and key in e.value.en, (
+            body, e.value.en)
