@@ -331,6 +331,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bl.gap": ("差距", "Gap"),
     "bl.projected": ("期末预计", "projected"),
     "bl.shortfall": ("差距占比", "Short by"),
+    # issue 17: the gain of the next rank
+    "bl.gain": ("晋升后每月多 (元)", "Monthly gain at the next rank (元)"),
+    "bl.gain_text": ("晋升后每月多 {x} 元", "{x} 元 more a month at the next rank"),
     "bl.streak": ("已连续 {n} 期未达成", "{n} failed windows in a row"),
     "bl.help_promotion": ("尚未达到晋升标准的人员 (不含未满考核条件者), 按差距占比从小到大: 差距占比 = 仍需达成的各项指标的 差距 ÷ 标准 之和。",
                           "Agents not yet meeting a promotion rule (eligible ones only), the smallest shortfall first: the sum of gap ÷ threshold over the criteria still needed."),

@@ -11,6 +11,7 @@ and applying an assessment stay CLI actions (``zhuizong assess run/apply``); the
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from sqlalchemy import func, select
 from zhuizong.access.scope import request_scope_key
 from zhuizong.basiclaw import service as bl
 from zhuizong.basiclaw.config import METRICS
+from zhuizong.basiclaw.engine import _num as engine_number
+from zhuizong.basiclaw.income_service import rank_gains
 from zhuizong.common.cache import LruCache, SharedViews
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.services.dashboard import picker_options
@@ -193,13 +196,9 @@ def outcome_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _num(v: float | None, unit: str) -> str:
-    if v is None:
-        return "—"
-    if unit == "rate":
-        return f"{v * 100:.1f}%"
-    if unit == "count":
-        return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
-    return f"{v:,.0f}"
+    """A criterion's number as the engine writes it in its gap text (one rounding rule: the
+    差距 column and "差 678.60 元" agree)."""
+    return "—" if v is None else engine_number(v, unit)
 
 
 def helpers(ctx: Ctx) -> dict[str, Any]:
@@ -279,6 +278,13 @@ def page_summary(ctx: Ctx, label: str, outcome: str | None, org: str | None) -> 
             window = (starts[0][0], max(e for _s, e in starts))
         status = {r["status"] for r in rows}
         agents, promotion, risk = by_agent(rows), promotion_list(rows), risk_list(rows)
+        # 晋升后每月多 X 元: the gain of the next rank (benefit rules, issue 17), for the list shown
+        shown = {r["agent_code"] for r in promotion[:MAX_ROWS]}
+        as_of = max((r["as_of"] for r in rows), default=None)
+        if shown and as_of is not None:
+            gains = rank_gains(ctx.ws, ctx.actor, dt.date.fromisoformat(as_of), shown)
+            gain = {a: float(g) for a, g in zip(gains.agent_code, gains.gain, strict=True)}
+            promotion = [{**r, "gain": gain.get(r["agent_code"])} for r in promotion]
         return {"rows": bool(rows), "agents": agents[:MAX_ROWS],
                 "promotion": promotion[:MAX_ROWS], "risk": risk[:MAX_ROWS],
                 "totals": {"all": len(agents), "promotion": len(promotion), "risk": len(risk)},
