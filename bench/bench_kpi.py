@@ -125,12 +125,61 @@ def stats(xs: list[float]) -> dict[str, float]:
             "max": round(max(xs), 3)}
 
 
+def pandas_full(home: Path, period: str, repeat: int) -> None:
+    """``--pandas-full``: the full monthly report (every unit at every level × segments none and
+    rank_category × every metric) by the engine (``compute`` by="subtree", one call per
+    segment) and by the vectorised pandas baseline ``bench/pandas_report.full_report`` (which
+    reads the Parquet snapshot on every call), alternately, ``repeat`` runs each in this one
+    run; every run starts from a fresh ``Workspace`` (new DuckDB connection). The last runs'
+    outputs are compared exactly (``pandas_report.mismatches``)."""
+    import pandas_report  # type: ignore[import-not-found]
+
+    ws = Workspace.open(home)
+    snapshot.refresh(ws)  # both sides read the same, fresh snapshot
+    pandas_report.check_settings(ws)
+    grace = ws.settings.kpi.persistency_grace_days
+    eng_times: list[float] = []
+    eng_seg: dict[str, list[float]] = {s: [] for s in pandas_report.SEGMENTS}
+    pd_times: list[float] = []
+    for _ in range(repeat):
+        ws = Workspace.open(home)
+        frames = []
+        t0 = time.perf_counter()
+        for seg in pandas_report.SEGMENTS:
+            t = time.perf_counter()
+            res = compute(ws, KpiRequest(period=period, by="subtree", segment=seg))
+            eng_seg[seg].append(time.perf_counter() - t)
+            frames.append(res)
+        eng_times.append(time.perf_counter() - t0)
+        t = time.perf_counter()
+        by_pandas = pandas_report.full_report(ws.analytics_dir, period, grace_days=grace)
+        pd_times.append(time.perf_counter() - t)
+    import pandas as pd
+
+    by_engine = pd.concat([r.frame() for r in frames], ignore_index=True)
+    bad = pandas_report.mismatches(by_engine, by_pandas)
+    ratio = statistics.median(pd_times) / statistics.median(eng_times)
+    print(f"full monthly report ({len(by_pandas):,} rows, {period}): engine {stats(eng_times)} "
+          f"(none {stats(eng_seg['none'])}, rank_category {stats(eng_seg['rank_category'])}), "
+          f"pandas {stats(pd_times)}, pandas/engine {ratio:.2f}x; "
+          f"{'same numbers' if bad.empty else f'{len(bad)} MISMATCHES'}")
+    append_result({"bench": "kpi_pandas_full", "home": str(home), "period": period,
+                   "runs": repeat, "rows": len(by_pandas), "engine": stats(eng_times),
+                   "engine_none": stats(eng_seg["none"]),
+                   "engine_rank_category": stats(eng_seg["rank_category"]),
+                   "pandas": stats(pd_times), "pandas_over_engine": round(ratio, 2),
+                   "mismatches": len(bad), "loadavg": _loadavg(),
+                   "at": dt.datetime.now().isoformat()})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--agents", type=int, default=3000)
     ap.add_argument("--years", type=int, default=3)
     ap.add_argument("--home", type=Path, default=None, help="reuse/build the demo here")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--pandas-full", action="store_true",
+                    help="only time the full monthly report: engine vs bench/pandas_report.py")
     args = ap.parse_args()
     clean_environment()
     home = args.home or Path(f"/tmp/zz-bench-kpi-{args.agents}x{args.years}")
@@ -146,6 +195,9 @@ def main() -> None:
     ws.init()  # upgrade a reused workspace to the current schema
     end = params.end_date
     period = last_closed_month(end)  # the monthly report of the last closed month
+    if args.pandas_full:
+        pandas_full(home, period, args.repeat)
+        return
     t = time.perf_counter()
     snapshot.rebuild(ws)
     rebuild_s = time.perf_counter() - t
