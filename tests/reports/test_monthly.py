@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ from zhuizong.kpi.engine import KpiRequest, compute
 from zhuizong.kpi.registry import METRICS
 from zhuizong.reports import build_monthly, monthly_report
 from zhuizong.reports.monthly import FIRST_DATA_ROW, FIRST_HEADER_ROW
+from zhuizong.reports.pdf import cjk_font_file
 from zhuizong.workspace import Workspace
 
 # 1-based rows of the sheet
@@ -203,7 +205,9 @@ def test_monthly_pdf(demo_ws: Workspace, tmp_path: Path) -> None:
     out = build_monthly(demo_ws, SYSTEM, PERIOD, org, tmp_path / "monthly.pdf", "pdf")
     data = out.read_bytes()
     assert data.startswith(b"%PDF")
-    assert b"STSong-Light" in data  # the CID font that renders the Chinese labels
+    # the CJK font is embedded (a TrueType subset: /FontFile2), not only named
+    assert cjk_font_file() is not None, "no CJK TrueType font (.ci/run installs fonts-wqy-zenhei)"
+    assert b"/FontFile2" in data and b"STSong-Light" not in data
     assert len(re.findall(rb"/Type /Page\b", data)) >= 1
     # CI installs poppler (ZHUIZONG_REQUIRE_PG=1 marks a CI run): there these checks must run
     if shutil.which("pdfinfo") or os.environ.get("ZHUIZONG_REQUIRE_PG") == "1":
@@ -221,6 +225,39 @@ def test_monthly_pdf(demo_ws: Workspace, tmp_path: Path) -> None:
         for code in [*children, org]:
             assert code in text
         assert "定义与口径" in text
+        # the minus signs of the formulas are printed (the font has no U+2212: "-" instead)
+        fyp = METRICS["fyp"].formula_zh
+        assert "−" in fyp and fyp.replace("−", "-") in text
+        # the cover: title, period with its dates, scope by name
+        cover = text.split("\f", 1)[0]
+        rep = monthly_report(demo_ws, SYSTEM, PERIOD, org)
+        assert "月度业绩报表" in cover and PERIOD in cover and rep.org_name in cover
+        assert rep.period.start.isoformat() in cover
+    if shutil.which("pdffonts") or os.environ.get("ZHUIZONG_REQUIRE_PG") == "1":
+        fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True, check=True).stdout
+        rows = [r.split() for r in fonts.splitlines()[2:] if r.strip()]
+        # every font embedded but ReportLab's page-default Helvetica (a base-14 Latin font that
+        # every reader has; it sets no Chinese)
+        assert rows and all(r[-5] == "yes" for r in rows if r[0] != "Helvetica"), fonts
+        assert any("WenQuanYi" in r[0] or "Droid" in r[0] for r in rows), fonts
+
+
+def test_pdf_table_fills_the_page_width(demo_ws: Workspace) -> None:
+    """A narrow table (few columns) and the full one both span the printable width."""
+    from zhuizong.reports.monthly import cell_text
+    from zhuizong.reports.pdf import MARGIN, MAX_SIZE, _layout, _register_font
+
+    org, _children = org_with_children(demo_ws)
+    rep = monthly_report(demo_ws, SYSTEM, PERIOD, org)
+    font = _register_font()
+    body = [[cell_text(c, row.get(c.key), rep.money) for c in rep.columns] for row in rep.rows]
+    page, size, widths = _layout(rep, body, font)
+    assert sum(widths) == pytest.approx(page[0] - 2 * MARGIN)
+    narrow = dataclasses.replace(rep, columns=rep.columns[:4])
+    nbody = [r[:4] for r in body]
+    page, size, widths = _layout(narrow, nbody, font)
+    assert sum(widths) == pytest.approx(page[0] - 2 * MARGIN)
+    assert size == MAX_SIZE  # a few columns: the largest font, widened to the page
 
 
 def test_monthly_scope_and_errors(demo_ws: Workspace, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from tests.web.conftest import DEMO_END, login, small_demo
 from zhuizong.basiclaw import service as bl
+from zhuizong.basiclaw.engine import _num as engine_number
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 
@@ -81,8 +82,13 @@ def test_latest_period_by_default_one_row_per_agent(world: World, clients: dict[
     x = next(x for x in rows if x["criteria"] and x["criteria"][0]["unit"] == "money" and not x["passed"])
     c = x["criteria"][0]
     row = r.text.split(f'<tr data-agent="{x["agent_code"]}"', 1)[1].split("</tr>", 1)[0]
-    assert f'{c["actual"]:,.0f} / {c["threshold"]:,.0f}' in row
+    assert f'{engine_number(c["actual"], "money")} / {engine_number(c["threshold"], "money")}' in row
     assert x["gap_zh"] in row
+    # one rounding rule (issue 16): the 差距 number is the one of the gap text "差 … 元"
+    unmet = next(k for k in x["criteria"] if not k["met"] and k["unit"] == "money")
+    shown = engine_number(unmet["gap"], "money")
+    assert f'<span class="gap">差距 {shown}</span>' in row
+    assert f"差 {shown} 元" in x["gap_zh"]
 
 
 def test_supervisor_sees_only_the_line(world: World, clients: dict[str, Any]) -> None:

@@ -1,10 +1,18 @@
-"""The monthly report as PDF (ReportLab), with correct Chinese glyphs and no font file.
+"""The monthly report as PDF (ReportLab), with the Chinese font embedded.
 
-Chinese text uses ReportLab's built-in CID font ``STSong-Light`` (Adobe-GB1; the PDF names the
-font and every PDF reader supplies the glyphs), so nothing is downloaded or shipped. The table is
-the same as the XLSX one; the page is landscape A4 when the columns fit at 7 pt, else landscape
-A3, with the font scaled down to fit the width when even A3 is too narrow. Page 2 onwards carries
-the definitions: report information, settings used and every formula.
+Font (issue 16): a TrueType CJK font is embedded (subset: only the glyphs used), so the PDF
+prints the same on every reader and printer: ``font_file`` when given (``--pdf-font``), else the
+first of :data:`CJK_FONTS` present on the machine (Debian ``fonts-wqy-zenhei``, which
+``.ci/run`` installs, or WenQuanYi Micro Hei / Droid Sans Fallback). Only when none is found
+does it fall back to ReportLab's built-in CID font ``STSong-Light`` (named, not embedded: the
+reader supplies the glyphs). Characters the font lacks are written with a look-alike it has
+(:data:`FALLBACK_CHARS`: the minus sign of the 定义 formulas becomes "-", never nothing).
+
+Layout: page 1 is a cover (title, period and its dates, scope: the org unit by name, data basis,
+who and when). The table is the XLSX one; the page is landscape A4 when the columns fit at 7 pt,
+else landscape A3; the table always fills the page width (a narrow table is set in a larger
+font, up to 10 pt, then widened; a wide one is set smaller, down to 4 pt), and its three header
+rows repeat on every page. Then the definitions: report information, settings and formulas.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _xml_escape
 
 from zhuizong.reports.monthly import (
     GROUP_COLORS,
@@ -20,19 +28,36 @@ from zhuizong.reports.monthly import (
     cell_text,
     definition_rows,
     info_rows,
+    money_unit,
     settings_rows,
 )
 
 FONT = "STSong-Light"
 BASE_SIZE = 7.0
 MIN_SIZE = 4.0
+MAX_SIZE = 10.0
+#: TrueType CJK fonts looked for when no font file is given (embedded, in this order)
+CJK_FONTS = (
+    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+)
+#: look-alikes for characters a font may lack (U+2212 minus sign: not in WenQuanYi nor STSong)
+FALLBACK_CHARS = {"\u2212": "-", "\u2264": "<=", "\u2265": ">=", "\u2026": "..."}
 MARGIN = 24.0  # points (≈ 8.5 mm)
 
 
+def cjk_font_file() -> Path | None:
+    """The first TrueType CJK font of :data:`CJK_FONTS` on this machine, or None."""
+    return next((f for f in CJK_FONTS if f.is_file()), None)
+
+
 def _register_font(font_file: Path | None = None) -> str:
-    """Register and return the font name: STSong-Light, or an embedded TrueType font file."""
+    """Register and return the font name: an embedded TrueType font (``font_file``, else one of
+    :data:`CJK_FONTS`), or STSong-Light when there is none."""
     from reportlab.pdfbase import pdfmetrics
 
+    font_file = font_file or cjk_font_file()
     if font_file is not None:
         from reportlab.pdfbase.ttfonts import TTFont
 
@@ -45,6 +70,18 @@ def _register_font(font_file: Path | None = None) -> str:
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     return FONT
+
+
+def _printable(font: str) -> Any:
+    """A function that replaces the characters ``font`` lacks by :data:`FALLBACK_CHARS`."""
+    from reportlab.pdfbase import pdfmetrics
+
+    f = pdfmetrics.getFont(font)
+    face = getattr(f, "face", None)
+    glyphs = getattr(face, "charToGlyph", None)
+    missing = {c: r for c, r in FALLBACK_CHARS.items() if glyphs is None or ord(c) not in glyphs}
+    table = str.maketrans(missing)  # type: ignore[arg-type]
+    return lambda text: text.translate(table)
 
 
 def _width(text: str, size: float, font: str = FONT) -> float:
@@ -75,18 +112,17 @@ def _layout(report: MonthlyReport, body: list[list[str]],
 
     widths = _column_widths(report, body, BASE_SIZE, font)
     total = sum(widths)
-    for size in (A4, A3):
-        page = landscape(size)
-        if total <= page[0] - 2 * MARGIN:
-            return page, BASE_SIZE, widths
     page = landscape(A3)
+    for size in (A4, A3):
+        if total <= landscape(size)[0] - 2 * MARGIN:
+            page = landscape(size)
+            break
     avail = page[0] - 2 * MARGIN
-    font_size = max(MIN_SIZE, BASE_SIZE * avail / total)
+    # fill the width: a larger font for a narrow table (≤ MAX_SIZE), smaller for a wide one
+    font_size = min(MAX_SIZE, max(MIN_SIZE, BASE_SIZE * avail / total))
     widths = _column_widths(report, body, font_size, font)
     scale = avail / sum(widths)
-    if scale < 1:
-        widths = [w * scale for w in widths]
-    return page, font_size, widths
+    return page, font_size, [w * scale for w in widths]
 
 
 def write_monthly_pdf(report: MonthlyReport, out: Path, font_file: Path | None = None) -> Path:
@@ -106,8 +142,13 @@ def write_monthly_pdf(report: MonthlyReport, out: Path, font_file: Path | None =
     )
 
     font = _register_font(font_file)
+    fix = _printable(font)
+
+    def escape(text: str) -> str:  # every text of the PDF: XML-escaped, missing glyphs replaced
+        return _xml_escape(fix(text))
+
     cols = report.columns
-    body = [[cell_text(c, row.get(c.key), report.money) for c in cols] for row in report.rows]
+    body = [[fix(cell_text(c, row.get(c.key), report.money)) for c in cols] for row in report.rows]
     page, size, widths = _layout(report, body, font)
     lead = size * 1.25
 
@@ -179,7 +220,20 @@ def write_monthly_pdf(report: MonthlyReport, out: Path, font_file: Path | None =
     table = LongTable(data, colWidths=widths, repeatRows=3)
     table.setStyle(TableStyle(style))
 
+    st_cover = ParagraphStyle("cover", fontName=font, fontSize=26, leading=34, spaceAfter=18)
+    st_cover_line = ParagraphStyle("cl", fontName=font, fontSize=13, leading=20)
+    p_ = report.period
+    cover = [
+        Spacer(1, page[1] * 0.22),
+        Paragraph(escape(report.title), st_cover),
+        Paragraph(escape(f"统计期间: {p_.label} ({p_.start.isoformat()} 至 {p_.end.isoformat()})"), st_cover_line),
+        Paragraph(escape(f"范围: {report.org_name} 及下属机构"), st_cover_line),
+        Paragraph(escape(f"金额单位: {money_unit(report.money)}"), st_cover_line),
+        Paragraph(escape(f"生成: {report.actor} · {report.generated_at.isoformat(sep=' ')}"), st_cover_line),
+        PageBreak(),
+    ]
     story: list[Any] = [
+        *cover,
         Paragraph(escape(report.title), st_title),
         Paragraph(escape(report.subtitle), st_sub),
         table,
@@ -218,9 +272,9 @@ def write_monthly_pdf(report: MonthlyReport, out: Path, font_file: Path | None =
         canvas.saveState()
         canvas.setFont(font, 7)
         canvas.setFillColor(colors.HexColor("#595959"))
-        canvas.drawString(MARGIN, MARGIN / 2, f"{report.title} · 第 {doc.page} 页")
+        canvas.drawString(MARGIN, MARGIN / 2, fix(f"{report.title} · 第 {doc.page} 页"))
         canvas.drawRightString(page[0] - MARGIN, MARGIN / 2,
-                               f"生成于 {report.generated_at.isoformat(sep=' ')}")
+                               fix(f"生成于 {report.generated_at.isoformat(sep=' ')}"))
         canvas.restoreState()
 
     doc = SimpleDocTemplate(str(out), pagesize=page, leftMargin=MARGIN, rightMargin=MARGIN,

@@ -101,6 +101,16 @@ def month_period(ws: Workspace, label: str, through: dt.date) -> tuple[Period, d
     return p, None
 
 
+def period_without_data(ws: Workspace, label: str, through: dt.date) -> bool:
+    """True when the month ``label`` starts after the last day of data (a future month): pages
+    say "本期无数据" instead of showing computed emptiness (−100%, every unit ranked 1)."""
+    try:
+        p = parse_period(label, _basis(ws))
+    except ZhuizongError:
+        return False  # the page's own check reports a malformed period
+    return p.start > through
+
+
 def _req_args(p: Period) -> tuple[str, dt.date | None]:
     """(period text, as_of) that ``parse_period`` turns back into ``p``."""
     if p.kind == "range":

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+
 from zhuizong.access.actor import Actor
 from zhuizong.basiclaw import service as bl_service
+from zhuizong.campaigns import service as campaigns_service
 from zhuizong.errors import ZhuizongError
 from zhuizong.services.activity import recent_activity
 from zhuizong.services.dashboard import (
@@ -23,6 +26,7 @@ from zhuizong.services.dashboard import (
     month_period,
     shift_month,
 )
+from zhuizong.store.models import Base
 from zhuizong.tracking.service import ListQuery, list_items, records_of
 from zhuizong.workspace import Workspace
 
@@ -117,4 +121,73 @@ def agent_profile(ws: Workspace, actor: Actor, code: str, *, through: dt.date | 
     return Profile(detail, act, through, _timeline(detail), months, production, items, assessment)
 
 
-__all__ = ["Profile", "agent_profile"]
+@dataclass
+class MyHome:
+    """The agent's own home (我的): month to date against their own goals, their standing in
+    running campaigns, their basic-law gap and their recent work logs."""
+
+    agent_code: str
+    name: str
+    through: dt.date
+    month: str
+    production: dict[str, Any]  # fyp, fyc, cases month to date (the profile's numbers)
+    goals: dict[str, Decimal]  # metric -> own goal of the month (empty: no goals imported)
+    campaigns: list[dict[str, Any]]  # running campaigns: name, position, tier, next tier, gap
+    basic_law: list[dict[str, Any]]  # latest assessed period: outcome and gap texts
+    work_logs: list[dict[str, Any]]
+
+
+def _goals(ws: Workspace, code: str, month: str) -> dict[str, Decimal]:
+    goals = Base.metadata.tables.get("agent_goals")  # the goals import (定标), when installed
+    if goals is None:
+        return {}
+    with ws.require_ready().connect() as conn:
+        rows = conn.execute(select(goals.c.metric, goals.c.target)
+                            .where(goals.c.agent_code == code, goals.c.period == month))
+        return {str(m): Decimal(str(v)) for m, v in rows}
+
+
+def _campaign_standing(ws: Workspace, actor: Actor, code: str, on: dt.date) -> list[dict[str, Any]]:
+    if not actor.can("view_campaigns"):
+        return []
+    out: list[dict[str, Any]] = []
+    for c in campaigns_service.list_campaigns(ws, actor, on=on):
+        if c["phase"] != "running":
+            continue
+        try:
+            rows = campaigns_service.standings(ws, actor, c["id"], as_of=on).rows
+        except ZhuizongError:
+            continue
+        mine = rows[rows.agent_code == code]
+        r = mine.iloc[0].to_dict() if len(mine) else {}
+        out.append({"id": c["id"], "name": c["name"], "measure_zh": c["measure_zh"],
+                    "measure": c["measure"], "days_left": c["days_left"],
+                    "position": r.get("position"), "value": r.get("value"), "tier": r.get("tier"),
+                    "next_tier": r.get("next_tier"), "gap": r.get("gap")})
+    return out
+
+
+def _basic_law_gap(ws: Workspace, actor: Actor, code: str) -> list[dict[str, Any]]:
+    if not actor.can("view_assessment"):
+        return []
+    periods = bl_service.assessed_periods(ws, actor)
+    if not periods:
+        return []
+    return bl_service.list_results(ws, actor, bl_service.ListQuery(period=periods[0], agent=code))
+
+
+def my_home(ws: Workspace, actor: Actor, *, through: dt.date | None = None) -> MyHome:
+    """The home of an agent user (their own agent code); NotFound without one."""
+    if not actor.agent_code:
+        raise ZhuizongError("该用户没有关联工号", "this user is not linked to an agent code")
+    through = through or data_through(ws)
+    act = recent_activity(ws, actor, actor.agent_code, on=through, days=7)
+    month = month_label(ws, through)
+    return MyHome(actor.agent_code, act.agent.agent.agent_name, through, month, act.production,
+                  _goals(ws, actor.agent_code, month),
+                  _campaign_standing(ws, actor, actor.agent_code, through),
+                  _basic_law_gap(ws, actor, actor.agent_code),
+                  sorted(act.work_logs, key=lambda w: w["date"], reverse=True))
+
+
+__all__ = ["MyHome", "Profile", "agent_profile", "my_home"]

@@ -22,6 +22,7 @@ from zhuizong.store.db import atomic
 from zhuizong.web import i18n, security
 from zhuizong.web.deps import TEMPLATES, Ctx, LoginRequired, page_ctx, workspace
 from zhuizong.web.pages import register
+from zhuizong.web.pages.me import home_of
 from zhuizong.web.static_files import StaticAssets
 from zhuizong.workspace import Workspace
 
@@ -218,12 +219,7 @@ def create_app(ws: Workspace) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def home(ctx: Annotated[Ctx, Depends(page_ctx)]) -> Response:
-        roles = ctx.roles
-        if roles & {"supervisor", "trainer", "training", "assessment", "campaign"}:
-            return RedirectResponse("/tracking", status_code=303)
-        if roles & {"admin", "executive"}:
-            return RedirectResponse("/dashboard", status_code=303)
-        return RedirectResponse("/account", status_code=303)
+        return RedirectResponse(home_of(ctx), status_code=303)  # each role's home: pages/me.py
 
     @app.get("/account", response_class=HTMLResponse, include_in_schema=False)
     def account(ctx: Annotated[Ctx, Depends(page_ctx)], saved: int = 0, error: str | None = None) -> Response:

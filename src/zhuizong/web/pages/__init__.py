@@ -19,6 +19,7 @@ MODULES = (
     "zhuizong.web.pages.team",
     "zhuizong.web.pages.basiclaw",
     "zhuizong.web.pages.campaigns",
+    "zhuizong.web.pages.me",
     "zhuizong.web.api",
 )
 

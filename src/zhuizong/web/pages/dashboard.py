@@ -5,7 +5,7 @@ into template variables and ECharts options (JSON read by ``static/app.js``)."""
 from __future__ import annotations
 
 import time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -47,7 +47,44 @@ def fmt_rate(v: Decimal | float | None) -> str:
 
 
 def fmt_money(v: Decimal | float | None) -> str:
+    """An agent's amount in 元, whole (lists of agents, the team board, the profile)."""
     return "—" if v is None else f"{float(v):,.0f}"
+
+
+WAN = Decimal(10_000)
+#: money of org units, charts and reports is in 万元 (as the insurer's reports): 2 decimals
+WAN_DIGITS = 2
+
+
+def to_wan(v: Decimal | float | int | None) -> Decimal | None:
+    """An amount in 元 as 万元, rounded half-up to :data:`WAN_DIGITS` decimals (exact Decimal)."""
+    if v is None:
+        return None
+    return (Decimal(str(v)) / WAN).quantize(Decimal(1).scaleb(-WAN_DIGITS), rounding=ROUND_HALF_UP)
+
+
+def fmt_wan(v: Decimal | float | int | None) -> str:
+    """An org unit's amount in 万元 ("2,542.84"); the unit is in the label or column header."""
+    w = to_wan(v)
+    return "—" if w is None else f"{w:,}"
+
+
+def card_value(ctx: Ctx, metric: str, value: Decimal | float | int | None) -> str:
+    """A dashboard card's number: money in 万元 with its unit, other metrics as :func:`fv`."""
+    m = METRICS.get(metric)
+    if m is not None and m.unit == "yuan" and value is not None:
+        return f"{fmt_wan(value)} {ctx.t('wan_unit')}"
+    return fv(metric, value)
+
+
+def tone(metric: str, change: Decimal | float | None) -> str:
+    """The colour class of a change by its meaning (the registry's ``higher_is_better``: 脱落
+    up is bad): "good", "bad", or "" for no change or none."""
+    if change is None or float(change) == 0:
+        return ""
+    m = METRICS.get(metric)
+    better_up = True if m is None else m.higher_is_better
+    return "good" if (float(change) > 0) == better_up else "bad"
 
 
 def fv(metric: str, value: Decimal | float | int | None) -> str:
@@ -59,7 +96,8 @@ def fv(metric: str, value: Decimal | float | int | None) -> str:
 
 def helpers(ctx: Ctx) -> dict[str, Any]:
     return {"fv": fv, "label": lambda m: label(ctx, m), "growth": fmt_growth,
-            "rate": fmt_rate, "money": fmt_money, "qs": lambda **kw: urlencode(
+            "rate": fmt_rate, "money": fmt_money, "wan": fmt_wan, "tone": tone,
+            "card_value": lambda m, v: card_value(ctx, m, v), "qs": lambda **kw: urlencode(
                 {k: v for k, v in kw.items() if v is not None and v != ""})}
 
 
@@ -67,10 +105,16 @@ def _axis(ctx: Ctx, months: list[str]) -> dict[str, Any]:
     return {"type": "category", "data": [m[2:] for m in months]}
 
 
+def _wan_axis(ctx: Ctx) -> dict[str, Any]:
+    """A value axis of amounts in 万元, with its unit written at the top of the axis (the chart's
+    grid leaves room for it under the title: :func:`_base`)."""
+    return {"type": "value", "name": ctx.t("wan_unit"), "nameTextStyle": {"align": "left"}}
+
+
 def _base(title: str) -> dict[str, Any]:
     return {"title": {"text": title, "textStyle": {"fontSize": 13}}, "tooltip": {"trigger": "axis"},
             "legend": {"bottom": 0, "type": "scroll"},
-            "grid": {"left": 8, "right": 8, "top": 36, "bottom": 36, "containLabel": True}}
+            "grid": {"left": 8, "right": 8, "top": 58, "bottom": 36, "containLabel": True}}
 
 
 def trend_options(ctx: Ctx, d: svc.Dashboard, trends: bool = True) -> dict[str, dict[str, Any]]:
@@ -82,18 +126,19 @@ def trend_options(ctx: Ctx, d: svc.Dashboard, trends: bool = True) -> dict[str, 
         ch["tooltip"] = {"trigger": "item"}
         ch.update(xAxis={"type": "category", "data": [c["org_name"] for c in d.children],
                          "axisLabel": {"interval": 0, "rotate": 30 if len(d.children) > 4 else 0}},
-                  yAxis={"type": "value"},
+                  yAxis=_wan_axis(ctx),
                   series=[{"name": "FYP", "type": "bar",
-                           "data": [{"value": num(c.get("fyp"), 0), "code": c["org_code"]} for c in d.children]}])
+                           "data": [{"value": num(to_wan(c.get("fyp"))), "code": c["org_code"]}
+                                    for c in d.children]}])
         out["children"] = ch
     if not trends:
         return out
     fyp = _base("FYP " + ("by month vs plan vs last year" if en else "月度趋势 · 计划 · 去年同期"))
-    fyp.update(xAxis=_axis(ctx, m), yAxis={"type": "value"}, series=[
-        {"name": "FYP", "type": "bar", "data": [num(tr[x]["fyp"], 0) for x in m]},
-        {"name": "Plan" if en else "计划", "type": "line", "data": [num(tr[x]["fyp_plan"], 0) for x in m]},
+    fyp.update(xAxis=_axis(ctx, m), yAxis=_wan_axis(ctx), series=[
+        {"name": "FYP", "type": "bar", "data": [num(to_wan(tr[x]["fyp"])) for x in m]},
+        {"name": "Plan" if en else "计划", "type": "line", "data": [num(to_wan(tr[x]["fyp_plan"])) for x in m]},
         {"name": "Last year" if en else "去年同期", "type": "line", "lineStyle": {"type": "dashed"},
-         "data": [num(tr[x]["fyp_last_year"], 0) for x in m]},
+         "data": [num(to_wan(tr[x]["fyp_last_year"])) for x in m]},
     ])
     flow = _base("Headcount flow" if en else "人力变动")
     flow.update(xAxis=_axis(ctx, m), yAxis={"type": "value"}, series=[
@@ -141,7 +186,7 @@ def team_chart(ctx: Ctx, board: svc.TeamBoard) -> dict[str, Any]:
     colors = {"green": "#22c55e", "yellow": "#eab308", "red": "#ef4444"}
     opt.update(xAxis={"type": "category", "data": [r.agent.agent_name for r in rows],
                       "axisLabel": {"interval": 0, "rotate": 40}},
-               yAxis={"type": "value"},
+               yAxis={"type": "value", "name": ctx.t("yuan_unit"), "nameTextStyle": {"align": "left"}},
                series=[{"name": "FYP", "type": "bar", "data": [
                    {"value": num(r.fyp, 0), "code": r.agent.agent_code,
                     "itemStyle": {"color": colors[r.light]}} for r in rows]}])
@@ -149,6 +194,14 @@ def team_chart(ctx: Ctx, board: svc.TeamBoard) -> dict[str, Any]:
 
 
 # --- the page ------------------------------------------------------------------------------------
+
+
+def no_data(ctx: Ctx, page: str, org: str, period: str, through: Any) -> Response:
+    """A period after the last day of data: "本期无数据" with links back (dashboard, report)."""
+    name = ctx.names.org(org)
+    return ctx.render("dashboard/no_data.html", page=page, org=org, org_label=name, period=period,
+                      through=through, last=svc.last_closed_month(ctx.ws, through), **helpers(ctx))
+
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -159,6 +212,8 @@ def dashboard_page(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = Non
     period = period or svc.last_closed_month(ctx.ws, through)
     orgs = svc.visible_orgs(ctx.ws, ctx.actor)
     org = org or svc.visible_root(orgs)
+    if org is not None and svc.period_without_data(ctx.ws, period, through):
+        return no_data(ctx, "dashboard", org, period, through)
     if org is None:  # a supervisor with only a reporting line: their team, no org unit KPIs
         board = None
         if ctx.actor.agent_code:

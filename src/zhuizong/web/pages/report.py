@@ -18,7 +18,7 @@ from zhuizong.services import dashboard as svc
 from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.web.deps import Ctx, page_ctx
-from zhuizong.web.pages.dashboard import helpers
+from zhuizong.web.pages.dashboard import helpers, no_data
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,9 +40,13 @@ def _resolve(ctx: Ctx, org: str | None, period: str | None) -> tuple[str | None,
 def report_page(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = None,
                 period: str | None = None) -> Response:
     org, period = _resolve(ctx, org, period)
-    if org is None:
+    through = svc.data_through(ctx.ws)
+    if org is None:  # a supervisor's reporting line: the team this month (the team board's data)
+        board = svc.team_board(ctx.ws, ctx.actor, through=through) if ctx.actor.agent_code else None
         return ctx.render("report/index.html", report=None, period=period, org=None, orgs=[],
-                          **helpers(ctx))
+                          board=board, through=through, **helpers(ctx))
+    if svc.period_without_data(ctx.ws, period, through):
+        return no_data(ctx, "report", org, period, through)
     report, body = monthly_view(ctx.ws, ctx.actor, period, org)  # NotFound outside the scope
     en = ctx.lang == "en"
     cols = report.columns

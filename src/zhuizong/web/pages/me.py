@@ -1,0 +1,42 @@
+"""我的 (my page): an agent's own home — month to date against their own goals, running campaigns
+with their standing and the next tier, their basic-law gap and their recent work logs. Numbers come
+from the same services as the agent profile (:func:`zhuizong.services.profile.my_home`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from zhuizong.services.profile import my_home
+from zhuizong.web.deps import Ctx, page_ctx
+from zhuizong.web.pages.dashboard import helpers
+
+router = APIRouter(include_in_schema=False)
+
+#: the first page of each role, the first role listed that the user holds (docs/web.md "Homes")
+HOMES = (
+    ("supervisor", "/tracking"),
+    ("trainer", "/tracking"),
+    ("executive", "/dashboard"),
+    ("admin", "/dashboard"),
+    ("assessment", "/basic-law"),
+    ("campaign", "/campaigns"),
+    ("training", "/tools/training"),
+    ("agent", "/me"),
+)
+
+
+def home_of(ctx: Ctx) -> str:
+    """The home page of the user's roles (account page when no role has one)."""
+    return next((path for role, path in HOMES if role in ctx.roles), "/account")
+
+
+@router.get("/me", response_class=HTMLResponse)
+def me_page(ctx: Annotated[Ctx, Depends(page_ctx)]) -> Response:
+    if not ctx.actor.agent_code:
+        return RedirectResponse(home_of(ctx) if home_of(ctx) != "/me" else "/account", status_code=303)
+    h = my_home(ctx.ws, ctx.actor)
+    goals = {m: (h.production.get(m), g) for m, g in h.goals.items()}
+    return ctx.render("me/index.html", h=h, goals=goals, **helpers(ctx))
