@@ -30,8 +30,22 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# the drivers shipped with zhuizong: sqlite3 (standard library) and psycopg 3 (``postgresql://``
+# alone would ask SQLAlchemy for psycopg2, which is not installed)
+_DB_URL = re.compile(r"^(sqlite(\+pysqlite)?|postgresql\+psycopg)://\S*$")
+
+
 class DatabaseSettings(_Section):
     url: str = ""  # empty: the embedded SQLite file ``zhuizong.db`` in the workspace
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, v: str) -> str:
+        # refused when set, not at the next command: a bad URL would break every command
+        if v and not _DB_URL.match(v.strip()):
+            raise ValueError("must be empty (embedded SQLite), sqlite:///PATH or "
+                             "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB")
+        return v.strip()
 
 
 class CalendarSettings(_Section):

@@ -42,8 +42,9 @@ def test_undecodable_file_names_accepted_encodings(tmp_path: Path) -> None:
     p.write_bytes(b"agent_code\n\xff\xff\xff\x80\n")
     with pytest.raises(ReadRejected) as exc:
         read_file(p, AGENTS, SETTINGS)
-    e = exc.value.errors[0]
-    assert e.row == 0 and "GB18030" in e.reason_en and "UTF-8" in e.reason_zh
+    # row-level (issue 19): the line that no accepted encoding explains, and the encodings
+    e = next(e for e in exc.value.errors if e.row == 2)
+    assert "GB18030" in e.reason_en and "UTF-8" in e.reason_zh
 
 
 def test_empty_file_rejected(tmp_path: Path) -> None:
@@ -74,7 +75,7 @@ def test_size_limit_checked_before_reading(tmp_path: Path) -> None:
     p = tmp_path / "a.csv"
     p.write_bytes(b"x" * (1024 * 1024 + 10))
     with pytest.raises(ReadRejected) as exc:
-        read_file(p, AGENTS, ImportSettings(max_file_mb=1))
+        read_file(p, AGENTS, ImportSettings(max_file_mb=1), max_bytes=1024 * 1024)
     assert "import.max_file_mb" in exc.value.errors[0].reason_en
 
 

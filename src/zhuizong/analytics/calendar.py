@@ -229,6 +229,8 @@ def parse_period(text: str, basis: Basis | None = None, as_of: dt.date | None = 
     basis = basis or Basis()
     t = text.strip()
     p: Period
+    if (m := re.match(r"^(\d{4})", t)) is not None:
+        _checked_year(text, int(m[1]))
     if m := _MONTH.match(t):
         y, mo = int(m[1]), int(m[2])
         if not 1 <= mo <= 12:
@@ -249,6 +251,12 @@ def parse_period(text: str, basis: Basis | None = None, as_of: dt.date | None = 
     else:
         raise _bad(text)
     return p.cut(as_of) if as_of is not None else p
+
+
+def _checked_year(text: str, year: int) -> None:
+    # year 0000 (or 10000 after a work-month shift) is no date: a clean error, not a traceback
+    if not 1 <= year <= 9998:
+        raise _bad(text)
 
 
 def _bad(text: str) -> ZhuizongError:

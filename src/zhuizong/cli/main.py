@@ -12,6 +12,7 @@ workspace and actor from :mod:`zhuizong.cli.state`). ``tests/test_layers.py`` ch
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -143,15 +144,18 @@ def import_(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and count, commit nothing")] = False,
     errors: Annotated[Path | None, typer.Option("--errors", help="write the error report (.xlsx or .csv)")] = None,
     fmt: FormatOpt = "table",
+    encoding: Annotated[str | None, typer.Option("--encoding", help="CSV encoding when it cannot be detected: utf-8, gb18030, big5, shift_jis, utf-16 …")] = None,
 ) -> None:
     """Import a file, all or nothing. 导入数据文件 (全部成功或全部不导入)."""
     from zhuizong.importing.kinds import KINDS
-    from zhuizong.importing.report import write_error_report
+    from zhuizong.importing.report import check_report_path, write_error_report
     from zhuizong.importing.service import import_file
 
     if kind not in KINDS:
         raise ZhuizongError(f"未知导入类型 {kind}; 可用: {', '.join(KINDS)}",
                             f"unknown import kind {kind}; allowed: {', '.join(KINDS)}")
+    if errors is not None:
+        check_report_path(errors)
     ws = _ws()
     ws.require_ready()
     actor = _actor(ws)
@@ -159,7 +163,8 @@ def import_(
     with _progress() as prog:
         task = prog.add_task(f"导入 {kind}", total=None)
         result = import_file(ws, kind, file, dry_run=dry_run, actor=actor.username,
-                             progress=lambda done, total: prog.update(task, completed=done, total=total))
+                             progress=lambda done, total: prog.update(task, completed=done, total=total),
+                             encoding=encoding)
     if errors is not None and result.errors:
         write_error_report(result, errors)
     if fmt == "json":
@@ -202,6 +207,9 @@ def _print_import(result: Any, errors_path: Path | None) -> None:
 # --- KPIs --------------------------------------------------------------------------------------
 
 
+KPI_FORMATS = ("table", "json", "csv", "xlsx")
+
+
 @app.command()
 def kpi(
     period: Annotated[str | None, typer.Option("--period", "-p", help="2026-05, 2026Q2, 2026 or 2026-05-01..2026-05-20")] = None,
@@ -217,6 +225,7 @@ def kpi(
     """KPIs of an org unit for a period, exactly per the 口径. 指标查询."""
     import datetime as dt
 
+    from zhuizong.importing.normalize import normalize_code
     from zhuizong.kpi.engine import KpiRequest
     from zhuizong.kpi.registry import METRICS
     from zhuizong.kpi.service import format_value, kpi_report, to_csv, write_xlsx
@@ -226,13 +235,16 @@ def kpi(
             "指标 / metrics", ["code", "指标", "metric", "公式", "formula"],
             [[m.code, m.zh, m.en, m.formula_zh, m.formula_en] for m in METRICS.values()]))
         return
+    if fmt not in KPI_FORMATS:
+        raise ZhuizongError(f"不支持的格式 {fmt!r}; 可用: {', '.join(KPI_FORMATS)}",
+                            f"unknown format {fmt!r}; use one of {', '.join(KPI_FORMATS)}")
     if not period:
         raise ZhuizongError("请给出 --period", "give --period (e.g. 2026-05)")
     try:
         as_of_date = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError:
         raise ZhuizongError(f"日期格式应为 YYYY-MM-DD: {as_of}", f"--as-of must be YYYY-MM-DD: {as_of}") from None
-    req = KpiRequest(period=period, org=org, by=by, segment=segment,
+    req = KpiRequest(period=period, org=normalize_code(org) if org else None, by=by, segment=segment,
                      metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()) if metrics else None,
                      as_of=as_of_date)
     ws = _ws()
@@ -570,9 +582,11 @@ def users_grant(
 ) -> None:
     """Grant a data scope. 授予数据范围."""
     from zhuizong.access import users
+    from zhuizong.importing.normalize import normalize_code
     from zhuizong.store.db import atomic
 
-    given = [(t, v) for t, v in (("org_subtree", org), ("reporting_line", line), ("self", self_)) if v]
+    given = [(t, normalize_code(v) or v) for t, v in
+             (("org_subtree", org), ("reporting_line", line), ("self", self_)) if v]
     if len(given) != 1:
         raise ZhuizongError("请给出且只给出 --org / --line / --self 之一",
                             "give exactly one of --org, --line, --self")
@@ -648,12 +662,13 @@ def agents_list(
 @agents_app.command("show")
 def agents_show(code: str, fmt: FormatOpt = "table") -> None:
     """One agent with spells and dated history (404 outside your scope). 人员详情."""
+    from zhuizong.importing.normalize import normalize_code
     from zhuizong.services.directory import get_agent
 
     ws = _ws()
     actor = _actor(ws)
     with ws.require_ready().connect() as conn:
-        d = get_agent(conn, actor, code)
+        d = get_agent(conn, actor, normalize_code(code) or code)
     if fmt == "json":
         output.print_json({"agent": d.agent.__dict__, "spells": d.spells, "history": d.history})
         return
@@ -715,6 +730,35 @@ def _hoist_global_options(argv: list[str]) -> list[str]:
     return front + rest
 
 
+EXIT_OS_ERROR = 7
+
+_DISK_FULL_WORDS = ("database or disk is full", "no space left on device", "disk full",
+                    "attempt to write a readonly database", "could not extend file")
+
+
+def _os_error_text(exc: OSError) -> tuple[str, str]:
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return (f"磁盘已满{where}: 请释放空间后重试", f"the disk is full{where}: free some space and try again")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (f"无法写入{where}: 只读或没有权限", f"cannot write{where}: read-only or permission denied")
+    reason = exc.strerror or type(exc).__name__
+    return (f"文件系统错误{where}: {reason}", f"file system error{where}: {reason}")
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """A database error that means the disk (or the database file) cannot take more writes."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        text = str(e).lower()
+        if any(w in text for w in _DISK_FULL_WORDS):
+            return True
+        e = e.__cause__ or e.__context__ or getattr(e, "orig", None)
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     try:
@@ -727,7 +771,17 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         output.error("已中止", "aborted")
         sys.exit(1)
+    except OSError as exc:
+        # a full disk, a read-only workspace, a missing folder: a clear error, not a traceback
+        zh, en = _os_error_text(exc)
+        output.error(zh, en)
+        sys.exit(EXIT_OS_ERROR)
     except Exception as exc:
+        if _disk_full(exc):
+            output.error("磁盘已满或数据库无法写入: 请释放空间后重试 (未保存任何更改)",
+                         "the disk is full or the database cannot be written: free some space "
+                         "and try again (nothing was saved)")
+            sys.exit(EXIT_OS_ERROR)
         # Usage errors (click's ClickException; vendored inside newer Typer): duck-typed so that
         # every supported Typer version prints the usage message instead of a traceback.
         show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)

@@ -10,11 +10,15 @@ here except Excel dates in date columns, which become ``YYYY-MM-DD``.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
+import os
 import re
+import stat
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,28 +71,53 @@ class RawTable:
         return len(self.rows)
 
 
-def check_size(path: Path, settings: ImportSettings) -> int:
+def check_file(path: Path, max_bytes: int | None = None) -> int:
+    """The file must be a regular file (not a folder, device or pipe: ``/dev/zero`` would never
+    end) and, where a limit applies (web uploads: ``import.max_file_mb``), not larger. The
+    command line has no size limit: files of any size are read in bounded memory."""
     try:
-        size = path.stat().st_size
+        st = os.stat(path)
     except OSError as exc:
         raise _reject(f"无法读取文件: {exc.strerror}", f"cannot read the file: {exc.strerror}") from None
-    limit = settings.max_file_mb * MB
-    if size > limit:
+    if stat.S_ISDIR(st.st_mode):
+        raise _reject(f"{path.name} 是一个文件夹, 不是文件", f"{path.name} is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise _reject(f"{path.name} 不是普通文件 (设备、管道等无法导入)",
+                      f"{path.name} is not a regular file (devices and pipes cannot be imported)")
+    if not os.access(path, os.R_OK):
+        raise _reject("无法读取文件: 没有权限", "cannot read the file: permission denied")
+    size = st.st_size
+    if max_bytes is not None and size > max_bytes:
         raise _reject(
-            f"文件过大: {size / MB:.1f} MB, 上限 {settings.max_file_mb} MB (设置 import.max_file_mb)",
-            f"file too large: {size / MB:.1f} MB, limit {settings.max_file_mb} MB "
+            f"文件过大: {size / MB:.1f} MB, 上限 {max_bytes / MB:.0f} MB (设置 import.max_file_mb)",
+            f"file too large: {size / MB:.1f} MB, limit {max_bytes / MB:.0f} MB "
             "(setting import.max_file_mb)",
         )
     return size
 
 
-def read_file(path: Path, kind: ImportKind, settings: ImportSettings) -> RawTable:
+def check_size(path: Path, settings: ImportSettings) -> int:
+    """:func:`check_file` with the upload limit of ``settings`` (web uploads)."""
+    return check_file(path, settings.max_file_mb * MB)
+
+
+Cancelled = Callable[[], bool]
+
+
+class Stop(Exception):
+    """Raised inside the reader when ``cancelled()`` answers True (the caller decides what to
+    tell the user)."""
+
+
+def read_file(path: Path, kind: ImportKind, settings: ImportSettings, *,
+              encoding: str | None = None, max_bytes: int | None = None,
+              cancelled: Cancelled | None = None) -> RawTable:
     """Read ``path`` (CSV or XLSX, decided by content, not by name) for ``kind``."""
-    check_size(path, settings)
+    check_file(path, max_bytes)
     with open(path, "rb") as fh:
         head = fh.read(8)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return read_xlsx(path, kind, settings)
+        return read_xlsx(path, kind, settings, cancelled)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise _reject(
             "不支持旧版 Excel (.xls) 文件: 请另存为 .xlsx 或 CSV",
@@ -96,14 +125,23 @@ def read_file(path: Path, kind: ImportKind, settings: ImportSettings) -> RawTabl
         )
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         raise _reject("不是有效的 XLSX 文件", "not a valid XLSX file")
-    return read_csv_bytes(path.read_bytes())
+    return read_csv_bytes(path.read_bytes(), encoding)
 
 
 # --- CSV --------------------------------------------------------------------------------------
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Decode CSV bytes: BOM, then strict UTF-8, then GB18030. Returns (text, encoding)."""
+def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """Decode CSV bytes with evidence. Returns (text, encoding).
+
+    With ``encoding`` (the user's ``--encoding``): that codec, strictly; rows it cannot decode are
+    refused. Without: a BOM decides; else UTF-8 when every line is UTF-8; else GB18030 when every
+    line decodes *and* reads as Chinese text (:func:`_doubtful`). A file that mixes encodings, or
+    whose text reads as another encoding (Big5, Shift-JIS), is refused with the rows that disagree,
+    the suspected encoding and the option to pass: never decoded into mojibake.
+    """
+    if encoding:
+        return _decode_as(data, encoding)
     for bom, enc in _BOMS:
         if data.startswith(bom):
             try:
@@ -130,23 +168,206 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    try:
+    lines = data.split(b"\n")
+    utf8_lines: list[int] = []
+    other_lines: list[int] = []
+    for i, line in enumerate(lines):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_lines.append(i)
+        except UnicodeDecodeError:
+            other_lines.append(i)
+    if utf8_lines:
+        # mixed: report the minority (a GBK row pasted into a UTF-8 file, or the reverse)
+        if len(utf8_lines) >= len(other_lines):
+            raise ReadRejected(_mixed_errors(lines, other_lines, "UTF-8"))
+        raise ReadRejected(_mixed_errors(lines, utf8_lines, "GB18030/GBK"))
+    doubtful = [i for i in other_lines if _doubtful_line(lines[i])]
+    if not doubtful:
         return data.decode("gb18030"), "gb18030"
+    raise ReadRejected(_doubtful_errors(lines, doubtful))
+
+
+#: how many rows of a refused encoding are listed one by one (the rest are counted)
+MAX_ENCODING_ROWS = 100
+_ENCODING_NAMES = {"gb18030": "GB18030/GBK", "big5": "Big5", "shift_jis": "Shift-JIS",
+                   "utf-8": "UTF-8"}
+_OPTION = {"GB18030/GBK": "gb18030", "Big5": "big5", "Shift-JIS": "shift_jis", "UTF-8": "utf-8"}
+
+
+def _decode_as(data: bytes, encoding: str) -> tuple[str, str]:
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise _reject(f"未知的编码 {encoding!r}", f"unknown encoding {encoding!r}",
+                      column="encoding", value=encoding) from None
+    for bom, enc in _BOMS:
+        if data.startswith(bom) and codecs.lookup(enc).name == codecs.lookup(codec).name:
+            data = data[len(bom):]
+            break
+    try:
+        return data.decode(codec), codec
     except UnicodeDecodeError:
         pass
-    raise _reject(
-        f"无法识别文件编码; 支持的编码: {ACCEPTED_ENCODINGS_ZH}",
-        f"cannot decode the file; accepted encodings: {ACCEPTED_ENCODINGS_EN}",
-    )
+    if codec.startswith(("utf-16", "utf-32")):
+        raise _reject(f"文件不是有效的 {codec} 编码", f"the file is not valid {codec}")
+    errors: list[RowError] = []
+    lines = data.split(b"\n")
+    bad = 0
+    for i, line in enumerate(lines):
+        try:
+            line.decode(codec)
+        except UnicodeDecodeError:
+            bad += 1
+            if len(errors) < MAX_ENCODING_ROWS:
+                errors.append(RowError(i + 1, "", _preview(line, _suspect(line)),
+                                       f"第 {i + 1} 行无法按 {codec} 解码 (疑似 {_suspect(line)})",
+                                       f"line {i + 1} cannot be decoded as {codec} "
+                                       f"(suspected: {_suspect(line)})"))
+    if bad > len(errors):
+        errors.append(RowError(0, "", "", f"另有 {bad - len(errors)} 行无法解码",
+                               f"{bad - len(errors)} more lines cannot be decoded"))
+    raise ReadRejected(errors)
+
+
+def _cjk_punct(o: int) -> bool:
+    return 0x3000 <= o <= 0x303F or 0xFF01 <= o <= 0xFF5E
+
+
+def _char_score(ch: str, enc: str) -> float:
+    """How much one character, read in ``enc``, looks like the text of that language: 1 for a
+    common character (GB2312 hanzi; Big5 frequent hanzi; JIS level-1 kanji and kana), 0.5 for a
+    rarer one (names use some), 0 for what mis-decoded bytes turn into (kana or Cyrillic read
+    from Big5, box drawing, private use …)."""
+    o = ord(ch)
+    if _cjk_punct(o) or ch in "·—…‘’“”":
+        return 1.0
+    is_han = 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF
+    if enc == "gb18030":
+        if 0x20000 <= o <= 0x3134F or 0xF900 <= o <= 0xFAFF:
+            return 0.5  # hanzi of the extensions (four-byte GB18030): rare, but real names
+
+        if not is_han:
+            return 0.0
+        try:
+            ch.encode("gb2312")
+            return 1.0
+        except UnicodeEncodeError:
+            return 0.5
+    if enc == "big5":
+        if not is_han:
+            return 0.0
+        lead = ch.encode("big5")[0]
+        return 1.0 if 0xA4 <= lead <= 0xC6 else 0.5
+    # shift_jis
+    if 0x3040 <= o <= 0x30FF:
+        return 1.0
+    if 0xFF61 <= o <= 0xFF9F:  # half-width katakana: what Big5 and GBK lead bytes become
+        return 0.2
+    if not is_han:
+        return 0.0
+    lead = ch.encode("shift_jis")[0]
+    return 1.0 if 0x88 <= lead <= 0x9F else 0.5
+
+
+def _line_score(line: bytes, enc: str) -> float:
+    """Mean :func:`_char_score` of the line's non-ASCII characters read in ``enc`` (-1 when the
+    bytes are not valid in ``enc``)."""
+    try:
+        text = line.decode(enc)
+    except UnicodeDecodeError:
+        return -1.0
+    chars = [c for c in text if ord(c) > 127]
+    if not chars:
+        return 1.0
+    return sum(_char_score(c, enc) for c in chars) / len(chars)
+
+
+def _doubtful_line(line: bytes) -> bool:
+    """Not GB18030/GBK with evidence: the line is no valid GB18030, or reads as Chinese text less
+    well than as Big5 or Shift-JIS, or badly on its own."""
+    gb = _line_score(line, "gb18030")
+    return gb < 0.6 or gb < max(_line_score(line, "big5"), _line_score(line, "shift_jis"))
+
+
+def _suspect(line: bytes) -> str:
+    """The encoding that reads ``line`` best: UTF-8, GB18030/GBK, Big5 or Shift-JIS ("?")."""
+    try:
+        line.decode("utf-8")
+        return "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    scores = {name: _line_score(line, enc) for name, enc in
+              (("GB18030/GBK", "gb18030"), ("Big5", "big5"), ("Shift-JIS", "shift_jis"))}
+    best = max(scores, key=lambda k: scores[k])
+    return best if scores[best] >= 0.6 else "?"
+
+
+def _preview(line: bytes, suspect: str) -> str:
+    enc = _OPTION.get(suspect, "utf-8")
+    text = line.decode(enc, errors="replace").rstrip("\r")
+    return text[:80]
+
+
+def _mixed_errors(lines: list[bytes], rows: list[int], majority: str) -> list[RowError]:
+    errors: list[RowError] = []
+    for i in rows[:MAX_ENCODING_ROWS]:
+        sus = _suspect(lines[i])
+        opt = _OPTION.get(sus, "")
+        errors.append(RowError(
+            i + 1, "", _preview(lines[i], sus),
+            f"第 {i + 1} 行的编码与文件其余部分 ({majority}) 不同, 疑似 {sus}: "
+            f"请将整个文件另存为同一编码 (UTF-8)",
+            f"line {i + 1} is not in the encoding of the rest of the file ({majority}); "
+            f"suspected: {sus}. Save the whole file in one encoding (UTF-8)"
+            + (f", or pass --encoding {opt} if the whole file is {sus}" if opt else ""),
+        ))
+    if len(rows) > MAX_ENCODING_ROWS:
+        n = len(rows) - MAX_ENCODING_ROWS
+        errors.append(RowError(0, "", "", f"另有 {n} 行编码不同", f"{n} more lines differ"))
+    return errors
+
+
+def _doubtful_errors(lines: list[bytes], rows: list[int]) -> list[RowError]:
+    suspects = [_suspect(lines[i]) for i in rows[:MAX_ENCODING_ROWS]]
+    errors = [
+        RowError(
+            i + 1, "", _preview(lines[i], sus),
+            f"第 {i + 1} 行无法确定编码, 疑似 {sus} (不是 UTF-8, 按 GBK 读出的不是中文): "
+            + (f"请另存为 UTF-8, 或使用 --encoding {_OPTION[sus]}" if sus in _OPTION
+               else f"请另存为 UTF-8; 支持的编码: {ACCEPTED_ENCODINGS_ZH}"),
+            f"line {i + 1}: encoding cannot be decided, suspected {sus} (not UTF-8, and read as "
+            "GBK it is not Chinese text): save the file as UTF-8"
+            + (f" or pass --encoding {_OPTION[sus]}" if sus in _OPTION
+               else f"; accepted encodings: {ACCEPTED_ENCODINGS_EN}"),
+        )
+        for i, sus in zip(rows[:MAX_ENCODING_ROWS], suspects, strict=True)
+    ]
+    if len(rows) > MAX_ENCODING_ROWS:
+        n = len(rows) - MAX_ENCODING_ROWS
+        errors.append(RowError(0, "", "", f"另有 {n} 行无法确定编码",
+                               f"{n} more lines of undecided encoding"))
+    # the file as a whole: the most frequent suspect and the option to pass
+    sus = max(set(suspects), key=suspects.count)
+    hint_zh = (f"如确为 {sus}, 请使用 --encoding {_OPTION[sus]}" if sus in _OPTION
+               else f"支持的编码: {ACCEPTED_ENCODINGS_ZH}")
+    hint_en = (f"if it is {sus}, pass --encoding {_OPTION[sus]}" if sus in _OPTION
+               else f"accepted encodings: {ACCEPTED_ENCODINGS_EN}")
+    errors.insert(0, RowError(0, "", "", f"无法确定文件编码 (疑似 {sus}), 未导入任何行; 请另存为 UTF-8; {hint_zh}",
+                              f"the file's encoding cannot be decided (suspected {sus}); nothing "
+                              f"was imported; save it as UTF-8; {hint_en}"))
+    return errors
 
 
 _FIELDS_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
-def read_csv_bytes(data: bytes) -> RawTable:
+def read_csv_bytes(data: bytes, encoding: str | None = None) -> RawTable:
     if not data.strip():
         raise _reject("文件为空", "the file is empty")
-    text, encoding = decode(data)
+    text, encoding = decode(data, encoding)
     if not text.strip(" \t\r\n\ufeff\u3000"):
         raise _reject("文件为空", "the file is empty")
     first_line = text.split("\n", 1)[0]
@@ -340,7 +561,8 @@ def _excel_serial(value: float) -> str:
     return (d.date() if isinstance(d, dt.datetime) else d).isoformat()
 
 
-def read_xlsx(path: Path, kind: ImportKind, settings: ImportSettings) -> RawTable:
+def read_xlsx(path: Path, kind: ImportKind, settings: ImportSettings,
+              cancelled: Cancelled | None = None) -> RawTable:
     import openpyxl
 
     check_zip(path, settings)
@@ -352,21 +574,94 @@ def read_xlsx(path: Path, kind: ImportKind, settings: ImportSettings) -> RawTabl
             f"cannot open the XLSX file ({type(exc).__name__}: {exc})",
         ) from None
     try:
-        return _read_workbook(path, wb, kind)
+        return _read_workbook(path, wb, kind, cancelled)
     finally:
         wb.close()
 
 
-def _read_workbook(path: Path, wb: object, kind: ImportKind) -> RawTable:
+#: widest declared sheet accepted: an import kind has a few dozen columns at most
+MAX_XLSX_COLUMNS = 1024
+#: rows of one sheet (Excel's own limit)
+MAX_XLSX_ROWS = 1_048_576
+_DIM_RE = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
+
+
+def _col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - 64)
+    return n
+
+
+def check_dimension(path: Path, member: str | None, title: str) -> None:
+    """Refuse a sheet whose declared range is absurd, from the first 64 KB of its XML (where
+    ``<dimension>`` is), before a cell is read: a 5 KB file declaring ``A1:XFD1048576`` would
+    otherwise have the reader walk 17 billion empty cells."""
+    if not member:
+        return
+    with zipfile.ZipFile(path) as zf:
+        try:
+            fh = zf.open(member.lstrip("/"))
+        except KeyError:
+            return
+        with fh:
+            head = fh.read(1 << 16)
+    m = _DIM_RE.search(head)
+    if m is None:
+        return
+    c1, r1, c2, r2 = m.groups()
+    cols = _col_number((c2 or c1).decode()) - _col_number(c1.decode()) + 1
+    rows = int(r2 or r1) - int(r1) + 1
+    ref = m.group(0).split(b'"')[1].decode()
+    if cols > MAX_XLSX_COLUMNS or int(r2 or r1) > MAX_XLSX_ROWS:
+        raise _reject(
+            f"工作表 {title!r} 声明的范围 {ref} ({cols:,} 列 × {rows:,} 行) 不合理: 导入文件最多 "
+            f"{MAX_XLSX_COLUMNS} 列; 请只保留数据区域后另存",
+            f"sheet {title!r} declares the range {ref} ({cols:,} columns × {rows:,} rows), "
+            f"which is absurd: an import file has at most {MAX_XLSX_COLUMNS} columns; keep only "
+            "the data and save again",
+        )
+
+
+def _pick_sheet(sheets: list, kind: ImportKind):  # type: ignore[no-untyped-def,type-arg]
+    """The sheet named after the kind (code or Chinese label) among the visible ones, else the
+    first visible sheet. Hidden (and very hidden) sheets are never imported."""
+    visible = [s for s in sheets if getattr(s, "sheet_state", "visible") == "visible"]
+    if not visible:
+        raise _reject("工作簿中没有可见的工作表 (全部已隐藏)",
+                      "the workbook has no visible sheet (all are hidden)")
+    wanted = {kind.name.lower(), fold(kind.zh).lower()}
+    return next((s for s in visible if fold(s.title).lower() in wanted), visible[0])
+
+
+def _read_workbook(path: Path, wb: object, kind: ImportKind,
+                   cancelled: Cancelled | None = None) -> RawTable:
     sheets = list(wb.worksheets)  # type: ignore[attr-defined]
     if not sheets:
         raise _reject("工作簿中没有工作表", "the workbook has no worksheet")
-    wanted = {kind.name.lower(), fold(kind.zh).lower()}
-    ws = next((s for s in sheets if fold(s.title).lower() in wanted), sheets[0])
+    ws = _pick_sheet(sheets, kind)
     if not hasattr(ws, "iter_rows"):
         raise _reject(
             f"工作表 {ws.title!r} 不是数据表", f"sheet {ws.title!r} is not a worksheet"
         )
+    check_dimension(path, getattr(ws, "_worksheet_path", None), ws.title)
+    if hasattr(ws, "reset_dimensions"):
+        # rows and columns as they are in the file, never padded to the declared range
+        ws.reset_dimensions()
+    try:
+        return _read_sheet(path, ws, kind, cancelled)
+    except (ReadRejected, Stop):
+        raise
+    except Exception as exc:  # malformed sheet XML raises many kinds (lxml, ValueError, …)
+        raise _reject(
+            f"工作表 {ws.title!r} 的内容已损坏, 无法读取 ({type(exc).__name__}); 请在 Excel 中打开后另存",
+            f"sheet {ws.title!r} is corrupt and cannot be read ({type(exc).__name__}); open it in "
+            "Excel and save it again",
+        ) from None
+
+
+def _read_sheet(path: Path, ws, kind: ImportKind,  # type: ignore[no-untyped-def]
+                cancelled: Cancelled | None = None) -> RawTable:
     sheet_hint_zh = f"工作表 {ws.title!r}"
     sheet_hint_en = f"sheet {ws.title!r}"
     errors: list[RowError] = []
@@ -401,6 +696,8 @@ def _read_workbook(path: Path, wb: object, kind: ImportKind) -> RawTable:
     rownum = 1
     for row in it:
         rownum += 1
+        if cancelled is not None and rownum % 2000 == 0 and cancelled():
+            raise Stop()
         vals: list[str | None] = [None] * ncol
         any_value = False
         for j, cell in enumerate(row):

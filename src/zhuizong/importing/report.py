@@ -9,6 +9,9 @@ import csv
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
+
 from zhuizong.common.cells import safe_cell
 from zhuizong.errors import ZhuizongError
 
@@ -26,9 +29,35 @@ def _rows(result: ImportResult) -> list[tuple[int, str, str, str, str]]:
     ]
 
 
+def check_report_path(path: Path) -> None:
+    """Refuse a report path that cannot be written (wrong suffix, missing folder) *before* the
+    import runs, so a long import does not end in a traceback."""
+    path = Path(path)
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        raise ZhuizongError(
+            f"错误报告只能写成 .xlsx 或 .csv, 不支持 {path.name!r}",
+            f"the error report must be .xlsx or .csv, not {path.name!r}",
+        )
+    if not path.parent.is_dir():
+        raise ZhuizongError(f"错误报告的文件夹不存在: {path.parent}",
+                            f"the folder of the error report does not exist: {path.parent}")
+    if path.is_dir():
+        raise ZhuizongError(f"错误报告路径是一个文件夹: {path}",
+                            f"the error report path is a folder: {path}")
+
+
 def write_error_report(result: ImportResult, path: Path) -> None:
     """Write ``result.errors`` to ``path`` (.xlsx or .csv, by suffix)."""
     path = Path(path)
+    check_report_path(path)
+    try:
+        _write(result, path)
+    except OSError as exc:
+        raise ZhuizongError(f"无法写入错误报告 {path}: {exc.strerror}",
+                            f"cannot write the error report {path}: {exc.strerror}") from None
+
+
+def _write(result: ImportResult, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with open(path, "w", encoding="utf-8-sig", newline="") as fh:
@@ -37,7 +66,6 @@ def write_error_report(result: ImportResult, path: Path) -> None:
             w.writerows(_rows(result))
         return
     if suffix == ".xlsx":
-        import xlsxwriter
 
         wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
                                              "strings_to_urls": False,
@@ -58,7 +86,11 @@ def write_error_report(result: ImportResult, path: Path) -> None:
             ws.set_column(3, 4, 50)
             ws.freeze_panes(1, 0)
         finally:
-            wb.close()
+            try:
+                wb.close()
+            except FileCreateError as exc:
+                raise ZhuizongError(f"无法写入错误报告 {path}: {exc}",
+                                    f"cannot write the error report {path}: {exc}") from None
         return
     raise ZhuizongError(
         f"错误报告只能写成 .xlsx 或 .csv, 不支持 {path.name!r}",

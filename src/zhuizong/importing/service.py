@@ -1,6 +1,6 @@
 """Import a file (or a DataFrame) of one kind: all or nothing, idempotent, with a full error list.
 
-Pipeline: size check -> sha256 (already imported? stop) -> read (reader) -> map headers
+Pipeline: file check -> sha256 (the latest import of this kind was this very file? stop) -> read (reader) -> map headers
 (normalize) -> validate column-wise (validate) -> in ONE transaction: check references against
 the database, record the batch, staged upsert (upsert), rebuild derived history for agents /
 agent_events, audit log -> commit (or roll back for a dry run or on any error).
@@ -38,7 +38,7 @@ from zhuizong.store.history import rebuild_history
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 
-__all__ = ["ImportResult", "RowError", "get_kind", "import_file", "import_frame"]
+__all__ = ["ImportCancelled", "ImportResult", "RowError", "get_kind", "import_file", "import_frame"]
 
 Status = Literal["committed", "dry_run", "rejected", "already_imported"]
 Progress = Callable[[int, int], None]
@@ -61,6 +61,21 @@ class ImportResult:
     @property
     def ok(self) -> bool:
         return self.status != "rejected"
+
+
+class ImportCancelled(ZhuizongError):
+    """The import was stopped before it committed (the web client left); nothing was stored."""
+
+    def __init__(self) -> None:
+        super().__init__("导入已取消, 未导入任何行", "the import was cancelled; nothing was imported")
+
+
+Cancelled = Callable[[], bool]
+
+
+def _checkpoint(cancelled: Cancelled | None) -> None:
+    if cancelled is not None and cancelled():
+        raise ImportCancelled()
 
 
 class _Abort(Exception):
@@ -109,11 +124,29 @@ def frame_sha256(frame: pd.DataFrame) -> str:
 
 
 def _find_batch(conn: Connection, kind: str, sha: str) -> tuple[int, int] | None:
+    """The batch of this very file when it is a no-op to import it again: the same content was
+    the *latest* import of its kind. An older file is applied again by rows (docs/import-guide.md,
+    "Importing a file again"): re-importing A after a correction B restores A's values."""
     b = table("import_batches")
     row = conn.execute(
-        select(b.c.id, b.c.rows_total).where(b.c.kind == kind, b.c.file_sha256 == sha)
+        select(b.c.id, b.c.rows_total, b.c.file_sha256).where(b.c.kind == kind)
+        .order_by(b.c.id.desc()).limit(1)
     ).first()
-    return (int(row[0]), int(row[1])) if row else None
+    return (int(row[0]), int(row[1])) if row and row[2] == sha else None
+
+
+def superseded_sha(sha: str, batch_id: int) -> str:
+    """What an earlier batch of a file applied again keeps as its hash (the key ``(kind,
+    file_sha256)`` is unique; the latest application holds the file's own hash)."""
+    return hashlib.sha256(f"{sha}:superseded-by-reimport:{batch_id}".encode()).hexdigest()
+
+
+def _release_sha(conn: Connection, kind: str, sha: str) -> None:
+    b = table("import_batches")
+    old = conn.execute(select(b.c.id).where(b.c.kind == kind, b.c.file_sha256 == sha)).first()
+    if old is not None:
+        conn.execute(update(b).where(b.c.id == old[0])
+                     .values(file_sha256=superseded_sha(sha, int(old[0]))))
 
 
 def _rejected(kind: ImportKind, name: str, sha: str, errors: list[RowError], t0: float,
@@ -126,25 +159,39 @@ def _rejected(kind: ImportKind, name: str, sha: str, errors: list[RowError], t0:
 
 
 def import_file(ws: Workspace, kind: str, path: Path, *, dry_run: bool = False,
-                actor: str = "system", progress: Progress | None = None) -> ImportResult:
-    """Import one CSV/XLSX file of ``kind`` into the workspace's database (all or nothing)."""
+                actor: str = "system", progress: Progress | None = None,
+                encoding: str | None = None, max_bytes: int | None = None,
+                cancelled: Cancelled | None = None) -> ImportResult:
+    """Import one CSV/XLSX file of ``kind`` into the workspace's database (all or nothing).
+
+    ``encoding`` forces the CSV encoding (else it is detected with evidence); ``max_bytes`` is the
+    size limit of web uploads (the command line has none); ``cancelled`` is asked between steps
+    and every few thousand rows: when it answers True the import stops (:class:`ImportCancelled`)
+    and nothing is stored."""
     t0 = time.perf_counter()
     k = get_kind(kind)
     path = Path(path)
     name = path.name
     settings = ws.settings.import_
     try:
-        reader.check_size(path, settings)
+        reader.check_file(path, max_bytes)
         sha = _file_sha256(path)
     except reader.ReadRejected as exc:
         return _rejected(k, name, "", exc.errors, t0)
+    except OSError as exc:
+        return _rejected(k, name, "", [RowError(0, "", "", f"无法读取文件: {exc.strerror}",
+                                                f"cannot read the file: {exc.strerror}")], t0)
     done = _already(ws, k, name, sha, t0)
     if done is not None:
         return done
     try:
-        raw = reader.read_file(path, k, settings)
+        raw = reader.read_file(path, k, settings, encoding=encoding, max_bytes=max_bytes,
+                               cancelled=cancelled)
     except reader.ReadRejected as exc:
         return _rejected(k, name, sha, exc.errors, t0)
+    except reader.Stop:
+        raise ImportCancelled() from None
+    _checkpoint(cancelled)
     columns, errors = _map_raw(k, raw)
     if errors:
         return _rejected(k, name, sha, errors, t0, len(raw))
@@ -152,6 +199,14 @@ def import_file(ws: Workspace, kind: str, path: Path, *, dry_run: bool = False,
         return _rejected(k, name, sha, [RowError(0, "", "", "文件没有数据行",
                                                  "the file has no data rows")], t0)
     v = validate_columns(k, columns, raw.rows)
+    _checkpoint(cancelled)
+    if cancelled is not None:
+        outer = progress
+
+        def progress(done: int, total: int) -> None:
+            _checkpoint(cancelled)
+            if outer is not None:
+                outer(done, total)
     return _apply(ws, k, v, name, sha, dry_run=dry_run, actor=actor, progress=progress, t0=t0)
 
 
@@ -248,6 +303,7 @@ def _apply(ws: Workspace, k: ImportKind, v: Validated, name: str, sha: str, *, d
             ref_errors = check_references(conn, v)
             if ref_errors:
                 raise _Abort(ref_errors)
+            _release_sha(conn, k.name, sha)
             started = _now()
             pk = conn.execute(
                 insert(b).values(

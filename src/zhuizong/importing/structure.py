@@ -142,7 +142,45 @@ def check_structure(conn: Connection, kind_name: str, columns: Mapping[str, pa.A
         frame = frame[keep]
     if kind_name == "org_units":
         return _org_tree(conn, frame)
-    return _reporting_lines(conn, kind_name, frame)
+    out = _reporting_lines(conn, kind_name, frame)
+    if kind_name == "agents":
+        out += _recruiters(conn, frame)
+    return sorted(out, key=lambda e: (e.row, e.column))
+
+
+# --- recruiters -------------------------------------------------------------------------------
+
+
+def _recruiters(conn: Connection, frame: pd.DataFrame) -> list[RowError]:
+    """Recruitment (推荐/增员) lines stay a forest: nobody recruited themselves, directly or
+    through the people they recruited (the recruiter is not dated: the ``agents`` row's value)."""
+    if "recruiter_code" not in frame or "agent_code" not in frame:
+        return []
+    t = db_table("agents")
+    parent: dict[str, str | None] = {
+        str(code): (None if rec is None else str(rec))
+        for code, rec in conn.execute(select(t.c.agent_code, t.c.recruiter_code)).all()
+    }
+    row_of: dict[str, int] = {}
+    for rec in frame[frame.agent_code.notna()].itertuples(index=False):
+        row_of.setdefault(rec.agent_code, int(rec.zz_row))
+        r = rec.recruiter_code
+        parent[rec.agent_code] = None if r is None or (isinstance(r, float) and np.isnan(r)) else r
+    out: list[RowError] = []
+    for cyc in forest_cycles(parent):
+        path = _arrow(cyc)
+        if len(cyc) == 1:
+            zh, en = (f"人员不能是自己的推荐人: {path}", f"an agent cannot be their own recruiter: {path}")
+        else:
+            zh = f"推荐关系形成循环, 人员会成为自己的推荐人: {path}"
+            en = f"the recruiters form a cycle, an agent would have recruited themselves: {path}"
+        mine = sorted((row_of[c], c) for c in cyc if c in row_of)
+        if not mine:
+            out.append(RowError(0, "recruiter_code", cyc[0], zh + " (已存储的数据)",
+                                en + " (in the stored data)"))
+        for r, c in mine:
+            out.append(RowError(r, "recruiter_code", parent[c] or "", zh, en))
+    return out
 
 
 # --- org tree ---------------------------------------------------------------------------------

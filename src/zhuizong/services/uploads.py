@@ -22,6 +22,7 @@ import secrets
 import shutil
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -33,7 +34,7 @@ from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.importing.kinds import IMPORT_ORDER, KINDS
 from zhuizong.importing.normalize import RowError
 from zhuizong.importing.report import write_error_report
-from zhuizong.importing.service import ImportResult, get_kind, import_file
+from zhuizong.importing.service import ImportCancelled, ImportResult, get_kind, import_file
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 
@@ -185,8 +186,10 @@ def _record(meta: Meta, result: ImportResult) -> None:
     meta.errors = [asdict(e) for e in result.errors[:500]]
 
 
-def dry_run(ws: Workspace, actor: Actor, staged: Staged, kind: str) -> Meta:
-    """Check the received file with the importer's dry run; keep the outcome with the file."""
+def dry_run(ws: Workspace, actor: Actor, staged: Staged, kind: str,
+            cancelled: Callable[[], bool] | None = None) -> Meta:
+    """Check the received file with the importer's dry run; keep the outcome with the file.
+    ``cancelled`` (the client left) stops it: :class:`ImportCancelled`, the file is deleted."""
     actor.require("import")
     try:
         k = get_kind(kind)
@@ -195,7 +198,12 @@ def dry_run(ws: Workspace, actor: Actor, staged: Staged, kind: str) -> Meta:
         raise
     staged.close()
     meta = Meta(staged.token, actor.username, k.name, staged.path.name, time.time())
-    result = import_file(ws, k.name, staged.path, dry_run=True, actor=actor.username)
+    try:
+        result = import_file(ws, k.name, staged.path, dry_run=True, actor=actor.username,
+                             max_bytes=max_bytes(ws), cancelled=cancelled)
+    except ImportCancelled:
+        staged.discard()
+        raise
     _record(meta, result)
     if result.errors:
         write_error_report(result, staged.dir / "errors.xlsx")
@@ -213,7 +221,7 @@ def confirm(ws: Workspace, actor: Actor, token: str) -> Meta:
     path = d / "data" / meta.file_name
     if meta.status != "dry_run" or not path.is_file():
         raise ZhuizongError("该文件没有通过检查, 不能导入", "this file did not pass the check; it cannot be imported")
-    result = import_file(ws, meta.kind, path, actor=actor.username)
+    result = import_file(ws, meta.kind, path, actor=actor.username, max_bytes=max_bytes(ws))
     _record(meta, result)
     if result.ok:
         shutil.rmtree(d, ignore_errors=True)

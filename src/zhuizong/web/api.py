@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from zhuizong.access.actor import PERMISSIONS
 from zhuizong.campaigns.service import list_campaigns, standings_json
 from zhuizong.errors import NotFound, ZhuizongError
+from zhuizong.importing.normalize import normalize_code
 from zhuizong.kpi.engine import KpiRequest
 from zhuizong.kpi.service import kpi_report, to_csv, write_xlsx
 from zhuizong.services.activity import recent_activity
@@ -454,8 +455,43 @@ def kpi_query(
 KQ = Annotated[KpiQuery, Depends(kpi_query)]
 
 
+def _default_org(ctx: Ctx) -> str | None:
+    """Without ``org``: the top of what the user sees (the root for a user who sees everything).
+    Several tops: a 400 naming only the user's own units; none (a scope of people only): the
+    engine's default with out-of-scope codes kept out of its errors (:func:`_kpi`)."""
+    if ctx.actor.is_system:
+        return None
+    with ctx.ws.engine.connect() as conn:
+        rows = list_orgs(conn, ctx.actor)
+    if not rows:
+        return None
+    visible = {r.org_code for r in rows}
+    tops = sorted(r.org_code for r in rows if r.parent_code not in visible)
+    if len(tops) == 1:
+        return tops[0]
+    shown = ", ".join(tops[:20]) + (" …" if len(tops) > 20 else "")
+    raise ZhuizongError(f"您可查看多个机构, 请用 org 参数指定: {shown}",
+                        f"you see several org units; give org: {shown}")
+
+
 def _kpi(ctx: Ctx, q: KpiQuery) -> Any:
-    return kpi_report(ctx.ws, ctx.actor, _kpi_request(q.period, q.org, q.by, q.segment, q.metrics, q.as_of))
+    org = normalize_code(q.org) if q.org else None
+    if org:
+        return kpi_report(ctx.ws, ctx.actor, _kpi_request(q.period, org, q.by, q.segment,
+                                                          q.metrics, q.as_of))
+    default = _default_org(ctx)
+    try:
+        return kpi_report(ctx.ws, ctx.actor, _kpi_request(q.period, default, q.by, q.segment,
+                                                          q.metrics, q.as_of))
+    except NotFound:
+        if default is not None:
+            raise
+        # the engine's default unit is outside this user's scope: do not name it
+        raise NotFound("您的范围内没有可查看的机构指标", "no org unit KPIs within your scope") from None
+    except ZhuizongError as exc:
+        if default is not None or ctx.actor.is_system or "root" not in exc.en:
+            raise
+        raise ZhuizongError("请用 org 参数指定机构", "give org (an org unit code)") from None
 
 
 @router.get("/kpi", response_model=KpiOut, response_model_exclude_unset=True,

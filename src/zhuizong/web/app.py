@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from zhuizong.access.users import change_own_password
 from zhuizong.common.cache import request_scope
 from zhuizong.errors import NotFound, PermissionDenied, ZhuizongError
 from zhuizong.kpi import results
+from zhuizong.services import uploads
 from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.web import i18n, security
@@ -89,6 +91,88 @@ def _safe_next(path: str | None) -> str:
     return path
 
 
+#: bodies without a session cookie (the login form is a few hundred bytes)
+ANONYMOUS_BODY_BYTES = 64 * 1024
+#: bodies of signed-in requests other than file uploads (forms, API JSON)
+SIGNED_IN_BODY_BYTES = 1024 * 1024
+#: routes that receive an import file: limited by ``import.max_file_mb`` (+ multipart overhead)
+UPLOAD_PATHS = frozenset({"/imports/upload"})
+
+
+def body_limit(ws: Workspace, path: str, signed_in: bool) -> int:
+    """The largest request body accepted on ``path`` (bytes), decided before a byte is read."""
+    if not signed_in:
+        return ANONYMOUS_BODY_BYTES
+    if path in UPLOAD_PATHS:
+        return uploads.max_bytes(ws) + uploads.OVERHEAD_BYTES
+    return SIGNED_IN_BODY_BYTES
+
+
+class BodyLimit:
+    """Refuse an over-size request body with 413 *before* anything reads or parses it, on every
+    route, authenticated or not (FastAPI parses a JSON body before the dependencies that check the
+    session run). The declared ``Content-Length`` decides; a body without one (chunked) is counted
+    as it arrives and cut off at the limit. Pure ASGI, so nothing is buffered."""
+
+    def __init__(self, app: Any, ws: Workspace) -> None:
+        self.app = app
+        self.ws = ws
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in security.UNSAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        signed_in = f"{security.COOKIE}=".encode() in headers.get(b"cookie", b"")
+        limit = body_limit(self.ws, scope.get("path", ""), signed_in)
+        length = headers.get(b"content-length", b"").decode("latin-1").strip()
+        if length and (not length.isdigit() or int(length) > limit):
+            await self._refuse(scope, send, limit)
+            return
+        received = 0
+        started = False
+
+        async def counted() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge()
+            return message
+
+        async def watch(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watch)
+        except _BodyTooLarge:
+            if not started:
+                await self._refuse(scope, send, limit)
+
+    async def _refuse(self, scope: Any, send: Any, limit: int) -> None:
+        mb = f"{limit / (1024 * 1024):.2f}".rstrip("0").rstrip(".")
+        zh = f"请求内容过大: 上限 {mb} MB"
+        en = f"request body too large: the limit is {mb} MB"
+        if scope.get("path", "").startswith("/api/"):
+            body = json.dumps({"detail": en, "detail_zh": zh}, ensure_ascii=False).encode()
+            ctype = b"application/json"
+        else:
+            body = f"{zh} / {en}".encode()
+            ctype = b"text/plain; charset=utf-8"
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
 class OneDataVersion:
     """Each HTTP request reads KPI results of one data version (``results.one_version``):
     one version check per page, not one per result; values marked per request (the user's
@@ -116,6 +200,7 @@ def create_app(ws: Workspace) -> FastAPI:
     app.add_middleware(StaticAssets)  # static files: gzip, hashed URLs, favicon (web/static_files.py)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(OneDataVersion)
+    app.add_middleware(BodyLimit, ws=ws)  # outermost: before any other code sees the body
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     def lang_of(request: Request) -> str:

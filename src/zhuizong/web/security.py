@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, delete, desc, select, update
+from sqlalchemy import Connection, and_, delete, desc, select, text, update
 
 from zhuizong.access.users import verify_password
 from zhuizong.store import audit
@@ -54,39 +54,62 @@ class LoginResult:
     LOCKED = "locked"
 
 
-def throttled(ws: Workspace, username: str) -> bool:
-    """True when ``username`` had too many wrong passwords in a row, recently."""
+def _recent_failures(conn: Connection, ws: Workspace, username: str) -> bool:
     cfg = ws.settings.web
     la = table("login_attempts")
     since = audit.now() - dt.timedelta(minutes=cfg.login_lock_minutes)
-    with ws.engine.connect() as conn:
-        recent: list[bool] = list(conn.execute(
-            select(la.c.ok).where(la.c.username == username, la.c.at >= since)
-            .order_by(desc(la.c.at), desc(la.c.id))
-            .limit(cfg.login_max_failures)).scalars())
+    recent: list[bool] = list(conn.execute(
+        select(la.c.ok).where(la.c.username == username, la.c.at >= since)
+        .order_by(desc(la.c.at), desc(la.c.id))
+        .limit(cfg.login_max_failures)).scalars())
     return len(recent) >= cfg.login_max_failures and not any(recent)
 
 
+def throttled(ws: Workspace, username: str) -> bool:
+    """True when ``username`` had too many wrong passwords in a row, recently."""
+    with ws.engine.connect() as conn:
+        return _recent_failures(conn, ws, username)
+
+
+def _lock_username(conn: Connection, username: str) -> None:
+    """Serialise the check-and-reserve of one username's attempts. SQLite: the write transaction
+    (``BEGIN IMMEDIATE``) already excludes every other writer; PostgreSQL: an advisory lock for
+    the transaction, keyed by the username."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                     {"k": f"zz-login:{username}"})
+
+
 def login(ws: Workspace, username: str, password: str, ip: str | None) -> tuple[str, str | None]:
-    """(result, session token). Records the attempt; re-hashes the password when needed."""
+    """(result, session token). Records the attempt; re-hashes the password when needed.
+
+    The throttle check and the recording of the attempt are one locked step: the attempt is
+    recorded as a failure *before* the password is checked (outside the lock, Argon2 is slow) and
+    turned into a success when it is right, so 100 parallel wrong passwords get at most
+    ``web.login_max_failures`` passwords checked."""
     username = username.strip()
     users, la = table("users"), table("login_attempts")
-    if throttled(ws, username):
-        with atomic(ws.engine) as conn:
+    with atomic(ws.engine) as conn:
+        _lock_username(conn, username)
+        if _recent_failures(conn, ws, username):
             audit.record(conn, actor=username or "?", action="login.throttled", object_type="user",
                          object_id=username, detail={"ip": ip})
-        return LoginResult.LOCKED, None
-    with atomic(ws.engine) as conn:
+            return LoginResult.LOCKED, None
+        pk = conn.execute(la.insert().values(username=username, ip=ip, at=audit.now(), ok=False)
+                          ).inserted_primary_key
+        assert pk is not None
+        attempt_id = pk[0]
         row = conn.execute(select(users.c.password_hash, users.c.is_active)
                            .where(users.c.username == username)).first()
-        ok, new_hash = False, None
-        if row is not None and row.password_hash and row.is_active:
-            ok, new_hash = verify_password(password, row.password_hash)
-        conn.execute(la.insert().values(username=username, ip=ip, at=audit.now(), ok=ok))
+    ok, new_hash = False, None
+    if row is not None and row.password_hash and row.is_active:
+        ok, new_hash = verify_password(password, row.password_hash)
+    with atomic(ws.engine) as conn:
         audit.record(conn, actor=username or "?", action="login" if ok else "login.failed",
                      object_type="user", object_id=username, detail={"ip": ip})
         if not ok:
             return LoginResult.BAD, None
+        conn.execute(update(la).where(la.c.id == attempt_id).values(ok=True))
         if new_hash:
             conn.execute(update(users).where(users.c.username == username).values(password_hash=new_hash))
         token = secrets.token_urlsafe(32)

@@ -23,6 +23,7 @@ BASE_ROWS = {"org_units": 4, "ranks": 3, "products": 2, "agents": 5, "premiums":
 
 ORG = "org_code,org_name,parent_code\n"
 AGENT = "agent_code,agent_name,hire_date,org_code,rank_code,supervisor_code\n"
+RECRUIT = "agent_code,agent_name,hire_date,org_code,rank_code,recruiter_code\n"
 EVENT = "agent_code,event_date,event_type,supervisor_code\n"
 PREM = "txn_id,policy_no,agent_code,product_code,txn_date,txn_type,amount,fyc\n"
 PROD = "product_code,product_name,is_main,pay_mode,term_years,fyc_rate\n"
@@ -156,6 +157,19 @@ CASES: tuple[Case, ...] = (
     Case("agents_cycle_through_stored_chain", "reporting_lines", "agents",
          AGENT + "A001,张伟,2024-01-15,T011,DM,000777\n",
          errors=((2, "supervisor_code", "000777 → A002 → A001 → 000777"),)),
+    Case("agent_own_recruiter", "reporting_lines", "agents",
+         RECRUIT + "A003,李娜,2025-06-01,T011,AG,A003\n",
+         errors=((2, "recruiter_code", "own recruiter"),)),
+    Case("agents_each_others_recruiter", "reporting_lines", "agents",
+         RECRUIT + "A001,张伟,2024-01-15,T011,DM,A002\n",
+         errors=((2, "recruiter_code", "A001 → A002 → A001"),)),
+    Case("recruiter_cycle_of_new_agents", "reporting_lines", "agents",
+         RECRUIT + "R1,甲,2025-01-01,T011,AG,R2\nR2,乙,2025-01-01,T011,AG,R1\n",
+         errors=((2, "recruiter_code", "R1 → R2 → R1"), (3, "recruiter_code", CYCLE))),
+    Case("recruiter_chain_is_a_forest", "reporting_lines", "agents",
+         RECRUIT + "R1,甲,2025-01-01,T011,AG,A002\nR2,乙,2025-01-01,T011,AG,R1\n",
+         counts=(2, 0, 0), rows={"agents": 7},
+         stored=(("agents", {"agent_code": "R2"}, {"recruiter_code": "R1"}),)),
     Case("agent_own_supervisor_full_width", "reporting_lines", "agents",
          AGENT + "A001,张伟,2024-01-15,T011,DM,Ａ００１\n",
          errors=((2, "supervisor_code", OWN_SUP),)),

@@ -11,6 +11,8 @@ files above 1 MB to disk, never to memory — and the limit is applied when copy
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -21,6 +23,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
 from zhuizong.errors import ZhuizongError
+from zhuizong.importing.service import ImportCancelled
 from zhuizong.services import uploads
 from zhuizong.web.deps import Ctx, page_ctx
 
@@ -183,13 +186,31 @@ async def upload(request: Request, ctx: Annotated[Ctx, Depends(page_ctx)]) -> Re
         staged.discard()
         raise
     kind = fields.get("kind", "")
+    left = threading.Event()  # the client went away: the dry run stops at its next checkpoint
+    watcher = asyncio.create_task(_watch_disconnect(request, left))
     try:
-        meta = await run_in_threadpool(uploads.dry_run, ctx.ws, ctx.actor, staged, kind)
+        meta = await run_in_threadpool(uploads.dry_run, ctx.ws, ctx.actor, staged, kind,
+                                       left.is_set)
+    except ImportCancelled:
+        staged.discard()
+        return Response(status_code=499)  # nobody is listening; nothing was stored
     except ZhuizongError as e:
         staged.discard()
         return await _index_async(ctx, error=_msg(ctx, e), kind=kind, status_code=400)
+    finally:
+        watcher.cancel()
     status = 400 if meta.status == "rejected" else 200
     return await _index_async(ctx, meta=meta, status_code=status)
+
+
+async def _watch_disconnect(request: Request, left: threading.Event,
+                            every_s: float = 0.25) -> None:
+    """Set ``left`` as soon as the client disconnects (checked every ``every_s`` seconds)."""
+    while not left.is_set():
+        if await request.is_disconnected():
+            left.set()
+            return
+        await asyncio.sleep(every_s)
 
 
 @router.post("/imports/confirm")
