@@ -310,7 +310,6 @@ _register(
         date_column="date",
     )
 )
-
 # issue 15: agents' own monthly goals (定标) and staff assignments of tracking links
 _register(
     ImportKind(

@@ -729,54 +729,6 @@ class KpiResultRow(Base):
     )
 
 
-# issue 17 --- basic law, the benefit side: income runs and items ---------------------------------
-
-
-class IncomeRun(Base):
-    """A run of ``zhuizong assess income`` for a period (frozen once every window closed)."""
-
-    __tablename__ = "income_runs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    period: Mapped[str] = mapped_column(String(32), index=True)
-    as_of: Mapped[dt.date] = mapped_column(Date)
-    closed: Mapped[bool] = mapped_column(Boolean)  # every benefit window ended before as_of
-    rules_name: Mapped[str] = mapped_column(NAME)
-    rules_sha256: Mapped[str] = mapped_column(String(64))
-    actor: Mapped[str] = mapped_column(String(64))
-    recompute: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-
-
-class IncomeItem(Base):
-    """One benefit item of an agent for a period (the latest run's; frozen once closed). Numbers
-    are exact decimal text in 元 (``basis`` and ``amount``: the projection while the window is
-    open, ``*_to_date``: so far); ``source`` is the bred director of a breeding-bonus item."""
-
-    __tablename__ = "income_items"
-    period: Mapped[str] = mapped_column(String(32), primary_key=True)
-    item: Mapped[str] = mapped_column(String(64), primary_key=True)
-    agent_code: Mapped[str] = mapped_column(CODE, primary_key=True, index=True)
-    source: Mapped[str] = mapped_column(CODE, primary_key=True, default="")
-    run_id: Mapped[int] = mapped_column(ForeignKey("income_runs.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    rank_code: Mapped[str] = mapped_column(CODE)
-    org_code: Mapped[str] = mapped_column(CODE)
-    window_start: Mapped[dt.date] = mapped_column(Date)
-    window_end: Mapped[dt.date] = mapped_column(Date)
-    as_of: Mapped[dt.date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16))
-    basis: Mapped[str] = mapped_column(Text)
-    basis_to_date: Mapped[str] = mapped_column(Text)
-    rate: Mapped[str | None] = mapped_column(Text)
-    amount: Mapped[str] = mapped_column(Text)
-    amount_to_date: Mapped[str] = mapped_column(Text)
-    next_amount: Mapped[str | None] = mapped_column(Text)
-    next_gap: Mapped[str | None] = mapped_column(Text)
-    note_zh: Mapped[str] = mapped_column(Text)
-    note_en: Mapped[str] = mapped_column(Text)
-    __table_args__ = (CheckConstraint(_in("status", ASSESS_STATUSES), name="status"),)
-
-
 # issue 15 --- tracking links: staff assignments, routes, agent goals, report-up ----------------
 
 GOAL_METRICS = ("fyp", "cases", "visits", "interviews", "calls", "recruits")
