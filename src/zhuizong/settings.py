@@ -338,8 +338,11 @@ def set_setting(home: Path, key: str, value: str) -> Any:
         doc[section] = tomlkit.table()
     doc[section][name] = typed  # type: ignore[index]
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:  # name the file the user knows, not only the errno
+        raise OSError(exc.errno, exc.strerror or type(exc).__name__, str(path)) from exc
     return typed
 
 

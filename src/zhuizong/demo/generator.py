@@ -593,6 +593,27 @@ def _assign_recruiters(
 # --- events and agents ------------------------------------------------------------------------
 
 
+def _without_cycles(recruiter: np.ndarray, hire: np.ndarray) -> np.ndarray:
+    """Recruiters per agent with no cycle: an agent rehired into another group can be drawn as the
+    recruiter of their own recruiter (spells differ, agents don't). In each cycle the link of the
+    agent hired last is cut (recruited by the company, -1), as the import refuses cycles."""
+    out = recruiter.copy()
+    state = np.zeros(len(out), dtype=np.int8)  # 0 new, 1 on the current path, 2 done
+    for start in range(len(out)):
+        path: list[int] = []
+        a = start
+        while a >= 0 and state[a] == 0:
+            state[a] = 1
+            path.append(a)
+            a = int(out[a])
+        if a >= 0 and state[a] == 1:  # a cycle: from a along the path
+            cycle = path[path.index(a):]
+            out[max(cycle, key=lambda i: (int(hire[i]), i))] = -1
+        for i in path:
+            state[i] = 2
+    return out
+
+
 def _supervisor(sp: _Spells, orgs: _Orgs, org: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Supervisor agent index (-1 = none): the unit's head, or for a head the parent's head."""
     parent = orgs.parent[org]
@@ -1110,7 +1131,8 @@ def generate(params: DemoParams) -> DemoData:
             "org_code": orgs.code[cur_org],
             "rank_code": rank_code[cur_rank],
             "supervisor_code": code_or_none(agent_code, cur_sup),
-            "recruiter_code": code_or_none(agent_code, sp.recruiter[latest]),
+            "recruiter_code": code_or_none(agent_code, _without_cycles(sp.recruiter[latest],
+                                                                       sp.hire[latest])),
             "leave_date": leave_dates,
             # contacts (issue 16), derived from the index (no draw from rng: the rest of the demo
             # stays as it was): fictitious mobile numbers, WeCom ids for all, DingTalk for a third

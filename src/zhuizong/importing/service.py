@@ -361,6 +361,10 @@ def _apply(ws: Workspace, k: ImportKind, v: Validated, name: str, sha: str, *, d
 
 def _db_error(exc: DBAPIError) -> RowError:
     msg = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    low = msg.lower()
+    if "no space left on device" in low or "could not extend file" in low or "disk is full" in low:
+        return RowError(0, "", "", f"数据库磁盘已满, 未导入任何行: {msg}",
+                        f"the database's disk is full, nothing was imported: {msg}")
     return RowError(0, "", "", f"数据库拒绝了导入: {msg}", f"the database refused the import: {msg}")
 
 
