@@ -15,8 +15,10 @@ Facts chosen so that exactly one link fires per situation:
 * W: no work log on 05-19 (supervisor: ``no_worklog_yesterday``);
 * P: probationary since 03-01 with 300 元 FYC (assessment: ``conversion_gap``);
 * M: April's top producer without production in May (campaign ``top_performer_idle`` and coaching
-  ``zero_production_day20``; no supervisor, so the 组训 leads);
-* G1: FYP plan 1,000,000 for May (executive: ``plan_behind_time``).
+  ``zero_production_day20``, and executive ``exec_idle_top``; no supervisor, so the 组训 leads);
+* G1: FYP plan 1,000,000 for May (executive: ``plan_behind_time``);
+* D: 7 agents, morning-meeting attendance 9 of 16 recorded (coaching: ``unit_low_attendance``,
+  the 组训's 每日考勤追踪, copied to the executive).
 
 Users: sup1/sup2 (supervisors S1/S2, reporting lines), trainer1 (组训, org D), train1 and train2
 (培训, org B), assess1 (考核, org B), camp1 (方案, org B), exec1 (营销干部, org D), boss (营销干部,
@@ -105,7 +107,7 @@ def routing(x: dict[str, Any]) -> dict[str, tuple[str, str | None, list[str]]]:
 def test_each_link_owned_by_its_role(agency: Facts) -> None:
     cli_ok("track", "run", "--date", _may(20), "--as", "admin")
     by = {x["subject_code"]: x for x in items()}
-    assert sorted(by) == ["G1", "M", "N", "P", "W", "X"], sorted(by)
+    assert sorted(by) == ["D", "G1", "M", "N", "P", "W", "X"], sorted(by)
 
     # one item per subject, the lead (one contact a day) by precedence, every reason routed
     assert by["X"]["lead_owner"] == "S1"
@@ -120,19 +122,26 @@ def test_each_link_owned_by_its_role(agency: Facts) -> None:
     assert routing(by["P"]) == {"conversion_gap": ("assessment", "assess1", [])}
     # M has no supervisor: the 组训 leads, the campaign staff owns the campaign reason
     assert by["M"]["lead_owner"] == "trainer1"
+    # ... and, top of the last three months too, M is in the executive's daily set of agents
     assert routing(by["M"]) == {"top_performer_idle": ("campaign", "camp1", []),
-                                "zero_production_day20": ("coaching", "trainer1", [])}
+                                "zero_production_day20": ("coaching", "trainer1", []),
+                                "exec_idle_top": ("executive", "exec1", [])}
     # the org unit: the executive with the narrowest scope over it
     assert by["G1"]["subject_type"] == "org" and by["G1"]["lead_owner"] == "exec1"
     assert routing(by["G1"]) == {"plan_behind_time": ("executive", "exec1", [])}
+    # team level: the unit's attendance (KPI attendance_rate, 9 of 16) to the 组训, executive copied
+    assert by["D"]["lead_owner"] == "trainer1"
+    assert routing(by["D"]) == {"unit_low_attendance": ("coaching", "trainer1", ["exec1"])}
+    assert by["D"]["reasons"][0]["facts"]["attendance_rate_mtd"] == 0.5625
+    assert by["D"]["copied"] == ["exec1"]
 
     # --owner CODE: the items where CODE leads or owns a reason
-    assert subjects("--owner", "trainer1") == ["M", "N", "X"]
+    assert subjects("--owner", "trainer1") == ["D", "M", "N", "X"]
     assert subjects("--owner", "train1") == ["N"]
     assert subjects("--owner", "train2") == []
     assert subjects("--owner", "assess1") == ["P"]
     assert subjects("--owner", "camp1") == ["M"]
-    assert subjects("--owner", "exec1") == ["G1"]
+    assert subjects("--owner", "exec1") == ["G1", "M"]
     assert subjects("--owner", "boss") == []
     assert subjects("--owner", "S1") == ["N", "X"]
     assert subjects("--owner", "S2") == ["P", "W"]
@@ -140,7 +149,7 @@ def test_each_link_owned_by_its_role(agency: Facts) -> None:
     assert subjects("--owner", "me", "--as", "train1") == ["N"]
     assert subjects("--owner", "me", "--as", "sup1") == ["N", "X"]
     mine = {x["subject_code"]: x for x in items("--owner", "me", "--as", "trainer1")}
-    assert sorted(mine) == ["M", "N", "X"]
+    assert sorted(mine) == ["D", "M", "N", "X"]
     assert mine["N"]["owns_reason"] and not mine["N"]["mine"] and mine["N"]["my_reasons"] == ["absent_streak"]
     assert mine["N"]["lead_name"] == "主管一" and mine["M"]["mine"]
 
@@ -158,7 +167,7 @@ def test_each_link_owned_by_its_role(agency: Facts) -> None:
     assert sorted(ds) == ["S1", "S2", "assess1", "camp1", "exec1", "train1", "trainer1"]
     assert ds["train1"]["open"] == 1 and "新人本月早会出勤率" in ds["train1"]["markdown"]
     assert "连续" not in ds["train1"]["markdown"] and "牵头 主管一" in ds["train1"]["markdown"]
-    assert ds["trainer1"]["open"] == 3
+    assert ds["trainer1"]["open"] == 4
 
 
 def test_explicit_assignment_refines_the_default(agency: Facts) -> None:

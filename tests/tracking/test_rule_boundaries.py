@@ -230,6 +230,117 @@ CASES.update({
     ),
 })
 
+# issue 15: own goals, daily plans, care, executives' agents, team level (decided by hand from the
+# issue's wording and docs/tracking.md)
+NAN = float("nan")
+CASES.update({
+    # behind the own monthly goal by more than 20 points of time progress, from day 8
+    "goal_behind": (
+        {"goal_behind_points": 40.0, "goal_attainment": 0.2, "goal_metric": "FYP",
+         "time_progress": 0.6, "day_of_month": 18},
+        {
+            "points=20": ({"goal_behind_points": 20.0}, False),
+            "points=20.01": ({"goal_behind_points": 20.01}, True),
+            "day_of_month=7": ({"day_of_month": 7}, False),
+            "day_of_month=8": ({"day_of_month": 8}, True),
+            "no goal": ({"goal_behind_points": NAN}, False),
+        },
+    ),
+    # yesterday's plan carried out below 80%
+    "plan_not_carried_out": (
+        {"plan_yesterday": 10.0, "plan_yesterday_done": 5.0, "plan_yesterday_rate": 0.5},
+        {
+            "rate=0.79": ({"plan_yesterday_rate": 0.79}, True),
+            "rate=0.80": ({"plan_yesterday_rate": 0.80}, False),
+            "no plan": ({"plan_yesterday": NAN, "plan_yesterday_rate": NAN}, False),
+            "plan of zero": ({"plan_yesterday": 0.0, "plan_yesterday_rate": NAN}, False),
+        },
+    ),
+    # plans are used here, today's plan not filed, yesterday a working day, 7+ days in
+    "no_plan_filed": (
+        {"plans_in_use": 1, "plan_filed_today": 0, "yesterday_is_workday": 1, "tenure_days": 30},
+        {
+            "filed": ({"plan_filed_today": 1}, False),
+            "nobody uses plans": ({"plans_in_use": 0}, False),
+            "after a Sunday": ({"yesterday_is_workday": 0}, False),
+            "tenure_days=6": ({"tenure_days": 6}, False),
+            "tenure_days=7": ({"tenure_days": 7}, True),
+        },
+    ),
+    # nobody contacted the agent for 14 days or more
+    "not_contacted": (
+        {"days_since_contact": 20},
+        {
+            "days=13": ({"days_since_contact": 13}, False),
+            "days=14": ({"days_since_contact": 14}, True),
+        },
+    ),
+    # work anniversary (within the care window)
+    "care_anniversary": (
+        {"anniversary_years": 2},
+        {"not the anniversary": ({"anniversary_years": 0}, False),
+         "first year": ({"anniversary_years": 1}, True)},
+    ),
+    # back at the morning meeting after 14 days or more away
+    "care_return": (
+        {"return_after_days": 30},
+        {
+            "days=13": ({"return_after_days": 13}, False),
+            "days=14": ({"return_after_days": 14}, True),
+            "not back": ({"return_after_days": 0}, False),
+        },
+    ),
+    # top 10% of the last three months' producers, nothing this month, from day 10
+    "exec_idle_top": (
+        {"prev3_fyp_pct": 0.95, "prev3_fyp": 90_000.0, "mtd_fyp": 0.0, "day_of_month": 15},
+        {
+            "pct=0.89": ({"prev3_fyp_pct": 0.89}, False),
+            "pct=0.90": ({"prev3_fyp_pct": 0.90}, True),
+            "mtd_fyp=0.01": ({"mtd_fyp": 0.01}, False),
+            "day_of_month=9": ({"day_of_month": 9}, False),
+            "day_of_month=10": ({"day_of_month": 10}, True),
+        },
+    ),
+    # a formal agent one criterion short of promotion (准主任)
+    "exec_near_promotion": (
+        {"category": "formal", "promotion_gap_count": 1, "promotion_gap_fyc": 2000.0},
+        {
+            "two short": ({"promotion_gap_count": 2}, False),
+            "already met": ({"promotion_gap_count": 0}, False),
+            "probationary": ({"category": "probationary"}, False),
+            "no basic law": ({"promotion_gap_count": NAN}, False),
+        },
+    ),
+    # nobody contacted for 30 days or more: the executive finds out how they are
+    "exec_not_contacted": (
+        {"days_since_contact": 40},
+        {"days=29": ({"days_since_contact": 29}, False), "days=30": ({"days_since_contact": 30}, True)},
+    ),
+    # a unit (not the root) of 5+ agents whose attendance this month is below 80%
+    "unit_low_attendance": (
+        {"depth": 2, "headcount": 10, "attendance_rate_mtd": 0.5},
+        {
+            "rate=0.79": ({"attendance_rate_mtd": 0.79}, True),
+            "rate=0.80": ({"attendance_rate_mtd": 0.80}, False),
+            "headcount=4": ({"headcount": 4}, False),
+            "headcount=5": ({"headcount": 5}, True),
+            "root": ({"depth": 0}, False),
+            "no attendance data": ({"attendance_rate_mtd": NAN}, False),
+        },
+    ),
+    # active headcount more than 10 points behind time progress against its plan
+    "active_behind_plan": (
+        {"depth": 1, "active_plan": 20.0, "active_mtd": 6.0, "active_plan_attainment": 0.3,
+         "active_behind_points": 30.0, "time_progress": 0.6},
+        {
+            "points=10": ({"active_behind_points": 10.0}, False),
+            "points=10.01": ({"active_behind_points": 10.01}, True),
+            "no plan": ({"active_plan": NAN, "active_behind_points": NAN}, False),
+            "root": ({"depth": 0}, False),
+        },
+    ),
+})
+
 RULES = load_rules()
 
 

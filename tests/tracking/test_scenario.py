@@ -75,6 +75,10 @@ PREM = "txn_id,policy_no,agent_code,product_code,txn_date,txn_type,amount"
 def agency(home: Path, tmp_path: Path) -> Facts:
     f = Facts(tmp_path / "facts")
     cli_ok("init")
+    # only X's attendance is on record here: the unit-level attendance rule (issue 15, tested in
+    # test_links.py) would see D at 5 of 8 and open an item this scenario does not follow
+    (home / "tracking_rules.toml").write_text("[rules.unit_low_attendance]\nenabled = false\n",
+                                              encoding="utf-8")
     f.load("org_units", "org_code,org_name,parent_code,level",
            ["B,营业区,,branch", "D,一部,B,department", "G1,一组,D,group", "G2,二组,D,group"])
     f.load("ranks", "rank_code,rank_name,category,level",

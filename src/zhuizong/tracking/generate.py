@@ -43,6 +43,8 @@ from zhuizong.tracking.rules import Rule, RuleSet, facts_json, load_rules
 from zhuizong.workspace import Workspace
 
 LIVE = ("open", "recorded", "escalated")
+#: agents per executive and day from the executive link's agent rules (营销干部追踪到人)
+EXECUTIVE_DAILY_CAP = 10
 _LOCK_KEY = 7_140_531_220  # pg_advisory_xact_lock key of the tracking generator
 
 
@@ -166,6 +168,9 @@ def run(ws: Workspace, d: dt.date, actor: Actor = SYSTEM, *, rules: RuleSet | No
         for chunk in _chunks(live_ids, 5000):
             for m in conn.execute(select(reasons).where(reasons.c.item_id.in_(chunk))).mappings():
                 old_reasons[m["item_id"]][m["rule"]] = dict(m)
+        fired = _cap_executive(fired, resp, live, old_reasons, EXECUTIVE_DAILY_CAP)
+        summary.subjects_fired = len(fired)
+        summary.reasons_fired = sum(len(v) for v in fired.values())
         ev: list[dict[str, Any]] = []
 
         # 3. new items
@@ -341,6 +346,39 @@ def _reason_row(item_id: int, f: Fired, first: dt.date, last: dt.date) -> dict[s
     return {"item_id": item_id, "rule": f.rule.name, "link": f.rule.link,
             "owner_role": f.rule.owner_role, "first_seen": first, "last_seen": last, "active": True,
             "message_zh": f.message_zh, "message_en": f.message_en, "facts": facts_json(f.facts)}
+
+
+def _cap_executive(fired: dict[tuple[str, str], list[Fired]], resp: Responsibility,
+                   live: dict[tuple[str, str], dict[str, Any]],
+                   old_reasons: dict[int, dict[str, dict[str, Any]]], cap: int,
+                   ) -> dict[tuple[str, str], list[Fired]]:
+    """At most ``cap`` agents a day per executive from the executive link's agent rules: agents
+    already in an executive's set (a live item with an active executive reason) first, then the
+    most urgent (priority, rule order), then by agent code. Other reasons are left as they are."""
+    per: dict[str | None, list[tuple[tuple[int, int, int, str], tuple[str, str]]]] = defaultdict(list)
+    for key, fs in fired.items():
+        ex = [f for f in fs if f.rule.link == "executive" and f.rule.subject == "agent"]
+        if not ex:
+            continue
+        item = live.get(key)
+        kept = item is not None and any(r["active"] and r["link"] == "executive"
+                                        for r in old_reasons.get(item["id"], {}).values())
+        head = _head(ex)
+        per[resp.person("executive", "agent", key[1])].append(
+            ((0 if kept else 1, head.rule.priority, head.rule.order, key[1]), key))
+    drop: set[tuple[str, str]] = set()
+    for _who, cands in per.items():
+        cands.sort()
+        drop.update(key for _, key in cands[cap:])
+    if not drop:
+        return fired
+    out: dict[tuple[str, str], list[Fired]] = {}
+    for key, fs in fired.items():
+        if key in drop:
+            fs = [f for f in fs if not (f.rule.link == "executive" and f.rule.subject == "agent")]
+        if fs:
+            out[key] = fs
+    return out
 
 
 def _routes(resp: Responsibility, item_id: int, f: Fired, key: tuple[str, str],

@@ -96,9 +96,9 @@ class Responsibility:
         parent_of: dict[str, str | None] = dict(conn.execute(select(o.c.org_code, o.c.parent_code)).all())
         active_users = {r.username for r in rows}
         assigned: dict[tuple[str, str], str] = {}
-        for role, org, user in conn.execute(select(ta.c.role, ta.c.org_code, ta.c.username)).tuples():
-            if user in active_users and role in all_roles.get(user, set()):
-                assigned[(role, org)] = user
+        for a in conn.execute(select(ta.c.role, ta.c.org_code, ta.c.username)).all():
+            if a.username in active_users and a.role in all_roles.get(a.username, set()):
+                assigned[(a.role, a.org_code)] = a.username
         return cls(supervisor_of, staff, names, user_agent, dict(org_of or {}), parent_of, assigned)
 
     def _covered(self, role: str, subject_type: str) -> dict[str, str]:
@@ -167,6 +167,10 @@ class Responsibility:
             who = self.person(role, subject_type, code)
             if who is not None:
                 return role, who
+        if "executive" not in ordered:  # the top of a line (no supervisor): the unit's executive
+            who = self.person("executive", subject_type, code)
+            if who is not None:
+                return "executive", who
         return (ordered[0] if ordered else "supervisor"), None
 
     def superior(self, holder: str | None, subject_type: str, code: str) -> str | None:

@@ -34,6 +34,8 @@ from zhuizong.campaigns.signals import SIGNALS as CAMPAIGN_SIGNALS
 from zhuizong.campaigns.signals import campaign_signals
 from zhuizong.kpi import compiler, results
 from zhuizong.kpi.engine import KpiRequest, compute
+from zhuizong.tracking.agentday import SIGNALS as AGENTDAY_SIGNALS
+from zhuizong.tracking.agentday import agentday_signals
 from zhuizong.training.signals import SIGNALS as TRAINING_SIGNALS
 from zhuizong.training.signals import training_signals
 from zhuizong.workspace import Workspace
@@ -68,6 +70,9 @@ AGENT_SIGNALS: dict[str, Signal] = _decl(
     ("prev_fyp", "上月 FYP (元)", "previous month's FYP in 元"),
     ("prev_fyp_pct", "上月 FYP 百分位 (0–1, 1 = 最高)",
      "percentile of last month's FYP among agents who produced (1 = top; 0 = no production)"),
+    ("prev3_fyp", "前三个月 FYP 合计 (元)", "FYP of the three months before this one, in 元"),
+    ("prev3_fyp_pct", "前三个月 FYP 百分位 (0–1, 1 = 最高)",
+     "percentile of the three previous months' FYP among agents who produced (1 = top)"),
     ("spell_fyc", "本次入司以来累计 FYC (元)", "FYC since the current spell's hire date, in 元"),
     ("spell_cases", "本次入司以来累计净件数", "net main-policy cases since the hire date"),
     ("absent_streak", "连续缺席早会次数", "morning meetings missed in a row, up to the run date "
@@ -97,6 +102,15 @@ ORG_SIGNALS: dict[str, Signal] = _decl(
     ("activity_rate_prev", "上月同期活动率 (0–1)", "activity rate of the same days last month"),
     ("activity_change_points", "活动率环比变化 (百分点)",
      "(month-to-date − same days last month) activity rate × 100, in points"),
+    ("attendance_rate_mtd", "本月至今早会出勤率 (0–1, KPI 出勤率)",
+     "month-to-date morning-meeting attendance rate (KPI attendance_rate)"),
+    ("tool_usage_rate_mtd", "本月至今工具使用率 (0–1, KPI 工具使用率)",
+     "month-to-date tool usage rate (KPI tool_usage_rate)"),
+    ("active_mtd", "本月至今实动人力", "active headcount month to date (KPI active)"),
+    ("active_plan", "本月实动人力计划 (无计划为空)", "the month's active-headcount plan (empty without one)"),
+    ("active_plan_attainment", "实动人力计划达成率 (0–1)", "active headcount month to date / plan"),
+    ("active_behind_points", "实动人力达成率落后时间进度 (百分点)",
+     "(time progress − active-headcount plan attainment) × 100, in points"),
 )
 
 #: extra providers (name, subject, function(ws, date, base frame) -> frame keyed like the base)
@@ -117,6 +131,7 @@ def _register_builtin_providers() -> None:
     register("basic_law", "agent", basic_law_signals, LAW_SIGNALS)
     register("campaigns", "agent", campaign_signals, CAMPAIGN_SIGNALS)
     register("training", "agent", training_signals, TRAINING_SIGNALS)
+    register("agentday", "agent", agentday_signals, AGENTDAY_SIGNALS)
 
 
 def _basis(ws: Workspace) -> Basis:
@@ -132,6 +147,15 @@ def _month(ws: Workspace, d: dt.date) -> tuple[dt.date, dt.date, dt.date, dt.dat
     py, pm = (y, m - 1) if m > 1 else (y - 1, 12)
     ps, pe = b.month_bounds(py, pm)
     return s, e, ps, pe
+
+
+def _month_start_back(ws: Workspace, start: dt.date, months: int) -> dt.date:
+    """The first day of the basis month ``months`` before the one starting on ``start``."""
+    b = _basis(ws)
+    y, m = b.month_of(start)
+    for _ in range(months):
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return b.month_bounds(y, m)[0]
 
 
 def _calendar(ws: Workspace, d: dt.date) -> dict[str, float]:
@@ -187,8 +211,14 @@ def agent_signals(ws: Workspace, d: dt.date, snap: compiler.Snapshot | None = No
                                              metrics=("fyp",)), "agent", snap) for r in roots],
                      ignore_index=True)
     prev = prev.rename(columns={"code": "agent_code", "fyp": "prev_fyp"})
+    p3s = _month_start_back(ws, ps, 2)
+    prev3 = pd.concat([_values(ws, KpiRequest(period=f"{p3s.isoformat()}..{pe.isoformat()}", org=r,
+                                              by="agent", metrics=("fyp",)), "agent", snap) for r in roots],
+                      ignore_index=True)
+    prev3 = prev3.rename(columns={"code": "agent_code", "fyp": "prev3_fyp"})
     base = base.merge(mtd, on="agent_code", how="left").merge(prev, on="agent_code", how="left")
-    for c in ("mtd_fyp", "mtd_fyc", "mtd_cases", "prev_fyp"):
+    base = base.merge(prev3, on="agent_code", how="left")
+    for c in ("mtd_fyp", "mtd_fyc", "mtd_cases", "prev_fyp", "prev3_fyp"):
         if c not in base:
             base[c] = 0.0
         base[c] = base[c].fillna(0.0).round(2)
@@ -197,6 +227,11 @@ def agent_signals(ws: Workspace, d: dt.date, snap: compiler.Snapshot | None = No
     if producing.any():
         base.loc[producing, "prev_fyp_pct"] = base.loc[producing, "prev_fyp"].rank(pct=True,
                                                                                    method="max")
+    producing3 = base.prev3_fyp > 0
+    base["prev3_fyp_pct"] = 0.0
+    if producing3.any():
+        base.loc[producing3, "prev3_fyp_pct"] = base.loc[producing3, "prev3_fyp"].rank(pct=True,
+                                                                                       method="max")
 
     # cumulatives over the current spell
     pr = t["premiums"]
@@ -269,7 +304,8 @@ def org_signals(ws: Workspace, d: dt.date, snap: compiler.Snapshot | None = None
     frames = []
     for root in roots:
         cur = _values(ws, KpiRequest(period=_label(ws, d), org=root, by="subtree",
-                                     metrics=("fyp", "activity_rate", "headcount_close"), as_of=d),
+                                     metrics=("fyp", "activity_rate", "headcount_close", "active",
+                                              "attendance_rate", "tool_usage_rate"), as_of=d),
                       "org", snap)
         before = _values(ws, KpiRequest(period=f"{ps.isoformat()}..{prev_end.isoformat()}",
                                         org=root, by="subtree", metrics=("activity_rate",)), "org", snap)
@@ -277,7 +313,11 @@ def org_signals(ws: Workspace, d: dt.date, snap: compiler.Snapshot | None = None
         frames.append(cur.merge(before, on="code", how="left"))
     df = pd.concat(frames, ignore_index=True).rename(columns={
         "code": "org_code", "fyp": "mtd_fyp", "activity_rate": "activity_rate_mtd",
-        "headcount_close": "headcount"})
+        "headcount_close": "headcount", "active": "active_mtd", "attendance_rate": "attendance_rate_mtd",
+        "tool_usage_rate": "tool_usage_rate_mtd"})
+    for c in ("active_mtd", "attendance_rate_mtd", "tool_usage_rate_mtd"):
+        if c not in df:
+            df[c] = np.nan
     df = orgs[["org_code", "depth"]].merge(df, on="org_code", how="left")
     for k, v in _calendar(ws, d).items():
         df[k] = v
@@ -291,6 +331,11 @@ def org_signals(ws: Workspace, d: dt.date, snap: compiler.Snapshot | None = None
     df["plan_attainment"] = np.where(df.fyp_plan > 0, df.mtd_fyp / df.fyp_plan, np.nan)
     df["plan_behind_points"] = ((df.time_progress - df.plan_attainment) * 100).round(4)
     df["activity_change_points"] = ((df.activity_rate_mtd - df.activity_rate_prev) * 100).round(4)
+    ap = plans[(plans.period == label) & (plans.metric == "active")][["org_code", "target"]]
+    ap = ap.assign(active_plan=ap.target.astype(float)).drop(columns=["target"])
+    df = df.merge(ap, on="org_code", how="left")
+    df["active_plan_attainment"] = np.where(df.active_plan > 0, df.active_mtd / df.active_plan, np.nan)
+    df["active_behind_points"] = ((df.time_progress - df.active_plan_attainment) * 100).round(4)
     for _name, subject, fn in PROVIDERS:
         if subject == "org":
             df = df.merge(fn(ws, d, df), on="org_code", how="left")
