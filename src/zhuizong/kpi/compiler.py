@@ -238,6 +238,10 @@ class Context:
     settings: Settings
     grain: Grain
     segment: str
+    #: also the unsplit rows (segment ``all``) besides ``segment``'s, from the same queries: the
+    #: split is aggregated first and the totals are added from it where that is exact (sums and
+    #: counts), or counted separately where it is not (distinct policies)
+    with_all: bool = False
     _cache: dict[Any, Any] = field(default_factory=dict)
     #: "collect" mode: when a list, :meth:`run` records each expression here and returns an empty
     #: frame of the expression's schema instead of executing it (see :func:`expressions`)
@@ -486,6 +490,12 @@ def _rollup(ctx: Context, placed: ir.Table, aggs: dict[str, ir.Scalar],
         by["agent_code"] = placed.agent_code
     by.update({k: placed[k] for k in keys})
     pre = placed.group_by(**by).aggregate(**aggs)
+    if ctx.with_all and ctx.segment != "none":
+        # the totals from the split's partial sums (exact: integer and decimal addition)
+        rest = [k for k in by if k != "seg"]
+        tot = pre.group_by(rest).aggregate(**{a: pre[a].sum() for a in aggs})
+        tot = tot.mutate(seg=ibis.literal("all"))
+        pre = pre.select(*by, *aggs).union(tot.select(*by, *aggs))
     j = _fan_out(ctx, pre)
     return j.group_by(["unit", "seg", *keys]).aggregate(**{a: j[a].sum() for a in aggs})
 
@@ -618,7 +628,12 @@ def _distinct_rows(ctx: Context, placed: ir.Table, *cols: str) -> ir.Table:
     if ctx.grain.agent_of is not None:
         by["agent_code"] = placed.agent_code
     by.update({c: placed[c] for c in cols})
-    return placed.select(**by).distinct()
+    rows = placed.select(**by).distinct()
+    if ctx.with_all and ctx.segment != "none":
+        # a value counts once in the totals even when it falls in several segments of a unit
+        tot = rows.mutate(seg=ibis.literal("all")).distinct()
+        rows = rows.union(tot.select(*by))
+    return rows
 
 
 # --- active -------------------------------------------------------------------------------
@@ -681,6 +696,9 @@ def active(ctx: Context, leaves_: list[Active]) -> dict[Leaf, Values]:
     out: dict[Leaf, Values] = {}
 
     def vals(d: pd.DataFrame) -> Values:
+        if ctx.with_all and ctx.segment != "none":
+            # each agent sits in one segment of a unit: the totals are the segments' sum
+            d = pd.concat([d, d.assign(seg="all")], ignore_index=True)
         d = d.groupby(["unit", "seg"], sort=False, dropna=False).n.sum()
         return Values([k[0] for k in d.index], [k[1] for k in d.index],
                       [Decimal(int(v)) for v in d.tolist()])
@@ -935,7 +953,7 @@ def plans(ctx: Context, leaves_: list[Plan]) -> dict[Leaf, dict[tuple[str, str],
         else:
             label, months = per.label, [f"{y:04d}-{m:02d}" for y, m in per.months()]
         vals: dict[tuple[str, str], Decimal | None] = {}
-        if ctx.segment == "none" and ctx.grain.agent_of is None:
+        if (ctx.segment == "none" or ctx.with_all) and ctx.grain.agent_of is None:
             for u in ctx.grain.units:
                 vals[(u, "all")] = _plan_value(table, children, u, label, months, leaf.metric)
         out[leaf] = vals

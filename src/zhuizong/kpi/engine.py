@@ -25,6 +25,16 @@ from zhuizong.kpi.registry import METRICS
 from zhuizong.workspace import Workspace
 
 SEGMENTS = ("none", "rank_category", "rank", "tenure")
+#: a split together with its totals in one computation: ``all+rank_category`` gives the rows of
+#: ``none`` (segment ``all``) and of ``rank_category`` from the same queries
+COMBINED = tuple(f"all+{s}" for s in SEGMENTS[1:])
+
+
+def split_segment(segment: str) -> tuple[str, bool]:
+    """``segment`` → (the split the compiler groups by, whether the totals come too)."""
+    if segment in COMBINED:
+        return segment.removeprefix("all+"), True
+    return segment, False
 CATEGORIES = ("probationary", "formal", "director")
 
 
@@ -120,6 +130,17 @@ class KpiResult:
         assert self._table is not None
         return dict(self._table)
 
+    def split_totals(self) -> tuple[KpiResult, KpiResult]:
+        """A combined result (segment ``all+…``) as (its ``all`` rows, its split's rows), each
+        in the order a request for that segment alone gives."""
+        cols = self.columns()
+        is_all = np.array([s == "all" for s in cols["segment"]], dtype=bool)
+        parts = []
+        for mask in (is_all, ~is_all):
+            table = {c: np.asarray(cols[c], dtype=object)[mask] for c in COLUMNS}
+            parts.append(KpiResult(self.period, self.settings, self.org_code, table=table))
+        return parts[0], parts[1]
+
     def frame(self) -> pd.DataFrame:
         """The rows as a DataFrame (object columns; numbers are ``Decimal`` or None)."""
         cols = self.columns()
@@ -200,9 +221,10 @@ def _prepare(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = No
              ) -> tuple[compiler.Context, str, list[str], list[str], list[Leaf]]:
     """Validate ``req`` and build its compiler context → (ctx, org, units, codes, leaves)."""
     settings = ws.settings
-    if req.segment not in SEGMENTS:
+    if req.segment not in SEGMENTS + COMBINED or (req.segment in COMBINED and req.by == "agent"):
         raise ZhuizongError(f"无法识别的分组 {req.segment}",
                             f"unknown segment {req.segment}; use {', '.join(SEGMENTS)}")
+    segment, with_all = split_segment(req.segment)
     codes = list(req.metrics) if req.metrics else list(METRICS)
     unknown = [c for c in codes if c not in METRICS]
     if unknown:
@@ -214,7 +236,7 @@ def _prepare(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = No
     org, units = resolve_units(orgs, anc, req.org, req.by)
     grain = compiler.Grain(units=units, agent_of=org if req.by == "agent" else None)
     ctx = compiler.Context(snap=snap, period=period, settings=settings, grain=grain,
-                           segment=req.segment)
+                           segment=segment, with_all=with_all)
     needed: list[Leaf] = []
     for c in codes:
         for leaf in leaves(METRICS[c].node):
@@ -253,14 +275,7 @@ def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = Non
         unit_keys = sorted(agents)
     else:
         unit_keys = units
-    if req.segment == "none":
-        segs = ["all"]
-    elif req.segment == "rank_category":
-        segs = list(CATEGORIES)
-    elif req.segment == "tenure":
-        segs = list(compiler.TENURE_SEGMENTS)
-    else:
-        segs = sorted(snap.ranks_df.rank_code.tolist())
+    segs = (["all"] if ctx.with_all else []) + segment_values(snap, ctx.segment)
     names = dict(zip(orgs.org_code, orgs.org_name, strict=True))
     agent_org = snap.agent_org_at(period.end, unit_keys) if req.by == "agent" else {}
 
@@ -314,6 +329,17 @@ def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = Non
     return result
 
 
+def segment_values(snap: compiler.Snapshot, segment: str) -> list[str]:
+    """The segment values of a split, in the order rows are given."""
+    if segment == "none":
+        return ["all"]
+    if segment == "rank_category":
+        return list(CATEGORIES)
+    if segment == "tenure":
+        return list(compiler.TENURE_SEGMENTS)
+    return sorted(snap.ranks_df.rank_code.tolist())
+
+
 def _align(base: dict[Leaf, Any], unit_keys: list[str], segs: list[str]) -> dict[Leaf, np.ndarray]:
     """Each leaf's values as one object column over the keys (unit i, segment j) → i·S + j:
     a missing key is ``Decimal(0)``, or None for a nullable leaf (:func:`evaluate.default`)."""
@@ -347,4 +373,4 @@ def _align(base: dict[Leaf, Any], unit_keys: list[str], segs: list[str]) -> dict
     return out
 
 
-__all__ = ["KpiRequest", "KpiResult", "KpiRow", "compute", "expressions", "ibis"]
+__all__ = ["COMBINED", "KpiRequest", "KpiResult", "KpiRow", "compute", "expressions", "ibis"]

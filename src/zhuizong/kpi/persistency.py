@@ -125,6 +125,14 @@ def persistency(ctx: compiler.Context, leaves_: list[Persistency]
             due=placed.due.sum(), paid=placed.paid.sum(), policies=placed.policy_no.count(),
             paid_policies=(placed.paid > 0).cast("int64").sum())
         df = ctx.run(agg)
+        if ctx.with_all and ctx.segment != "none" and len(df):
+            # each policy sits in one segment: the totals are the segments' sums (exact: the
+            # columns hold Decimals and integers)
+            g = df.groupby("unit", sort=False)
+            tot = pd.DataFrame({  # decimal columns: exact Decimal addition
+                c: g[c].agg(lambda s: sum(s, Decimal(0))) if df[c].dtype == object
+                else g[c].sum() for c in ("due", "paid", "policies", "paid_policies")})
+            df = pd.concat([df, tot.reset_index().assign(seg="all")], ignore_index=True)
         for leaf in leaves_:
             if leaf.months != months:
                 continue

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import datetime as dt
 import fcntl
 import hashlib
@@ -58,11 +59,13 @@ from zhuizong.kpi import compiler
 from zhuizong.kpi.engine import (
     CATEGORIES,
     COLUMNS,
+    COMBINED,
     SEGMENTS,
     KpiRequest,
     KpiResult,
     compute,
     resolve_units,
+    split_segment,
 )
 from zhuizong.kpi.ir import Active, Meetings, People, Production, ToolUse, leaves
 from zhuizong.kpi.registry import METRICS
@@ -397,12 +400,17 @@ def build(ws: Workspace, *, through: dt.date | None = None,
             roots = _roots(snap)
             for sp in periods:
                 label = parse_period(sp.text, _basis(ws), sp.as_of).label
-                for seg in sp.segments:
+                for seg in _computations(sp.segments):
                     for root in roots:
                         res = compute(ws, KpiRequest(period=sp.text, org=root, by="subtree",
                                                      segment=seg, as_of=sp.as_of), snap)
-                        n_rows += _write(ws, key, label, "org", seg, res)
-                    step += 1
+                        if seg in COMBINED:  # the totals and the split from one computation
+                            totals, split = res.split_totals()
+                            n_rows += _write(ws, key, label, "org", "none", totals)
+                            n_rows += _write(ws, key, label, "org", split_segment(seg)[0], split)
+                        else:
+                            n_rows += _write(ws, key, label, "org", seg, res)
+                    step += 1 + int(seg in COMBINED)
                     if progress is not None:
                         progress(step, total, f"{label} {seg}")
                 if sp.agents:
@@ -425,6 +433,15 @@ def build(ws: Workspace, *, through: dt.date | None = None,
         with atomic(engine) as conn:
             _drop(conn, key)
     return BuildInfo(key, True, len(periods), n_rows, time.perf_counter() - t0)
+
+
+def _computations(segments: tuple[str, ...]) -> list[str]:
+    """The engine calls that give ``segments``: the totals (``none``) come with the rank
+    categories from one computation (``all+rank_category``; docs/results-store.md)."""
+    if "none" in segments and "rank_category" in segments:
+        rest = [s for s in segments if s not in ("none", "rank_category")]
+        return ["all+rank_category", *rest]
+    return list(segments)
 
 
 def clear(ws: Workspace) -> None:
@@ -497,6 +514,8 @@ def get(ws: Workspace, req: KpiRequest, *,
     version holds the request's period and segment, else computed live (not kept).
     ``org_filter``: a scope's filter on an org-code column, applied in SQL to the rows read from
     the store (the caller filters a live result itself)."""
+    if req.segment in COMBINED:
+        return _get_combined(ws, req, org_filter)
     engine = ws.require_ready()
     with engine.connect() as conn:
         found = _stored(ws, req, conn)
@@ -514,6 +533,29 @@ def get(ws: Workspace, req: KpiRequest, *,
     version = data_version(ws)
     with compiler.POOL.lease(ws, version) as snap:
         return compute(ws, req, snap)
+
+
+def _get_combined(ws: Workspace, req: KpiRequest,
+                  org_filter: Callable[[Any], ColumnElement[bool]] | None) -> KpiResult:
+    """A combined segment (``all+rank_category``): the rows of ``none`` and then of the split,
+    each read from the store when it holds them, else both from one live computation."""
+    parts = [dataclasses.replace(req, segment=s) for s in ("none", split_segment(req.segment)[0])]
+    engine = ws.require_ready()
+    with engine.connect() as conn:
+        stored = all(_stored(ws, p, conn) is not None for p in parts)
+    if stored:
+        pieces = [get(ws, p, org_filter=org_filter) for p in parts]
+    else:
+        STATS["live"] += 1
+        with compiler.POOL.lease(ws, data_version(ws)) as snap:
+            pieces = list(compute(ws, req, snap).split_totals())
+    cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+    for piece in pieces:
+        for c, v in piece.columns().items():
+            cols[c].extend(v)
+    first = pieces[0]
+    return KpiResult(period=first.period, settings=first.settings, org_code=first.org_code,
+                     table=cols)
 
 
 def agent_rows(ws: Workspace, req: KpiRequest, agents: set[str]) -> KpiResult:

@@ -18,7 +18,7 @@ from zhuizong.common.cells import safe_cell
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.kpi import results
 from zhuizong.kpi.engine import COLUMNS as ENGINE_COLUMNS
-from zhuizong.kpi.engine import KpiRequest, KpiResult
+from zhuizong.kpi.engine import COMBINED, KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
@@ -27,8 +27,8 @@ from zhuizong.workspace import Workspace
 def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
     """KPIs for ``req`` (:func:`_kpi_report`). A combined segment such as ``all+rank_category``
     gives the rows of each part in one result, in the order named (``all`` = no split)."""
-    if "+" not in req.segment:
-        return _kpi_report(ws, actor, req)
+    if "+" not in req.segment or req.segment in COMBINED:
+        return _kpi_report(ws, actor, req)  # a total with one split: one computation
     parts = [("none" if p.strip() == "all" else p.strip()) for p in req.segment.split("+")]
     if len(set(parts)) != len(parts) or not all(parts):
         raise ZhuizongError(f"无法识别的分组 {req.segment}",
