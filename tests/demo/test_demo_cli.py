@@ -118,16 +118,26 @@ def check_identity(ws: Workspace) -> int:
 
 
 def test_demo_cli_small_on_both_databases(home: Path) -> None:
-    r = subprocess.run([_exe(), "demo", "--agents", "150", "--years", "1", "--no-serve"],
+    r = subprocess.run([_exe(), "demo", "--agents", "150", "--years", "1", "--no-serve", "--lang", "en"],
                        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=os.environ.copy())
     assert r.returncode == 0, r.stderr
     assert "committed" in r.stdout and "Traceback" not in r.stderr
+    # English throughout (Chinese only in data: names of units and people), logins printed last
+    head = r.stdout.split("logins (password", 1)
+    assert len(head) == 2 and "tracking " in head[0] and "tracking " not in head[1]
+    for word in ("演示机构", "导入", "今日追踪", "登录", "月报"):
+        assert word not in r.stdout, word
     ws = Workspace.open(home)
     assert check_identity(ws) > 0
-    # running it again is harmless: everything is recognised as already imported
+    # running it again is harmless: everything is recognised as already imported; Chinese by default
     r = subprocess.run([_exe(), "demo", "--agents", "150", "--years", "1", "--no-serve"],
                        capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    assert r.returncode == 0 and "already_imported" in r.stdout
+    assert r.returncode == 0 and "已导入过" in r.stdout
+    for word in ("already_imported", "committed", "logins", "tracking", "workspace", "agents"):
+        assert word not in r.stdout, word
+    tail = r.stdout.split("登录 (密码均为", 1)
+    assert len(tail) == 2 and "今日追踪" in tail[0] and "今日追踪" not in tail[1]
+    assert "主管" in tail[1] and "supervisor" in tail[1]  # role by name; the username itself
     st = json.loads(subprocess.run([_exe(), "status", "--format", "json"], capture_output=True,
                                    text=True, stdin=subprocess.DEVNULL).stdout)
     assert st["row_counts"]["import_batches"] == 11  # one per import kind

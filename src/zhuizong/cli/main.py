@@ -15,10 +15,9 @@ from __future__ import annotations
 import errno
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from zhuizong import __version__
 from zhuizong.cli import output
@@ -27,7 +26,9 @@ from zhuizong.cli.campaign import campaign_app
 from zhuizong.cli.state import _actor, _ws, state
 from zhuizong.cli.track import track_app
 from zhuizong.errors import ZhuizongError
-from zhuizong.workspace import Workspace
+
+if TYPE_CHECKING:  # loaded by the commands that need it: ``zhuizong --help`` stays light
+    from zhuizong.workspace import Workspace
 
 app = typer.Typer(
     name="zhuizong",
@@ -57,10 +58,14 @@ def _root(
     home: Annotated[str | None, typer.Option("--home", help="workspace folder (else $ZHUIZONG_HOME, else ./zhuizong_data)")] = None,
     as_user: Annotated[str | None, typer.Option("--as", help="act as this user (roles and scope)")] = None,
     version: Annotated[bool, typer.Option("--version", help="print the version")] = False,
+    lang: Annotated[str, typer.Option("--lang", help="output language: zh (default) | en")] = "zh",
 ) -> None:
     if version:
         output.console.print(f"zhuizong {__version__}")
         raise typer.Exit()
+    if lang not in ("zh", "en"):
+        raise ZhuizongError(f"不支持的语言 {lang}; 可用: zh, en", f"unknown language {lang}; use zh or en")
+    output.LANG = lang
     state.home = home
     state.as_user = as_user
 
@@ -130,7 +135,9 @@ def config_set(key: str, value: str) -> None:
 # --- import ------------------------------------------------------------------------------------
 
 
-def _progress() -> Progress:
+def _progress() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=output.err_console, transient=True, disable=not output.err_console.is_terminal,
@@ -285,8 +292,9 @@ def _units_table(result: Any, title: str, format_value: Any) -> Any:
     for r in result.rows:
         units.setdefault(r.org_code, r.org_name)
         cells[(r.org_code, r.metric)] = format_value(r.metric, r.value)
-    return output.table(title, ["机构 unit", *(METRICS[m].zh for m in metrics)],
-                        [[f"{name} {code}", *(cells.get((code, m), "") for m in metrics)]
+    return output.table(title, [output.tr("机构", "unit"),
+                                *(output.tr(METRICS[m].zh, METRICS[m].en) for m in metrics)],
+                        [[name, *(cells.get((code, m), "") for m in metrics)]
                          for code, name in units.items()])
 
 
@@ -453,40 +461,21 @@ def demo(
             prog.update(tasks[phase], completed=done, total=total or None)
 
         summary = build_demo(ws, params, progress=report)
-    _print_demo(ws, summary)
     from zhuizong.demo.showcase import showcase
-    from zhuizong.kpi.service import format_value
 
-    with output.console.status("月报与今日追踪 / monthly report and today's tracking …"):
+    with output.console.status(output.tr("生成月报与今日追踪 …", "monthly report and today's tracking …")):
         show = showcase(ws, params)
-    output.console.print(_units_table(show.kpis, f"{show.period} 月度 KPI (各下级机构) / monthly KPIs by unit",
-                                      format_value))
-    output.console.print(f"月报 Excel / monthly report: {show.report_path}", highlight=False)
-    if show.assessment is not None:
-        a = show.assessment
-        totals: dict[str, int] = {}
-        for per_rule in a.counts.values():  # type: ignore[attr-defined]
-            for outcome, n in per_rule.items():
-                totals[outcome] = totals.get(outcome, 0) + n
-        output.console.print(
-            f"基本法考核 / basic law ({show.basic_law.name if show.basic_law else ''}) "
-            f"{a.period}: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items()))  # type: ignore[attr-defined]
-            + "  →  zhuizong assess list --period " + a.period + " --outcome at-risk", highlight=False)  # type: ignore[attr-defined]
-    if show.campaigns:
-        output.console.print(f"方案 / campaigns: {', '.join(show.campaigns)}  →  zhuizong campaign standings "
-                             f"{show.campaigns[-1]}", highlight=False)
-    t = show.tracking
-    output.console.print(
-        f"今日追踪 {show.track_date} / today's tracking: 待跟进 live {t.live}; 本次 this run: "
-        f"新增 opened {t.opened}, 延续 carried {t.carried}, "
-        f"自动关闭 auto-closed {t.auto_closed}, 升级 escalated {t.escalated} "
-        f"({', '.join(f'{k} {v}' for k, v in sorted(t.by_link.items()))})  →  "
-        f"zhuizong track list --as supervisor", highlight=False)
+    _print_demo(ws, summary, show)
     if no_serve:
-        output.console.print("指标结果 / results store: zhuizong analytics build", highlight=False)
+        output.console.print(output.tr("生成指标结果: zhuizong analytics build",
+                                       "to build the results store: zhuizong analytics build"), highlight=False)
     else:
         _build_in_background(ws)
-        _serve(ws, "127.0.0.1", 8000, 1)
+        output.console.print(output.tr("网页端: http://127.0.0.1:8000/  (Ctrl+C 停止)",
+                                       "web app: http://127.0.0.1:8000/  (Ctrl+C to stop)"), highlight=False)
+    _print_logins(summary)  # last: what the reader needs next
+    if not no_serve:
+        _serve(ws, "127.0.0.1", 8000, 1, announce=False)
 
 
 def _build_in_background(ws: Workspace) -> None:
@@ -501,18 +490,21 @@ def _build_in_background(ws: Workspace) -> None:
                       "build"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                      start_new_session=True)
     log.close()
-    output.console.print(f"指标结果后台生成中 / results store building in the background "
-                         f"(log: {ws.analytics_dir / 'build.log'})", highlight=False)
+    output.console.print(output.tr(f"指标结果后台生成中 (日志: {ws.analytics_dir / 'build.log'})",
+                                   f"results store building in the background "
+                                   f"(log: {ws.analytics_dir / 'build.log'})"), highlight=False)
 
 
-def _serve(ws: Workspace, host: str, port: int, workers: int) -> None:
+def _serve(ws: Workspace, host: str, port: int, workers: int, announce: bool = True) -> None:
     import os
 
     import uvicorn
 
     ws.require_ready()
     os.environ["ZHUIZONG_HOME"] = str(ws.home)
-    output.console.print(f"网页端 / web app: http://{host}:{port}/  (Ctrl+C 停止 / to stop)", highlight=False)
+    if announce:
+        output.console.print(output.tr(f"网页端: http://{host}:{port}/  (Ctrl+C 停止)",
+                                       f"web app: http://{host}:{port}/  (Ctrl+C to stop)"), highlight=False)
     uvicorn.run("zhuizong.web.app:create_app_from_env", factory=True, host=host, port=port,
                 workers=workers, proxy_headers=True, log_level="warning",
                 # idle keep-alive connections stay open as long as nginx keeps them (75 s): at
@@ -530,24 +522,27 @@ def serve(
     _serve(_ws(), host, port, workers)
 
 
-def _print_demo(ws: Workspace, summary: Any) -> None:
-    from zhuizong.demo.service import DEMO_PASSWORD
+def _print_demo(ws: Workspace, summary: Any, show: Any) -> None:
+    """What the demo built and what to try, in the output language (logins: :func:`_print_logins`)."""
+    from zhuizong.demo.summary import demo_lines
+    from zhuizong.kpi.service import format_value
 
     c = output.console
-    p = summary.params
-    c.print(f"演示机构 / demo agency: {p.agents:,} 人 agents · {p.years} 年 years · seed {p.seed} · "
-            f"{p.start_date} … {p.end_date}", highlight=False)
-    c.print(f"工作区 workspace: {ws.home} ({ws.db_display})", highlight=False)
-    c.print(output.table(
-        "数据 / data", ["kind", "rows", "import"],
-        [[k, f"{v:,}", summary.statuses.get(k, "")] for k, v in summary.counts.items()]))
-    size = f" · {summary.db_bytes / 1e6:,.0f} MB" if summary.db_bytes else ""
-    c.print(f"用时 time: {summary.seconds:.1f}s{size}", highlight=False)
+    lines = demo_lines(ws, summary, show, output.LANG)
+    c.print(lines.headline, highlight=False)
+    c.print(output.table(lines.data_title, lines.data_columns, lines.data_rows))
+    c.print(_units_table(show.kpis, lines.kpi_title, format_value))
+    for line in lines.next_steps:
+        c.print(line, highlight=False)
+
+
+def _print_logins(summary: Any) -> None:
+    from zhuizong.demo.summary import login_rows
+    from zhuizong.web.i18n import t
+
     if summary.users:
-        c.print(output.table(
-            f"登录 / logins (password {DEMO_PASSWORD})", ["user", "name", "roles", "agent", "scope"],
-            [[u["username"], u["display_name"], ",".join(u["roles"]), u.get("agent_code") or "",
-              ", ".join(f"{t}:{o or a}" for t, o, a in u.get("scopes", []))] for u in summary.users]))
+        title, columns, rows = login_rows(summary, output.LANG, lambda key: t(key, output.LANG))
+        output.console.print(output.table(title, columns, rows))
 
 
 # --- users -------------------------------------------------------------------------------------
@@ -705,7 +700,7 @@ app.add_typer(campaign_app, name="campaign")
 
 # --- entry point -------------------------------------------------------------------------------
 
-_GLOBAL_OPTS = ("--home", "--as")
+_GLOBAL_OPTS = ("--home", "--as", "--lang")
 
 
 def _hoist_global_options(argv: list[str]) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +13,24 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-console = Console()
+#: the language of the output (global option ``--lang``; zh-CN by default): :func:`tr` picks it
+LANG = "zh"
+
+
+def tr(zh: str, en: str) -> str:
+    """The text in the output language (one language per run; errors stay bilingual)."""
+    return en if LANG == "en" else zh
+
+
+def _width() -> int | None:
+    """A terminal's own width; piped or redirected output is not cut at 80 columns."""
+    if sys.stdout.isatty():
+        return None
+    cols = os.environ.get("COLUMNS", "")
+    return int(cols) if cols.isdigit() else 200
+
+
+console = Console(width=_width())
 err_console = Console(stderr=True)
 
 
@@ -32,7 +51,7 @@ def print_json(obj: Any) -> None:
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:
     t = Table(title=title, show_lines=False)
     for c in columns:
-        t.add_column(c)
+        t.add_column(c, overflow="fold")  # a narrow terminal wraps a cell, never cuts it
     for r in rows:
         t.add_row(*["" if v is None else str(v) for v in r])
     return t

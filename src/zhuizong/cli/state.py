@@ -3,8 +3,12 @@ shared by ``zhuizong.cli.main`` and the command groups (assess, campaign, track)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from zhuizong.access.actor import SYSTEM, Actor
-from zhuizong.workspace import Workspace
+
+if TYPE_CHECKING:  # the workspace (SQLAlchemy, Alembic, settings) loads when a command needs it
+    from zhuizong.workspace import Workspace
 
 
 class State:
@@ -16,6 +20,8 @@ state = State()
 
 
 def _ws() -> Workspace:
+    from zhuizong.workspace import Workspace
+
     return Workspace.open(state.home)
 
 
