@@ -344,3 +344,25 @@ def test_benefit_errors_name_file_benefit_and_key(tmp_path: Path) -> None:
             config.parse(head + body, "my_law.toml")
         assert "my_law.toml" in e.value.en and "benefit x" in e.value.en and key in e.value.en, (
             body, e.value.en)
+
+
+def test_benefit_signals_become_tracking_reasons(agency: Workspace, tmp_path: Path) -> None:
+    """Issue 17, item 4: the benefit signals reach the assessment link through ``track run``."""
+    (agency.home / "basic_law.toml").write_text(_law_file(tmp_path).read_text("utf-8"), "utf-8")
+    code, out, err = run_cli("track", "run", "--date", "2026-06-15")
+    assert code == 0, (out, err)
+    code, out, err = run_cli("track", "list", "--format", "json", "--limit", "100000")
+    assert code == 0, (out, err)
+    doc = json.loads(out)
+    items = doc["items"] if isinstance(doc, dict) else doc
+    rules: dict[str, set[str]] = {}
+    for it in items:
+        for r in it["reasons"]:
+            rules.setdefault(r["rule"], set()).add(it["subject_code"])
+    assert "B3" in rules["benefit_base_pay_at_risk"]  # attendance 75 % < 80 %
+    assert "B5" not in rules["benefit_base_pay_at_risk"]  # the 1,500 tier at the current pace
+    assert "N5" in rules["benefit_allowance_at_stake"]
+    assert "GA3" in rules["benefit_quasi_director"] and "GA3" in rules["benefit_promotion_gain"]
+    assert "H1" not in rules.get("benefit_promotion_gain", set())
+    links = {r["link"] for it in items for r in it["reasons"] if r["rule"].startswith("benefit_")}
+    assert links == {"assessment"}

@@ -203,6 +203,39 @@ CASES.update({
             "missing": ({"demotion_risk": float("nan")}, False),
         },
     ),
+    # benefits (issue 17): base pay lost this month, from day 10 of the month
+    "benefit_base_pay_at_risk": (
+        {"base_pay_at_risk": 1, "day_of_month": 15},
+        {
+            "day=9": ({"day_of_month": 9}, False),
+            "day=10": ({"day_of_month": 10}, True),
+            "not at risk": ({"base_pay_at_risk": 0}, False),
+            "no benefit rules": ({"base_pay_at_risk": float("nan")}, False),
+        },
+    ),
+    # a new-agent allowance still to be won by reaching its rank this month (no back pay)
+    "benefit_allowance_at_stake": (
+        {"allowance_at_stake": 2400.0},
+        {
+            "amount=0.99": ({"allowance_at_stake": 0.99}, False),
+            "amount=1": ({"allowance_at_stake": 1.0}, True),
+            "no allowance": ({"allowance_at_stake": float("nan")}, False),
+        },
+    ),
+    # the gain of promotion, for agents within reach of it
+    "benefit_promotion_gain": (
+        {"promotion_gain": 1500.0},
+        {
+            "gain=0.99": ({"promotion_gain": 0.99}, False),
+            "gain=1": ({"promotion_gain": 1.0}, True),
+            "not within reach": ({"promotion_gain": float("nan")}, False),
+        },
+    ),
+    # 准主任
+    "benefit_quasi_director": (
+        {"quasi_director": 1},
+        {"not": ({"quasi_director": 0}, False), "no basic law": ({"quasi_director": float("nan")}, False)},
+    ),
     # campaigns: within 10% of the next tier with at most 7 days left
     "campaign_near_tier": (
         {"campaign_id": "c1", "campaign_next_tier": "金", "campaign_gap_to_tier": 500.0,
