@@ -366,3 +366,21 @@ def test_benefit_signals_become_tracking_reasons(agency: Workspace, tmp_path: Pa
     assert "H1" not in rules.get("benefit_promotion_gain", set())
     links = {r["link"] for it in items for r in it["reasons"] if r["rule"].startswith("benefit_")}
     assert links == {"assessment"}
+
+
+def test_gain_of_the_next_rank_on_the_agents_home(agency: Workspace, tmp_path: Path) -> None:
+    """Issue 17, item 3: 我的 of agent GA3 (A3) shows 晋升为主任后每月多 2,200 元 (by hand in
+    test_signals: D1 pays 4,200 on this month's pace, A3 2,000)."""
+    from zhuizong.access.users import load_actor
+    from zhuizong.services.profile import my_home
+
+    (agency.home / "basic_law.toml").write_text(_law_file(tmp_path).read_text("utf-8"), "utf-8")
+    code, out, err = run_cli("users", "add", "ga3", "--name", "GA3", "--role", "agent",
+                             "--agent", "GA3", "--password", "pw-123456789")
+    assert code == 0, (out, err)
+    assert run_cli("users", "grant", "ga3", "--self", "GA3")[0] == 0
+    with agency.engine.connect() as conn:
+        actor = load_actor(conn, "ga3")
+    home = my_home(agency, actor, through=dt.date(2026, 6, 15))
+    assert home.rank_gain is not None
+    assert (home.rank_gain["next_rank"], home.rank_gain["gain"]) == ("D1", Decimal("2200"))

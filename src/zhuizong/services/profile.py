@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from zhuizong.access.actor import Actor
+from zhuizong.access.actor import SYSTEM, Actor
 from zhuizong.basiclaw import service as bl_service
+from zhuizong.basiclaw.income_service import rank_gains
 from zhuizong.campaigns import service as campaigns_service
 from zhuizong.errors import ZhuizongError
 from zhuizong.services.activity import recent_activity
@@ -135,6 +136,8 @@ class MyHome:
     campaigns: list[dict[str, Any]]  # running campaigns: name, position, tier, next tier, gap
     basic_law: list[dict[str, Any]]  # latest assessed period: outcome and gap texts
     work_logs: list[dict[str, Any]]
+    #: the gain of the next rank this month (benefit rules): next_rank, next_rank_name, gain (元)
+    rank_gain: dict[str, Any] | None = None
 
 
 def _goals(ws: Workspace, code: str, month: str) -> dict[str, Decimal]:
@@ -167,13 +170,39 @@ def _campaign_standing(ws: Workspace, actor: Actor, code: str, on: dt.date) -> l
     return out
 
 
+def _own(actor: Actor, code: str) -> Actor | None:
+    """Who reads an agent's own basic-law standing for 我的: the actor when they may view
+    assessments, the system for the agent themself (their own row only: agents do not get the
+    basic-law pages, docs/basic-law.md), else nobody."""
+    if actor.can("view_assessment"):
+        return actor
+    return SYSTEM if actor.agent_code is not None and actor.agent_code == code else None
+
+
 def _basic_law_gap(ws: Workspace, actor: Actor, code: str) -> list[dict[str, Any]]:
-    if not actor.can("view_assessment"):
+    reader = _own(actor, code)
+    if reader is None:
         return []
-    periods = bl_service.assessed_periods(ws, actor)
+    periods = bl_service.assessed_periods(ws, reader)
     if not periods:
         return []
-    return bl_service.list_results(ws, actor, bl_service.ListQuery(period=periods[0], agent=code))
+    return bl_service.list_results(ws, reader, bl_service.ListQuery(period=periods[0], agent=code))
+
+
+def _rank_gain(ws: Workspace, actor: Actor, code: str, on: dt.date) -> dict[str, Any] | None:
+    """晋升后每月多 X 元 for the agent (None: no benefit rules, top of the ladder, no right)."""
+    reader = _own(actor, code)
+    if reader is None:
+        return None
+    g = rank_gains(ws, reader, on, {code})
+    if g.empty:
+        return None
+    row = g.iloc[0]
+    ranks = Base.metadata.tables["ranks"]
+    with ws.require_ready().connect() as conn:
+        name = conn.execute(select(ranks.c.rank_name)
+                            .where(ranks.c.rank_code == row.next_rank)).scalar_one_or_none()
+    return {"next_rank": row.next_rank, "next_rank_name": name or row.next_rank, "gain": row.gain}
 
 
 def my_home(ws: Workspace, actor: Actor, *, through: dt.date | None = None) -> MyHome:
@@ -187,7 +216,8 @@ def my_home(ws: Workspace, actor: Actor, *, through: dt.date | None = None) -> M
                   _goals(ws, actor.agent_code, month),
                   _campaign_standing(ws, actor, actor.agent_code, through),
                   _basic_law_gap(ws, actor, actor.agent_code),
-                  sorted(act.work_logs, key=lambda w: w["date"], reverse=True))
+                  sorted(act.work_logs, key=lambda w: w["date"], reverse=True),
+                  _rank_gain(ws, actor, actor.agent_code, through))
 
 
 __all__ = ["MyHome", "Profile", "agent_profile", "my_home"]

@@ -416,6 +416,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "track_status.recorded": ("已记录", "recorded"),
     "track_status.escalated": ("已升级", "escalated"),
     "track_status.done": ("已完成", "done"),
+    "my_rank_gain": ("晋升为{rank}后每月多 {gain} 元 (按本月业绩)",
+                     "at {rank}: {gain} yuan more a month (on this month's production)"),
     "track_status.closed": ("已关闭", "closed"),
 }
 
