@@ -419,26 +419,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "my_rank_gain": ("晋升为{rank}后每月多 {gain} 元 (按本月业绩)",
                      "at {rank}: {gain} yuan more a month (on this month's production)"),
     "track_status.closed": ("已关闭", "closed"),
-    # --- issue 15 item 4: report up (上报) ---
-    "raise.title": ("上报上级", "Report up"),
-    "raise.hint": ("遇到需要上级帮助解决的情况 (心态、家庭、客户投诉等), 在此上报, 上级回复后闭环。",
-                   "Something your superior should help with (mindset, family, a customer complaint …): report it here; their answer closes it."),
-    "raise.category": ("类别", "Category"),
-    "raise.note": ("情况说明", "What happened"),
-    "raise.submit": ("上报", "Report up"),
-    "raise.list": ("上报记录", "Reported up"),
-    "raise.pending": ("待回复上报", "Raised to you"),
-    "raise.to": ("上报给 {name}", "to {name}"),
-    "raise.by": ("{name} 上报", "raised by {name}"),
-    "raise.open": ("待回复", "awaiting an answer"),
-    "raise.answer": ("回复", "Answer"),
-    "raise.answer_submit": ("回复", "Send"),
-    "raise.answered": ("{name} 已回复 (用时 {dur})", "answered by {name} in {dur}"),
-    "raise.minutes": ("{n} 分钟", "{n} min"),
-    "raise.hours": ("{n} 小时", "{n} h"),
-    "raise.view_item": ("查看事项", "Open the item"),
-    "track_event.raised": ("已上报上级", "reported up"),
-    "track_event.raise_answered": ("上级已回复", "answered by the superior"),
 }
 
 
