@@ -232,6 +232,25 @@ class ReasonOut(_Out):
     active: bool
     first_seen: dt.date
     last_seen: dt.date
+    owner_role: str | None = Field(None, description="the role of the reason's link (issue 15)")
+    owner_code: str | None = Field(None, description="the user who owns the reason's link")
+    owner_name: str | None = None
+    copied: list[str] = Field(default_factory=list, description="users copied (copy_roles)")
+    copied_names: list[str] = Field(default_factory=list)
+
+
+class RecordOut(_Out):
+    id: int
+    at: dt.datetime
+    date: dt.date
+    author: str
+    author_name: str
+    method: str
+    outcome: str
+    finding: str | None
+    note: str | None
+    next_date: dt.date | None
+    corrects: int | None
 
 
 class ItemOut(_Out):
@@ -257,24 +276,17 @@ class ItemOut(_Out):
     mine: bool
     tracked_by: str | None
     reasons: list[ReasonOut]
+    # issue 15: the coordinated item (one per agent and day) and who owns what
+    lead_owner: str | None = Field(None, description="the lead contact (the item's owner)")
+    lead_name: str = ""
+    lead_record: RecordOut | None = Field(None, description="the lead's last record")
+    copied: list[str] = Field(default_factory=list, description="other owners and copied users")
+    owns_reason: bool = Field(False, description="the caller owns at least one reason")
+    my_reasons: list[str] = Field(default_factory=list, description="rules the caller owns")
 
 
 class ItemsOut(_Out):
     items: list[ItemOut]
-
-
-class RecordOut(_Out):
-    id: int
-    at: dt.datetime
-    date: dt.date
-    author: str
-    author_name: str
-    method: str
-    outcome: str
-    finding: str | None
-    note: str | None
-    next_date: dt.date | None
-    corrects: int | None
 
 
 class EventOut(_Out):
