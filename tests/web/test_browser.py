@@ -124,7 +124,7 @@ def test_supervisor_flow(live_server: str, viewport: dict[str, int]) -> None:
         page.screenshot(path=str(out / "3-record.png"), full_page=True)
         page.click("#record-form button[type=submit]")
         page.wait_for_load_state("networkidle")
-        assert page.locator("#item-status").inner_text().strip() == "done"
+        assert page.locator("#item-status").get_attribute("data-status") == "done"
         assert "已电话沟通" in page.locator("#records").inner_text()
         page.screenshot(path=str(out / "4-done.png"), full_page=True)
 
