@@ -53,6 +53,9 @@ class Ctx:
             "ctx": self, "t": self.t, "lang": self.lang, "actor": self.actor,
             "csrf_token": self.session.csrf_token, "today": dt.date.today(),
             "rank_name": lambda c: self.names.rank(c), "org_name": lambda c: self.names.org(c),
+            "code_label": lambda prefix, c, sep=".": i18n.code_label(prefix, c, self.lang, sep),
+            "one_lang": lambda text: i18n.one_lang(text, self.lang),
+            "local_time": i18n.local_time, "metric_name": lambda m: i18n.metric_name(m, self.lang),
             **context,
         }, status_code=status_code)
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from zhuizong.kpi.registry import METRICS
+
 LANGS = ("zh", "en")
 
 #: Latin words a Chinese screen may show (issue 16: one language per screen): product words the
@@ -10,6 +15,7 @@ LANGS = ("zh", "en")
 LATIN_ALLOWED = frozenset({
     "FYP", "FYC", "KPI", "Excel", "PDF", "xlsx", "csv", "CSV", "zhuizong", "English",
     "ID", "MDRT", "IP",
+    "MB",  # a unit of file size, as every Chinese phone and PC shows it (docs/web.md)
 })
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -247,7 +253,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "imp.upload": ("上传文件", "Upload a file"),
     "imp.kind": ("类型", "Kind"),
     "imp.file": ("文件", "File"),
-    "imp.limits": ("CSV 或 XLSX, 不超过 {mb} MB。先检查, 确认后才写入。", "CSV or XLSX, at most {mb} MB. Checked first; written only after you confirm."),
+    "imp.limits": ("CSV 或 Excel (xlsx) 文件, 不超过 {mb} MB。先检查, 确认后才写入。", "CSV or Excel (xlsx), at most {mb} MB. Checked first; written only after you confirm."),
     "imp.check_button": ("上传并检查", "Upload and check"),
     "imp.history": ("导入记录", "Import history"),
     "imp.rows": ("行数", "Rows"),
@@ -256,7 +262,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "imp.unchanged": ("不变", "Unchanged"),
     "imp.dates": ("数据日期", "Dates"),
     "imp.by": ("操作人", "By"),
-    "imp.at": ("时间 (UTC)", "At (UTC)"),
+    "imp.at": ("时间 (北京时间)", "At (Beijing time)"),
     "imp.row": ("行号", "Row"),
     "imp.column": ("列", "Column"),
     "imp.value": ("值", "Value"),
@@ -313,7 +319,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "basic_law": ("基本法", "Basic law"),
     "campaigns": ("竞赛", "Campaigns"),
     "bl.title": ("基本法考核", "Basic law assessment"),
-    "bl.none": ("还没有考核结果: 由考核专员或管理员运行 zhuizong assess run --period 期间 后在此查看。",
+    "bl.none": ("还没有考核结果: 考核专员或管理员运行本期考核 (命令行) 后在此查看。",
                 "No assessment results yet: the assessment staff or an administrator runs zhuizong assess run --period P first."),
     "bl.all_outcomes": ("全部结果", "All outcomes"),
     "bl.all_orgs": ("全部机构", "All units"),
@@ -339,7 +345,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                           "Agents not yet meeting a promotion rule (eligible ones only), the smallest shortfall first: the sum of gap ÷ threshold over the criteria still needed."),
     "bl.help_risk": ("转正/维持未达成或有风险的人员: 按解约、降级、延长考核、有风险排列, 同类按差距占比从大到小。",
                      "Conversion/maintenance rules failed or at risk: contract end, demotion, extra period, at risk; within each, the largest shortfall first."),
-    "bl.note": ("* 为必备条件。运行与执行考核请使用命令 zhuizong assess run / apply (考核专员、管理员)。",
+    "bl.note": ("* 为必备条件。考核的运行与执行由考核专员或管理员在命令行完成。",
                 "* mandatory criterion. Running and applying assessments: zhuizong assess run / apply (assessment staff, administrators)."),
     "cp.title": ("竞赛方案", "Campaigns"),
     "cp.none": ("暂无您可查看的方案", "No campaigns to show"),
@@ -419,6 +425,38 @@ STRINGS: dict[str, tuple[str, str]] = {
     "my_rank_gain": ("晋升为{rank}后每月多 {gain} 元 (按本月业绩)",
                      "at {rank}: {gain} yuan more a month (on this month's production)"),
     "track_status.closed": ("已关闭", "closed"),
+    # --- issue 16 item 3: one language per screen (labels of codes; code_label(prefix, code)) ---
+    "aria_menu": ("菜单", "Menu"),
+    "aria_crumbs": ("机构路径", "Breadcrumbs"),
+    "aria_tabs": ("分类", "Tabs"),
+    "pp_unit": ("个百分点", "pp"),
+    "mtd": ("本月累计", "MTD"),
+    "n_items": ("共 {n} 项", "{n} items"),
+    "track_event.opened": ("生成事项", "opened"),
+    "track_event.carried": ("延续", "carried"),
+    "track_event.reason_added": ("新增原因", "reason added"),
+    "track_event.reason_cleared": ("原因已解除", "reason cleared"),
+    "track_event.auto_closed": ("自动关闭", "closed automatically"),
+    "track_event.escalated": ("升级", "escalated"),
+    "track_event.escalation_unavailable": ("无法升级 (无上级负责人)", "could not escalate (no one above)"),
+    "track_event.recorded": ("已记录跟进", "follow-up recorded"),
+    "track_event.resolved": ("已解决", "resolved"),
+    "track_event.closed": ("已关闭", "closed"),
+    "imp.actor.demo": ("演示数据生成", "demo builder"),
+    "imp.actor.system": ("系统", "system"),
+    "imp.k.org_units": ("机构", "Org units"),
+    "imp.k.ranks": ("职级", "Ranks"),
+    "imp.k.agents": ("人员", "Agents"),
+    "imp.k.agent_events": ("人员异动", "Agent events"),
+    "imp.k.products": ("产品", "Products"),
+    "imp.k.premiums": ("保费", "Premiums"),
+    "imp.k.plans": ("计划", "Plans"),
+    "imp.k.attendance": ("考勤", "Attendance"),
+    "imp.k.work_logs": ("工作日志", "Work logs"),
+    "imp.k.agent_goals": ("个人目标", "Agent goals"),
+    "imp.k.track_assignments": ("追踪分工", "Tracking assignments"),
+    "imp.k.training_sessions": ("培训班次", "Training sessions"),
+    "imp.k.training_attendance": ("培训签到", "Training attendance"),
 }
 
 
@@ -426,3 +464,46 @@ def t(key: str, lang: str = "zh", **kw: object) -> str:
     pair = STRINGS.get(key)
     text = key if pair is None else pair[1 if lang == "en" else 0]
     return text.format(**kw) if kw else text
+
+
+def code_label(prefix: str, code: str | None, lang: str = "zh", sep: str = ".") -> str:
+    """The label of a stored code (a status, an event, an import kind …): ``STRINGS[prefix + sep +
+    code]``; a code without a label shows as it is (templates: ``code_label('track_status', s)``)."""
+    if code is None or code == "":
+        return "—"
+    key = f"{prefix}{sep}{code}"
+    return t(key, lang) if key in STRINGS else str(code)
+
+
+def one_lang(text: str | None, lang: str = "zh") -> str:
+    """One half of a stored bilingual text "中文 / English" (close reasons, messages written by
+    the engines in both languages); any other text as it is."""
+    if not text:
+        return ""
+    zh, sep, en = text.partition(" / ")
+    if not sep or not _has_cjk(zh) or _has_cjk(en):
+        return text
+    return en if lang == "en" else zh
+
+
+#: times stored in UTC are shown in the insurer's time (China has one time zone, no summer time)
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_time(at: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time (naive, as the store keeps it) in :data:`LOCAL_TZ`."""
+    if at is None:
+        return ""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(LOCAL_TZ).strftime(fmt)
+
+
+def metric_name(code: str, lang: str = "zh") -> str:
+    """The registry's name of a metric code (plans, rules); an unknown code as it is."""
+    m = METRICS.get(code)
+    return code if m is None else (m.en if lang == "en" else m.zh)
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in text)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from zhuizong.kpi.registry import METRICS
 from zhuizong.kpi.service import format_value
 from zhuizong.services import dashboard as svc
+from zhuizong.web import i18n
 from zhuizong.web.deps import Ctx, page_ctx
 
 router = APIRouter(include_in_schema=False)
@@ -35,11 +36,12 @@ def label(ctx: Ctx, metric: str) -> str:
     return m.en if ctx.lang == "en" else m.zh
 
 
-def fmt_growth(v: Decimal | float | None, pp: bool = False) -> str:
+def fmt_growth(v: Decimal | float | None, pp: bool = False, lang: str = "zh") -> str:
+    """A change: a percentage, or for a rate a difference in percentage points (个百分点)."""
     if v is None:
         return "—"
     f = float(v)
-    return f"{f:+.2f}pp" if pp else f"{f * 100:+.1f}%"
+    return f"{f:+.2f} {i18n.t('pp_unit', lang)}" if pp else f"{f * 100:+.1f}%"
 
 
 def fmt_rate(v: Decimal | float | None) -> str:
@@ -95,7 +97,7 @@ def fv(metric: str, value: Decimal | float | int | None) -> str:
 
 
 def helpers(ctx: Ctx) -> dict[str, Any]:
-    return {"fv": fv, "label": lambda m: label(ctx, m), "growth": fmt_growth,
+    return {"fv": fv, "label": lambda m: label(ctx, m), "growth": lambda v, pp=False: fmt_growth(v, pp, ctx.lang),
             "rate": fmt_rate, "money": fmt_money, "wan": fmt_wan, "tone": tone,
             "card_value": lambda m, v: card_value(ctx, m, v), "qs": lambda **kw: urlencode(
                 {k: v for k, v in kw.items() if v is not None and v != ""})}

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from zhuizong.errors import ZhuizongError
+from zhuizong.kpi.registry import METRICS
 from zhuizong.reports.export import build_monthly
-from zhuizong.reports.monthly import monthly_view
+from zhuizong.reports.monthly import Column, monthly_view
 from zhuizong.services import dashboard as svc
 from zhuizong.store import audit
 from zhuizong.store.db import atomic
@@ -26,6 +27,16 @@ MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
          "pdf": "application/pdf"}
 SUB_EN = {"实际": "Actual", "计划": "Plan", "达成率": "Attainment", "同比": "YoY", "环比": "MoM",
           "排名": "Rank", "同比(百分点)": "YoY (pp)", "环比(百分点)": "MoM (pp)"}
+UNIT_EN = {"元": "yuan", "万元": "10k yuan", "元/人": "yuan/agent", "元/件": "yuan/case",
+           "件/人": "cases/agent"}
+
+
+def _block_en(col: Column, has_sub: bool) -> str:
+    """The English header of a metric block: the metric's English name (a key metric's block is
+    labelled in Chinese by the report), with the unit of money columns."""
+    name = METRICS[col.key].en if has_sub and col.registry else col.en
+    unit = UNIT_EN.get(col.unit)
+    return f"{name} ({unit})" if unit and col.fmt in ("money", "per2") else name
 
 
 def _resolve(ctx: Ctx, org: str | None, period: str | None) -> tuple[str | None, str]:
@@ -53,7 +64,7 @@ def report_page(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = None,
     header = {
         "groups": [(g.split(" ", 1)[-1] if en and " " in g else g.split(" ", 1)[0], a, b)
                    for g, a, b in report.groups],
-        "blocks": [(cols[a].en if en and a == b and not has_sub else label, a, b, has_sub)
+        "blocks": [(_block_en(cols[a], has_sub) if en else label, a, b, has_sub)
                    for label, a, b, has_sub in report.blocks],
         "subs": [(SUB_EN.get(c.sub, c.sub) if en else c.sub) if c.sub else None for c in cols],
     }

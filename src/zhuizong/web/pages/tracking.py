@@ -29,7 +29,7 @@ router = APIRouter(include_in_schema=False)
 LINK_EN = {"campaign": "Campaign", "supervisor": "Supervisor", "executive": "Executive",
            "training": "Training", "coaching": "Coaching", "assessment": "Assessment"}
 METHOD_EN = {"phone": "Phone", "wechat": "WeChat", "face_to_face": "Face to face",
-             "accompany": "Joint visit (陪访)", "other": "Other"}
+             "accompany": "Joint visit", "other": "Other"}
 OUTCOME_EN = {"contacted": "Contacted", "committed": "Committed", "resolved": "Resolved",
               "no_answer": "No answer", "refused": "Refused", "other": "Other"}
 

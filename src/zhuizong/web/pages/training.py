@@ -78,8 +78,10 @@ def completion(ctx: Annotated[Ctx, Depends(page_ctx)], month: str | None = None,
                kind: str | None = None) -> Response:
     month, kind = _filters(month, kind)
     rows = svc.completion(ctx.ws, ctx.actor, month=month, kind=kind, today=_today())
+    titles = {s.session.session_code: s.session.title for s in  # sessions by title, not code
+              svc.list_sessions(ctx.ws, ctx.actor, month=month, kind=kind, today=_today())}
     return ctx.render("tools/training_completion.html", rows=rows, month=month or "", kind=kind or "",
-                      kinds=COURSE_KINDS)
+                      kinds=COURSE_KINDS, titles=titles)
 
 
 # --- create -----------------------------------------------------------------------------------
