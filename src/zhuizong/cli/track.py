@@ -180,17 +180,42 @@ def track_digest(
         output.print_json(report)
 
 
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.1f}%"
+
+
 @track_app.command("effectiveness")
 def track_effectiveness(
-    period: Annotated[str, typer.Option("--period", help="2026-05, 2026Q2, 2026 or a date range")],
-    by: Annotated[str, typer.Option("--by", help="owner | rule | org | link")] = "owner",
+    period: Annotated[str | None, typer.Option("--period", help="2026-05, 2026Q2, 2026 or a date range")] = None,
+    by: Annotated[str, typer.Option("--by", help="owner | rule | org | link (--coverage: owner | org)")] = "owner",
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | xlsx")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="file for --format xlsx")] = None,
+    coverage_: Annotated[bool, typer.Option(
+        "--coverage", help="care coverage: share of agents in force contacted in the last 7 and 30 days")] = False,
+    date: Annotated[str | None, typer.Option("--date", help="--coverage: as of YYYY-MM-DD (default: today)")] = None,
 ) -> None:
-    """Coverage, timeliness, resolution and outcome lift of tracking. 追踪效果."""
-    from zhuizong.tracking.effectiveness import effectiveness, write_xlsx
+    """Coverage, timeliness, resolution and outcome lift of tracking; report-up (上报) answers;
+    care coverage with --coverage. 追踪效果."""
+    from zhuizong.tracking.effectiveness import coverage, effectiveness, write_xlsx
+    from zhuizong.tracking.service import RAISE_CATEGORY_ZH
 
     ws, actor = _ctx()
+    if coverage_:
+        cov = coverage(ws, actor, _date(date), by)
+        if fmt == "json":
+            output.print_json(cov)
+            return
+        if fmt != "table":
+            raise ZhuizongError("--coverage 只支持 table 或 json", "--coverage supports table or json only")
+        rows_c = [[x["key"], x["name"], str(x["agents"]),
+                   f"{x['contacted_7']} ({_pct(x['share_7'])})", f"{x['contacted_30']} ({_pct(x['share_30'])})"]
+                  for x in [*cov["rows"], cov["total"]]]
+        output.console.print(output.table(
+            f"关怀覆盖率 care coverage {cov['date']} (按 {'主管' if by == 'owner' else '机构'})",
+            ["分组", "名称", "在职人数", "近 7 天已联系", "近 30 天已联系"], rows_c))
+        return
+    if period is None:
+        raise ZhuizongError("请给出 --period (或 --coverage)", "give --period (or --coverage)")
     res = effectiveness(ws, actor, period, by)
     if fmt == "json":
         output.print_json(res)
@@ -200,9 +225,14 @@ def track_effectiveness(
         write_xlsx(res, path)
         output.console.print(f"已写入 / written: {path}", highlight=False)
         return
-
-    def pct(v: float | None) -> str:
-        return "—" if v is None else f"{v * 100:.1f}%"
+    pct = _pct
+    rz = res["raises"]
+    med = rz["median_hours_to_answer"]
+    raise_line = (f"上报 {rz['raised']} 项, 已回复 {rz['answered']} 项, 待回复 {rz['open']} 项, "
+                  f"回复用时中位数 {'—' if med is None else f'{med:.1f} 小时'}")
+    if rz["by_category"]:
+        raise_line += " (" + ", ".join(f"{RAISE_CATEGORY_ZH.get(c, c)} {v['raised']}"
+                                       for c, v in rz["by_category"].items()) + ")"
 
     rows = [[x["key"], x["name"], str(x["items"]), pct(x["coverage"]), pct(x["timeliness"]),
              pct(x["resolution"]), f"{x['tracked_moved']}/{x['tracked']}", f"{x['untracked_moved']}/{x['untracked']}",
@@ -211,6 +241,67 @@ def track_effectiveness(
     output.console.print(output.table(
         f"追踪效果 tracking effectiveness {res['period']['label']} (by {res['by']}, {res['window_days']} 天)",
         ["分组", "名称", "事项", "覆盖率", "及时率", "解决率", "追踪后改善", "未追踪改善", "提升(点)"], rows))
+    output.console.print(raise_line, highlight=False)
+
+
+@track_app.command("raise")
+def track_raise(
+    item_id: int,
+    category: Annotated[str, typer.Option(
+        "--category", help="attitude 心态 | family 家庭 | complaint 客户投诉 | health 健康 | resource 需要支持 | other 其他")],
+    note: Annotated[str, typer.Option("--note", help="what was found and what is needed 情况说明")],
+    date: DateOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Report an item up to your superior (上报). 上报上级."""
+    from zhuizong.tracking.raises import raise_item
+
+    ws, actor = _ctx()
+    x = raise_item(ws, actor, item_id, category, note, None if date is None else _date(date))
+    if fmt == "json":
+        output.print_json(x)
+        return
+    output.console.print(f"已上报 / raised: 上报 {x['id']} · #{x['item_id']} → "
+                         f"{x['raised_to_name'] or x['raised_to']} ({x['raised_to']})", highlight=False)
+
+
+@track_app.command("raises")
+def track_raises(
+    open_: Annotated[bool, typer.Option("--open", help="only those not answered yet")] = False,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Raises by you or to you (an admin: all in scope). 上报清单."""
+    from zhuizong.tracking.raises import list_raises
+
+    ws, actor = _ctx()
+    xs = list_raises(ws, actor, open_only=open_)
+    if fmt == "json":
+        output.print_json({"raises": xs})
+        return
+    rows = [[str(x["id"]), f"#{x['item_id']} {x['subject_name']} {x['subject_code'] or ''}", x["category_zh"],
+             x["note"], f"{x['raised_by_name'] or x['raised_by']} → {x['raised_to_name'] or x['raised_to']}",
+             x["raised_on"], "待回复" if x["open"] else f"{x['answer']} ({x['hours_to_answer']:.1f} 小时)"]
+            for x in xs]
+    output.console.print(output.table(f"上报 raises ({len(xs)})", ["ID", "事项 item", "类别", "说明", "上报 → 上级",
+                                                                  "日期", "回复"], rows))
+
+
+@track_app.command("answer")
+def track_answer(
+    raise_id: int,
+    note: Annotated[str, typer.Option("--note", help="the answer 回复")],
+    date: DateOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Answer a raise made to you (回复上报). 回复上报."""
+    from zhuizong.tracking.raises import answer
+
+    ws, actor = _ctx()
+    x = answer(ws, actor, raise_id, note, None if date is None else _date(date))
+    if fmt == "json":
+        output.print_json(x)
+        return
+    output.console.print(f"已回复 / answered: 上报 {x['id']} ({x['hours_to_answer']:.1f} 小时)", highlight=False)
 
 
 @track_app.command("assign")

@@ -16,6 +16,7 @@ For the items opened in a period (within the actor's scope), grouped by owner, r
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 import ibis
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 
 from zhuizong.access.actor import Actor
 from zhuizong.access.scope import scope_for
@@ -32,8 +33,9 @@ from zhuizong.common.cells import safe_cell
 from zhuizong.errors import ZhuizongError
 from zhuizong.kpi import compiler
 from zhuizong.store.models import table
+from zhuizong.tracking.raises import raise_stats
 from zhuizong.tracking.rules import load_rules
-from zhuizong.tracking.service import LINK_ZH, _visible
+from zhuizong.tracking.service import LINK_ZH, _names, _visible
 from zhuizong.workspace import Workspace
 
 BY = ("owner", "rule", "org", "link")
@@ -195,7 +197,70 @@ def effectiveness(ws: Workspace, actor: Actor, period: str, by: str = "owner") -
                         tot.untracked_moved)
     return {"period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()},
             "by": by, "window_days": window,
-            "rows": [x.as_dict() for x in rows], "total": tot.as_dict()}
+            "rows": [x.as_dict() for x in rows], "total": tot.as_dict(),
+            "raises": raise_stats(ws, actor, p.start, p.end)}
+
+
+# --- care coverage (关怀覆盖率, issue 15 item 3) ---------------------------------------------------
+
+COVERAGE_BY = ("owner", "org")
+COVERAGE_WINDOWS = (7, 30)
+
+
+def coverage(ws: Workspace, actor: Actor, d: dt.date, by: str = "owner") -> dict[str, Any]:
+    """Share of the agents in force on ``d`` (within the actor's scope) contacted in the last 7 and
+    30 days (``d`` included): a tracking record on an item about the agent, dated in the window,
+    whose outcome is not "no answer" (the contact of the ``days_since_contact`` signal). Grouped by
+    owner (the agent's direct supervisor on ``d``; "—" without one) or by org unit on ``d``."""
+    actor.require("view_tracking")
+    if by not in COVERAGE_BY:
+        raise ZhuizongError(f"无法识别的 --by {by} (覆盖率可按 owner 或 org)",
+                            f"unknown --by {by} for coverage; use {', '.join(COVERAGE_BY)}")
+    engine = ws.require_ready()
+    sp, h, rec, it = (table("employment_spells"), table("agent_history"), table("track_records"),
+                      table("track_items"))
+    widest = max(COVERAGE_WINDOWS)
+    with engine.connect() as conn:
+        scope = scope_for(conn, actor)
+        force = conn.execute(
+            select(h.c.agent_code, h.c.org_code, h.c.supervisor_code)
+            .join(sp, sp.c.agent_code == h.c.agent_code)
+            .where(h.c.valid_from <= d, or_(h.c.valid_to.is_(None), h.c.valid_to > d),
+                   sp.c.hire_date <= d, or_(sp.c.leave_date.is_(None), sp.c.leave_date > d),
+                   scope.agent_filter(h.c.agent_code))).all()
+        last: dict[str, dt.date] = dict(conn.execute(
+            select(it.c.subject_code, func.max(rec.c.on_date)).join(it, it.c.id == rec.c.item_id)
+            .where(it.c.subject_type == "agent", rec.c.outcome != "no_answer", rec.c.on_date <= d,
+                   rec.c.on_date > d - dt.timedelta(days=widest))
+            .group_by(it.c.subject_code)).all())
+        seen: dict[str, tuple[str, str]] = {}
+        for a in force:  # one row per agent even if two spells overlap the day
+            seen[a.agent_code] = (a.org_code, a.supervisor_code or "—")
+        keys = {(org if by == "org" else sup) for org, sup in seen.values()}
+        names = _names(conn, keys - {"—"})
+    groups: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for code, (org, sup) in seen.items():
+        g = groups[org if by == "org" else sup]
+        g["agents"] += 1
+        when = last.get(code)
+        for n in COVERAGE_WINDOWS:
+            if when is not None and when > d - dt.timedelta(days=n):
+                g[f"contacted_{n}"] += 1
+
+    def row(key: str, name: str, g: dict[str, int]) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": key, "name": name, "agents": g["agents"]}
+        for n in COVERAGE_WINDOWS:
+            out[f"contacted_{n}"] = g[f"contacted_{n}"]
+            out[f"share_{n}"] = None if not g["agents"] else round(g[f"contacted_{n}"] / g["agents"], 4)
+        return out
+
+    total: dict[str, int] = defaultdict(int)
+    for g in groups.values():
+        for k, v in g.items():
+            total[k] += v
+    return {"date": d.isoformat(), "by": by, "windows": list(COVERAGE_WINDOWS),
+            "rows": [row(k, names.get(k, "无主管" if k == "—" else ""), g) for k, g in sorted(groups.items())],
+            "total": row("total", "合计", total)}
 
 
 def _group_names(conn: Any, by: str, items: pd.DataFrame) -> dict[str, str]:
@@ -236,10 +301,18 @@ def write_xlsx(result: dict[str, Any], path: Path) -> None:
                 ws.write_number(n, j, v, pct)
             else:
                 ws.write_number(n, j, v)
+    rz = result.get("raises")
+    if rz:
+        n = len(result["rows"]) + 5
+        ws.write_row(n, 0, ["上报", "已回复", "待回复", "回复用时中位数 (小时)"], bold)
+        ws.write_row(n + 1, 0, [rz["raised"], rz["answered"], rz["open"]])
+        if rz["median_hours_to_answer"] is not None:
+            ws.write_number(n + 1, 3, rz["median_hours_to_answer"])
     ws.freeze_panes(3, 2)
     ws.set_column(0, 1, 16)
     ws.set_column(2, len(COLUMNS), 11)
     wb.close()
 
 
-__all__ = ["BY", "COLUMNS", "EffectRow", "and_", "effectiveness", "write_xlsx"]
+__all__ = ["BY", "COLUMNS", "COVERAGE_BY", "COVERAGE_WINDOWS", "EffectRow", "and_", "coverage",
+           "effectiveness", "write_xlsx"]

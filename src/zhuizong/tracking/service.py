@@ -30,6 +30,11 @@ LINK_ZH = {"campaign": "方案追踪", "supervisor": "主管追踪", "executive"
 METHOD_ZH = {"phone": "电话", "wechat": "微信", "face_to_face": "面谈", "accompany": "陪访", "other": "其他"}
 OUTCOME_ZH = {"contacted": "已沟通", "committed": "已承诺", "resolved": "已解决", "no_answer": "未联系上",
               "refused": "拒绝", "other": "其他"}
+#: categories of a raise (上报, store.models.RAISE_CATEGORIES)
+RAISE_CATEGORY_ZH = {"attitude": "心态", "family": "家庭", "complaint": "客户投诉", "health": "健康",
+                     "resource": "需要支持", "other": "其他"}
+RAISE_CATEGORY_EN = {"attitude": "Mindset", "family": "Family", "complaint": "Customer complaint",
+                     "health": "Health", "resource": "Support needed", "other": "Other"}
 
 
 def _visible(scope: Scope):  # type: ignore[no-untyped-def]
@@ -376,17 +381,35 @@ def digests(ws: Workspace, actor: Actor, d: dt.date) -> list[DigestText]:
         for who in sorted(c for c in routed if c):
             by.setdefault(who, []).append(it)
     engine = ws.require_ready()
+    rz, ti = table("track_raises"), table("track_items")
+    raised: dict[str, list[Any]] = {}
     with engine.connect() as conn:
-        names = _names(conn, set(by))
+        # open raises (上报) to a person, on items in the actor's scope, made on or before d
+        for row in conn.execute(select(rz.c.id, rz.c.item_id, rz.c.raised_to, rz.c.raised_by, rz.c.category,
+                                       rz.c.note, rz.c.raised_on, ti.c.subject_code)
+                                .join(ti, ti.c.id == rz.c.item_id)
+                                .where(_visible(scope_for(conn, actor)), rz.c.raised_on <= d,
+                                       or_(rz.c.answered_on.is_(None), rz.c.answered_on > d))
+                                .order_by(rz.c.raised_on, rz.c.id)):
+            raised.setdefault(row.raised_to, []).append(row)
+        names = _names(conn, set(by) | set(raised) | {r.raised_by for rs in raised.values() for r in rs}
+                       | {r.subject_code for rs in raised.values() for r in rs})
     out = []
-    for who in sorted(by):
-        its = sorted(by[who], key=lambda x: (not x["overdue"], x["priority"], x["due_date"], x["id"]))
+    for who in sorted(set(by) | set(raised)):
+        its = sorted(by.get(who, []), key=lambda x: (not x["overdue"], x["priority"], x["due_date"], x["id"]))
         overdue = [x for x in its if x["due_date"] < d.isoformat()]
         name = names.get(who, who)
         title = f"追踪日报 {d.isoformat()} · {name}"
         lines = [f"## {title}", "",
                  f"待跟进 **{len(its)}** 项, 其中逾期 **{len(overdue)}** 项 "
                  f"({len(its)} open, {len(overdue)} overdue)", ""]
+        if raised.get(who):
+            lines.append(f"### 待回复上报 Raised to you ({len(raised[who])})")
+            for r in raised[who]:
+                lines.append(f"- 上报 {r.id} · #{r.item_id} {names.get(r.subject_code, '')} ({r.subject_code}) · "
+                             f"{RAISE_CATEGORY_ZH.get(r.category, r.category)} · {r.note} · "
+                             f"{names.get(r.raised_by, r.raised_by)} {r.raised_on.isoformat()} 上报")
+            lines.append("")
         for section, rows in (("逾期 Overdue", overdue), ("待跟进 Open", [x for x in its if x not in overdue])):
             if not rows:
                 continue

@@ -10,11 +10,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from zhuizong.errors import ZhuizongError
 from zhuizong.services.activity import recent_activity
-from zhuizong.store.models import TRACK_LINKS, TRACK_METHODS, TRACK_OUTCOMES
+from zhuizong.store.models import RAISE_CATEGORIES, TRACK_LINKS, TRACK_METHODS, TRACK_OUTCOMES
+from zhuizong.tracking.raises import answer, can_raise, list_raises, raise_item
 from zhuizong.tracking.service import (
     LINK_ZH,
     METHOD_ZH,
     OUTCOME_ZH,
+    RAISE_CATEGORY_EN,
+    RAISE_CATEGORY_ZH,
     ListQuery,
     RecordInput,
     close,
@@ -37,7 +40,8 @@ OUTCOME_EN = {"contacted": "Contacted", "committed": "Committed", "resolved": "R
 def _labels(ctx: Ctx) -> dict[str, dict[str, str]]:
     en = ctx.lang == "en"
     return {"link": LINK_EN if en else LINK_ZH, "method": METHOD_EN if en else METHOD_ZH,
-            "outcome": OUTCOME_EN if en else OUTCOME_ZH}
+            "outcome": OUTCOME_EN if en else OUTCOME_ZH,
+            "raise": RAISE_CATEGORY_EN if en else RAISE_CATEGORY_ZH}
 
 
 @router.get("/tracking", response_class=HTMLResponse)
@@ -54,7 +58,8 @@ def inbox(ctx: Annotated[Ctx, Depends(page_ctx)], tab: str = "today", who: str =
     if priority:
         items = [x for x in items if x["priority"] <= priority]
     return ctx.render("tracking/inbox.html", items=items, tab=tab, who=who, link=link,
-                      priority=priority, links=TRACK_LINKS, labels=_labels(ctx))
+                      priority=priority, links=TRACK_LINKS, labels=_labels(ctx),
+                      raises_pending=list_raises(ctx.ws, ctx.actor, open_only=True, to_me=True))
 
 
 @router.get("/tracking/{item_id}", response_class=HTMLResponse)
@@ -67,7 +72,9 @@ def item_page(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int, error: str |
                                    on=dt.date.fromisoformat(x["last_seen"]))
     return ctx.render("tracking/item.html", x=x, activity=activity, labels=_labels(ctx),
                       methods=TRACK_METHODS, outcomes=TRACK_OUTCOMES, error=error,
-                      can_record=ctx.actor.can("record_tracking"))
+                      can_record=ctx.actor.can("record_tracking"),
+                      raise_item=x, raises=list_raises(ctx.ws, ctx.actor, item_id=item_id),
+                      can_raise=can_raise(ctx.ws, ctx.actor, x), raise_categories=RAISE_CATEGORIES)
 
 
 @router.post("/tracking/{item_id}/record")
@@ -100,3 +107,29 @@ def close_submit(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int,
             raise
         return item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
     return RedirectResponse(f"/tracking/{item_id}", status_code=303)
+
+
+@router.post("/tracking/{item_id}/raise")
+def raise_submit(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int,
+                 category: Annotated[str, Form()], note: Annotated[str, Form()] = "") -> Response:
+    """上报上级 (report up) from the item page."""
+    try:
+        raise_item(ctx.ws, ctx.actor, item_id, category, note)
+    except ZhuizongError as e:
+        if type(e).__name__ in ("NotFound", "PermissionDenied"):
+            raise
+        return item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
+    return RedirectResponse(f"/tracking/{item_id}#raises", status_code=303)
+
+
+@router.post("/tracking/raises/{raise_id}/answer")
+def answer_submit(ctx: Annotated[Ctx, Depends(page_ctx)], raise_id: int, item_id: Annotated[int, Form()],
+                  note: Annotated[str, Form()] = "", back: Annotated[str, Form()] = "inbox") -> Response:
+    """The superior's answer to a raise (inline in the inbox, or on the item page)."""
+    try:
+        answer(ctx.ws, ctx.actor, raise_id, note)
+    except ZhuizongError as e:
+        if type(e).__name__ in ("NotFound", "PermissionDenied"):
+            raise
+        return item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
+    return RedirectResponse("/tracking" if back == "inbox" else f"/tracking/{item_id}#raises", status_code=303)
