@@ -338,12 +338,26 @@ class EffectRowOut(_Out):
     lift_points: float | None
 
 
+class RaiseStatsOut(_Out):
+    raised: int
+    answered: int
+    open: int
+    median_hours_to_answer: float | None
+
+
+class RaisesOut(RaiseStatsOut):
+    """Report up (上报, issue 15): raises made in the period on items in scope."""
+
+    by_category: dict[str, RaiseStatsOut] = Field(default_factory=dict)
+
+
 class EffectivenessOut(_Out):
     period: PeriodOut
     by: str
     window_days: int
     rows: list[EffectRowOut]
     total: EffectRowOut
+    raises: RaisesOut | None = None
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -118,7 +118,9 @@ def raise_submit(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int,
     except ZhuizongError as e:
         if type(e).__name__ in ("NotFound", "PermissionDenied"):
             raise
-        return item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
+        page = item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
+        page.status_code = 400  # the form again with the reason; nothing was raised
+        return page
     return RedirectResponse(f"/tracking/{item_id}#raises", status_code=303)
 
 
