@@ -200,7 +200,8 @@ _DOCS: dict[str, tuple[str, str, str, str]] = {
         "grace days after the policy anniversary for persistency (继续率)", "kpi-spec §6",
     ),
     "import.max_file_mb": (
-        "1..10000", "导入文件大小上限 (MB)", "largest import file accepted, in MB", "imports",
+        "1..10000", "网页上传导入文件大小上限 (MB; 命令行导入不限)",
+        "largest import file a web upload accepts, in MB (command-line imports have no limit)", "imports",
     ),
     "import.max_xlsx_uncompressed_mb": (
         "1..100000", "XLSX 解压后大小上限 (MB), 防 zip 炸弹",
