@@ -16,6 +16,7 @@ from types import ModuleType
 import pytest
 from sqlalchemy import func, select, table
 
+from tests.example_staff import create_example_staff
 from zhuizong.importing.kinds import IMPORT_ORDER, KINDS
 from zhuizong.settings import SETTINGS
 from zhuizong.workspace import Workspace
@@ -125,23 +126,10 @@ def _import_set(ws: Workspace, suffix: str) -> dict[str, object]:
     results = {}
     for kind in IMPORT_ORDER:
         if kind == "track_assignments":
-            _example_staff_users(ws)
+            create_example_staff(ws)
         path = EXAMPLES / f"{kind}{suffix}"
         results[kind] = import_file(ws, kind, path)
     return results
-
-
-def _example_staff_users(ws: Workspace) -> None:
-    """The users the assignments example names (users are created with ``users add``, not
-    imported), each with the role of their assignment."""
-    from zhuizong.access import users
-    from zhuizong.store.db import atomic
-
-    with atomic(ws.engine) as conn:
-        known = {u.username for u in users.list_users(conn)}
-        for role, _org, name in _rows(EXAMPLES / "track_assignments.csv")[1:]:
-            if name not in known:
-                users.create_user(conn, name, name, roles=[role])
 
 
 def _table_count(ws: Workspace, name: str) -> int:

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select, text
 
+from tests.example_staff import create_example_staff
 from zhuizong.analytics import snapshot
 from zhuizong.analytics.calendar import day_num
 from zhuizong.analytics.snapshot import OPEN_DAY
@@ -36,6 +37,8 @@ def load_examples(ws: Workspace, skip: tuple[str, ...] = ()) -> None:
     for kind in IMPORT_ORDER:
         if kind in skip:
             continue
+        if kind == "track_assignments":
+            create_example_staff(ws)
         res = import_file(ws, kind, EXAMPLES / f"{kind}.csv")
         assert res.status == "committed", (kind, res.errors[:3])
 

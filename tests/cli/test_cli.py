@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.example_staff import example_staff, staff_cli_args
 from zhuizong.cli.main import main
 from zhuizong.importing.kinds import IMPORT_ORDER
 
@@ -36,6 +37,9 @@ def zhuizong_exe() -> str:
 def loaded(home: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     assert run(capsys, "init")[0] == 0
     for kind in IMPORT_ORDER:
+        if kind == "track_assignments":
+            for args in staff_cli_args():
+                assert run(capsys, *args)[0] == 0, args
         code, out, err = run(capsys, "import", kind, str(EXAMPLES / f"{kind}.csv"))
         assert code == 0, (kind, out, err)
     return home
@@ -133,7 +137,8 @@ def test_users_scopes_and_as(loaded: Path, capsys: pytest.CaptureFixture[str]) -
     code, _, _ = run(capsys, "users", "add", "x", "--name", "x", "--role", "admin", "--as", "sup1")
     assert code == 5
     code, out, _ = run(capsys, "users", "list", "--format", "json")
-    assert [u["username"] for u in json.loads(out)] == ["sup1"]
+    staff = [name for name, _role in example_staff()]  # created before the assignments import
+    assert sorted(u["username"] for u in json.loads(out)) == sorted(["sup1", *staff])
 
 
 def test_console_script_end_to_end(tmp_path: Path) -> None:
