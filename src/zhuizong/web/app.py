@@ -152,6 +152,14 @@ class BodyLimit:
         except _BodyTooLarge:
             if not started:
                 await self._refuse(scope, send, limit)
+        except BaseExceptionGroup as group:  # raised inside a middleware's task group
+            too_large, rest = group.split(_BodyTooLarge)
+            if too_large is None:
+                raise
+            if rest is not None:
+                raise rest from None
+            if not started:
+                await self._refuse(scope, send, limit)
 
     async def _refuse(self, scope: Any, send: Any, limit: int) -> None:
         mb = f"{limit / (1024 * 1024):.2f}".rstrip("0").rstrip(".")
