@@ -9,6 +9,7 @@ from decimal import Decimal
 from tests.web.conftest import DEMO_PERIOD, DemoWeb
 from zhuizong.kpi.engine import KpiRequest
 from zhuizong.kpi.service import kpi_report
+from zhuizong.web.pages.dashboard import num, to_wan
 
 CARD_METRICS = ("fyp", "fyp_plan_rate", "cases", "headcount_close", "active", "activity_rate",
                 "new_hires", "leavers", "attrition_rate")
@@ -46,8 +47,8 @@ def test_admin_dashboard_numbers_equal_kpi_report(demo_web: DemoWeb) -> None:
         assert f'id="{cid}"' in t.text, cid
     text = html.unescape(t.text)
     assert '"type": "heatmap"' in text or '"type":"heatmap"' in text
-    # the FYP trend's last bar is the card's FYP
-    assert str(int(expected["fyp"])) in text
+    # the FYP trend's last bar is the card's FYP, in 万元 (issue 16: charts in 万元, axis unit)
+    assert str(num(to_wan(expected["fyp"]))) in text
 
 
 def test_drill_down_and_agents_behind_numbers(demo_web: DemoWeb) -> None:
