@@ -74,7 +74,10 @@ def test_frames_have_exactly_the_kind_columns_and_types(demo: DemoData) -> None:
     for kind, frame in demo.frames.items():
         k = KINDS[kind]
         assert list(frame.columns) == [c.code for c in k.columns], kind
-        assert len(frame) > 0, kind
+        # goals and staff assignments are not generated yet (issue 15 leaves them to the users)
+        assert (len(frame) == 0) if kind in ("agent_goals", "track_assignments") else len(frame) > 0, kind
+        if len(frame) == 0:
+            continue
         for c in k.columns:
             s = frame[c.code]
             if c.type == "date":
@@ -128,7 +131,7 @@ def test_references_exist(demo: DemoData) -> None:
     sessions = set(demo["training_sessions"].session_code)
     for kind, frame in demo.frames.items():
         for c in KINDS[kind].columns:
-            if c.ref is None:
+            if c.ref is None or c.ref[0] == "users":  # users are created, not imported
                 continue
             target = {"org_units": orgs, "ranks": ranks, "agents": agents, "products": products,
                       "training_sessions": sessions}[

@@ -1216,7 +1216,7 @@ def generate(params: DemoParams) -> DemoData:
         # optional columns the demo does not generate (a kind gained a column) stay empty
         for c in KINDS[kind].columns:
             if c.code not in frame.columns and not c.is_required:
-                frame[c.code] = None
+                frame[c.code] = pd.array([None] * len(frame), dtype="Int64") if c.type == "int" else None
         expected = [c.code for c in KINDS[kind].columns]
         frames[kind] = frame = frame[expected] if set(frame.columns) == set(expected) else frame
         assert list(frame.columns) == expected, (kind, list(frame.columns), expected)
