@@ -26,9 +26,11 @@ def _count(ws: Workspace, name: str) -> int:
 def test_build_demo_imports_every_kind_and_creates_users(workspace: Workspace) -> None:
     phases: list[str] = []
     summary = build_demo(workspace, PARAMS, lambda phase, done, total: phases.append(phase))
-    assert summary.statuses == {k: "committed" for k in IMPORT_ORDER}
+    # goals and staff assignments are not generated yet: their imports are empty
+    not_generated = ("agent_goals", "track_assignments")
+    assert summary.statuses == {k: "empty" if k in not_generated else "committed" for k in IMPORT_ORDER}
     assert [p for p in dict.fromkeys(phases) if p.startswith("import:")] == [
-        f"import:{k}" for k in IMPORT_ORDER
+        f"import:{k}" for k in IMPORT_ORDER if k not in not_generated
     ]
     data = generate(PARAMS)
     assert summary.counts == data.counts()
@@ -54,5 +56,6 @@ def test_build_demo_imports_every_kind_and_creates_users(workspace: Workspace) -
 
     # building again is harmless: every batch is recognised, users are kept
     again = build_demo(workspace, PARAMS)
-    assert set(again.statuses.values()) == {"already_imported"}
+    generated = {k: v for k, v in again.statuses.items() if k not in ("agent_goals", "track_assignments")}
+    assert set(generated.values()) == {"already_imported"}
     assert _count(workspace, "premiums") == summary.counts["premiums"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zhuizong.basiclaw.service import OUTCOME_ZH as BL_OUTCOME_ZH
+from zhuizong.demo.service import DEMO_PASSWORD
 from zhuizong.importing.kinds import KINDS
 from zhuizong.tracking.service import LINK_ZH
 from zhuizong.workspace import Workspace
@@ -75,8 +76,6 @@ def demo_lines(ws: Workspace, summary: Any, show: Any, lang: str) -> DemoLines:
 def login_rows(summary: Any, lang: str, label: Callable[[str], str]) -> tuple[str, list[str], list[list[str]]]:
     """(title, columns, rows) of the demo logins, one per role; ``label`` words a role or scope
     key (``role.supervisor``, ``scope.reporting_line``) in the output language."""
-    from zhuizong.demo.service import DEMO_PASSWORD
-
     zh = lang != "en"
     title = f"登录 (密码均为 {DEMO_PASSWORD})" if zh else f"logins (password {DEMO_PASSWORD})"
     cols = ["用户名", "姓名", "角色", "工号", "数据范围"] if zh else ["user", "name", "roles", "agent", "scope"]
