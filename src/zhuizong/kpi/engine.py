@@ -130,6 +130,16 @@ class KpiResult:
         assert self._table is not None
         return dict(self._table)
 
+    @classmethod
+    def concat(cls, pieces: list[KpiResult]) -> KpiResult:
+        """The rows of ``pieces`` one after the other, as one result (period of the first)."""
+        cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+        for piece in pieces:
+            for c, v in piece.columns().items():
+                cols[c].extend(v)
+        first = pieces[0]
+        return cls(first.period, first.settings, first.org_code, table=cols)
+
     def split_totals(self) -> tuple[KpiResult, KpiResult]:
         """A combined result (segment ``all+…``) as (its ``all`` rows, its split's rows), each
         in the order a request for that segment alone gives."""

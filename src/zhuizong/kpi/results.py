@@ -549,13 +549,7 @@ def _get_combined(ws: Workspace, req: KpiRequest,
         STATS["live"] += 1
         with compiler.POOL.lease(ws, data_version(ws)) as snap:
             pieces = list(compute(ws, req, snap).split_totals())
-    cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-    for piece in pieces:
-        for c, v in piece.columns().items():
-            cols[c].extend(v)
-    first = pieces[0]
-    return KpiResult(period=first.period, settings=first.settings, org_code=first.org_code,
-                     table=cols)
+    return KpiResult.concat(pieces)
 
 
 def agent_rows(ws: Workspace, req: KpiRequest, agents: set[str]) -> KpiResult:

@@ -7,7 +7,6 @@ import dataclasses
 import io
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 
@@ -17,7 +16,6 @@ from zhuizong.common.cache import per_request
 from zhuizong.common.cells import safe_cell
 from zhuizong.errors import NotFound, ZhuizongError
 from zhuizong.kpi import results
-from zhuizong.kpi.engine import COLUMNS as ENGINE_COLUMNS
 from zhuizong.kpi.engine import COMBINED, KpiRequest, KpiResult
 from zhuizong.kpi.registry import METRICS
 from zhuizong.store.models import table
@@ -34,13 +32,7 @@ def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
         raise ZhuizongError(f"无法识别的分组 {req.segment}",
                             f"unknown segment {req.segment}; combine with +, e.g. all+rank_category")
     pieces = [_kpi_report(ws, actor, dataclasses.replace(req, segment=p)) for p in parts]
-    cols: dict[str, list[Any]] = {c: [] for c in ENGINE_COLUMNS}
-    for piece in pieces:
-        for c, v in piece.columns().items():
-            cols[c].extend(v)
-    first = pieces[0]
-    return KpiResult(period=first.period, settings=first.settings, org_code=first.org_code,
-                     table=cols)
+    return KpiResult.concat(pieces)
 
 
 def _kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
