@@ -34,7 +34,9 @@ def _pixels(path: Path) -> tuple[int, int, int]:
     im = Image.open(path).convert("RGB")
     w, h = im.size
     top = im.crop((0, 0, w, int(h * 0.12)))
-    gold = sum(1 for r, g, b in top.getdata() if r > 180 and 120 < g < 200 and b < 100)
+    raw = top.tobytes()
+    gold = sum(1 for i in range(0, len(raw), 3)
+               if raw[i] > 180 and 120 < raw[i + 1] < 200 and raw[i + 2] < 100)
     return w, h, gold
 
 

@@ -70,7 +70,7 @@ def test_admin_pages_render(admin: tuple[TestClient, str]) -> None:
     assert 'href="/imports"' in plans
     assert c.get("/admin/users/nobody").status_code == 404
     en = c.get("/lang/en?back=/admin/settings", follow_redirects=True)
-    assert "Settings" in en.text and "largest import file accepted" in en.text
+    assert "Settings" in en.text and "largest import file a web upload accepts" in en.text
     c.get("/lang/zh", follow_redirects=False)
 
 
