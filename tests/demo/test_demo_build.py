@@ -26,12 +26,12 @@ def _count(ws: Workspace, name: str) -> int:
 def test_build_demo_imports_every_kind_and_creates_users(workspace: Workspace) -> None:
     phases: list[str] = []
     summary = build_demo(workspace, PARAMS, lambda phase, done, total: phases.append(phase))
-    # goals and staff assignments are not generated yet: their imports are empty
-    not_generated = ("agent_goals", "track_assignments")
-    assert summary.statuses == {k: "empty" if k in not_generated else "committed" for k in IMPORT_ORDER}
-    assert [p for p in dict.fromkeys(phases) if p.startswith("import:")] == [
-        f"import:{k}" for k in IMPORT_ORDER if k not in not_generated
-    ]
+    # every kind is generated and imported, goals and staff assignments too
+    assert summary.statuses == {k: "committed" for k in IMPORT_ORDER}
+    assert [p for p in dict.fromkeys(phases) if p.startswith("import:")] == [f"import:{k}" for k in IMPORT_ORDER]
+    # the staff users are created before the assignments that name them are imported
+    order = list(dict.fromkeys(phases))
+    assert order.index("users") < order.index("import:track_assignments")
     data = generate(PARAMS)
     assert summary.counts == data.counts()
     for kind in IMPORT_ORDER:
@@ -51,11 +51,24 @@ def test_build_demo_imports_every_kind_and_creates_users(workspace: Workspace) -
     roles = {r for u in expected for r in u["roles"]}
     assert roles == set(ROLES)
     assert _count(workspace, "user_scopes") >= len(expected)
+    # one staff user per link and unit, each assigned to their unit and granted it as scope
+    assert {s["username"] for s in data.staff} <= set(infos)
+    ta = table("track_assignments")
+    with workspace.engine.connect() as conn:
+        assigned = {(r.role, r.org_code): r.username for r in conn.execute(select(ta))}
+    assert assigned == {(s["role"], s["org_code"]): s["username"] for s in data.staff}
+    for (role, org), username in assigned.items():
+        assert role in infos[username].roles
+        assert any(g.org_code == org or org.startswith(str(g.org_code)) for g in infos[username].grants
+                   if g.scope_type == "org_subtree"), (username, org)
+    # every demo user logs in with the demo password (one hash shared by all of them)
+    with workspace.engine.connect() as conn:
+        hashes = {r.username: r.password_hash for r in conn.execute(select(table("users")))}
+    assert all(access_users.verify_password("zhuizong-demo", hashes[u["username"]])[0] for u in expected)
     assert summary.db_bytes and summary.db_bytes > 0
     assert summary.seconds > 0 and "generate" in summary.timings
 
     # building again is harmless: every batch is recognised, users are kept
     again = build_demo(workspace, PARAMS)
-    generated = {k: v for k, v in again.statuses.items() if k not in ("agent_goals", "track_assignments")}
-    assert set(generated.values()) == {"already_imported"}
+    assert set(again.statuses.values()) == {"already_imported"}
     assert _count(workspace, "premiums") == summary.counts["premiums"]

@@ -140,7 +140,7 @@ def test_demo_cli_small_on_both_databases(home: Path) -> None:
     assert "主管" in tail[1] and "supervisor" in tail[1]  # role by name; the username itself
     st = json.loads(subprocess.run([_exe(), "status", "--format", "json"], capture_output=True,
                                    text=True, stdin=subprocess.DEVNULL).stdout)
-    assert st["row_counts"]["import_batches"] == 11  # one per import kind
+    assert st["row_counts"]["import_batches"] == 13  # one per import kind (goals and assignments too)
 
 
 @pytest.mark.slow

@@ -74,8 +74,7 @@ def test_frames_have_exactly_the_kind_columns_and_types(demo: DemoData) -> None:
     for kind, frame in demo.frames.items():
         k = KINDS[kind]
         assert list(frame.columns) == [c.code for c in k.columns], kind
-        # goals and staff assignments are not generated yet (issue 15 leaves them to the users)
-        assert (len(frame) == 0) if kind in ("agent_goals", "track_assignments") else len(frame) > 0, kind
+        assert len(frame) > 0, kind  # every kind is generated, goals and staff assignments too
         if len(frame) == 0:
             continue
         for c in k.columns:
@@ -294,6 +293,70 @@ def test_plans(demo: DemoData) -> None:
     root = o.index[o.parent_code.isna()][0]
     rp = months[months.org_code == root].set_index("period").target
     assert rp["2026-01"] > 1.5 * rp["2026-05"]  # 开门红 in the plan too
+
+
+def test_goals_for_most_agents_each_month_some_behind_some_ahead(demo: DemoData, spells: pd.DataFrame) -> None:
+    g = demo["agent_goals"]
+    # the activity months (6) and the month of the day after the end date (the tracking run's)
+    assert sorted(g.period.unique()) == [f"2025-{m:02d}" for m in (11, 12)] + [f"2026-{m:02d}" for m in range(1, 6)]
+    assert set(g.metric) == {"fyp", "cases", "visits", "recruits"}
+    assert (g.target > 0).all()
+    # FYP goals in whole hundreds, counts whole
+    assert np.allclose(g.target[g.metric == "fyp"] % 100, 0)
+    assert np.allclose(g.target[g.metric != "fyp"] % 1, 0)
+    # most (not all) agents in force on the 15th of a month have a goal for it
+    for period in ("2026-01", "2026-04"):
+        day = pd.Timestamp(f"{period}-15")
+        force = set(spells[_in_force(spells, day)].agent_code)
+        with_goal = set(g[g.period == period].agent_code)
+        share = len(force & with_goal) / len(force)
+        assert 0.8 <= share <= 0.95, (period, share)
+        assert with_goal <= set(demo["agents"].agent_code)
+    # against the month's actual FYP: some agents ahead of their goal, most behind it, some far
+    p = demo["premiums"]
+    mar = p[(p.txn_date >= "2026-03-01") & (p.txn_date <= "2026-03-31")]
+    actual = (mar.amount * mar.txn_type.map(FYP_SIGN)).groupby(mar.agent_code).sum()
+    goal = g[(g.period == "2026-03") & (g.metric == "fyp")].set_index("agent_code").target
+    att = actual.reindex(goal.index).fillna(0) / goal
+    assert 0.15 <= (att >= 1).mean() <= 0.6, (att >= 1).mean()
+    assert 0.2 <= (att < 0.5).mean() <= 0.8, (att < 0.5).mean()
+
+
+def test_daily_plans_with_most_work_logs(demo: DemoData) -> None:
+    w = demo["work_logs"]
+    plan = w[["plan_calls", "plan_visits", "plan_interviews"]]
+    filed = plan.notna().all(axis=1)
+    assert (plan.notna().any(axis=1) == filed).all()  # a plan has all three numbers or none
+    assert 0.8 <= filed.mean() <= 0.95
+    saturday = w.date.dt.dayofweek == 5
+    # a Saturday log plans Sunday as a rest day; a weekday log plans real work
+    assert (plan[filed & saturday] == 0).all().all()
+    weekday = plan[filed & ~saturday]
+    assert (weekday.plan_calls >= 1).all() and weekday.plan_visits.mean() > 1.5
+    # a plan is sometimes carried out and sometimes not: next day's log against the plan
+    nxt = w.assign(date=w.date - pd.Timedelta(days=1))[["agent_code", "date", "calls", "visits", "interviews"]]
+    m = w[filed & ~saturday].merge(nxt, on=["agent_code", "date"], suffixes=("", "_next"))
+    done = sum(np.minimum(m[f"{k}_next"], m[f"plan_{k}"].astype(float)) for k in ("calls", "visits", "interviews"))
+    total = m[["plan_calls", "plan_visits", "plan_interviews"]].astype(float).sum(axis=1)
+    rate = done / total
+    assert 0.2 <= (rate < 0.8).mean() <= 0.7, (rate < 0.8).mean()
+
+
+def test_staff_assigned_per_branch_and_sub_branch(demo: DemoData) -> None:
+    a = demo["track_assignments"]
+    o = demo["org_units"].set_index("org_code")
+    subs = o.index[o.level == "sub_branch"]
+    # one user per link and unit: 考核, 方案, 培训, 营销干部 per branch, 组训 per sub-branch
+    assert sorted(a[a.role == "trainer"].org_code) == sorted(subs)
+    for role in ("executive", "assessment", "campaign", "training"):
+        assert list(a[a.role == role].org_code) == ["B01"], role
+    assert not a.duplicated(["role", "org_code"]).any() and a.username.is_unique
+    assert {s["username"] for s in demo.staff} == set(a.username)
+    # the branch's executive is its head (总监); the first units' users keep the plain role names
+    ex = next(s for s in demo.staff if s["role"] == "executive")
+    assert ex["agent_code"] == demo.heads["B01"]
+    assert set(a.username) >= {"trainer", "training", "assessment", "campaign", "executive"}
+    assert (a[a.role == "trainer"].username.iloc[1:] == "trainer-" + a[a.role == "trainer"].org_code.iloc[1:]).all()
 
 
 def test_attendance_and_logs_only_for_in_force_agents_on_working_days(

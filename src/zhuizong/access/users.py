@@ -72,7 +72,10 @@ def create_user(
     agent_code: str | None = None,
     password: str | None = None,
     actor: str = "system",
+    password_hash: str | None = None,
 ) -> None:
+    """``password_hash`` (from :func:`hash_password`) instead of ``password``: one hash for many
+    users of the same password (the demo's), as each hash costs ~0.1 s on purpose."""
     roles = _check_roles(roles)
     if _exists(conn, "users", "username", username):
         raise ZhuizongError(f"用户 {username} 已存在", f"user {username} already exists")
@@ -83,7 +86,7 @@ def create_user(
             username=username,
             display_name=display_name,
             agent_code=agent_code,
-            password_hash=hash_password(password) if password else None,
+            password_hash=hash_password(password) if password else password_hash,
             is_active=True,
         )
     )

@@ -21,6 +21,8 @@ Model (docs/demo.md explains every step and parameter):
 4. Production per in-force agent and month, then riders, free-look cancellations, first-year
    instalments, surrenders and renewals per policy.
 5. Plans from last year's actual FYP; attendance and work logs for the last months.
+6. Issue 15: monthly personal goals (定标), the next day's plan with most work logs (日工作计划)
+   and one staff user per tracking link and branch (组训: per sub-branch), assigned to it.
 
 Days are integers counted from the start date (day 0); ``NEVER`` marks an event that does not
 happen. ``leave`` is the first day no longer in force (data-contract semantics).
@@ -162,6 +164,9 @@ class DemoData:
     frames: dict[str, pd.DataFrame]
     #: head (主管) agent code of every org unit, and the org tree's levels
     heads: dict[str, str] = field(default_factory=dict)
+    #: demo staff users of the tracking links (username, role, org_code, org_name, agent_code),
+    #: the users the ``track_assignments`` frame names (created by ``build_demo``, not imported)
+    staff: list[dict[str, object]] = field(default_factory=list)
 
     def __getitem__(self, kind: str) -> pd.DataFrame:
         return self.frames[kind]
@@ -1051,6 +1056,149 @@ def _training(p: DemoParams, sp: _Spells, orgs: _Orgs, start: dt.date, end: int,
     return s_frame, a_frame
 
 
+# --- goals, daily plans, staff (issue 15: 定标, 日工作计划, 追踪分工) --------------------------------
+
+#: goal metrics the demo sets and the share of agent-months with a goal that get each (fyp: all)
+GOAL_SHARES = {"fyp": 1.0, "cases": 0.7, "visits": 0.5, "recruits": 0.35}
+#: agent-months (in force, in a goal month) without any goal (定标 not done)
+GOAL_MISSING = 0.12
+#: monthly FYP (元) an agent of each rank is expected to write without history, × sqrt(talent)
+GOAL_FYP_BASE = (4000.0, 6000.0, 8000.0, 10000.0, 12000.0, 12000.0, 12000.0)
+#: work logs that carry the next day's plan (日工作计划)
+PLAN_SHARE = 0.88
+
+
+def _goals(p: DemoParams, sp: _Spells, pr: pd.DataFrame, start: dt.date, end: int,
+           agent_code: np.ndarray) -> pd.DataFrame:
+    """Monthly personal goals (定标) for the activity months and the month after the end date
+    (the tracking run's month): FYP for every agent with goals, cases, visits and recruits for a
+    share of them; some agent-months have none. A target is the agent's ambition times what they
+    can be expected to do (the last three months' FYP and cases, else a rank baseline, × talent),
+    so some agents run ahead of their goal and some behind. Work per month, never per agent; a
+    generator of its own keeps every other kind as it was."""
+    cols = [c.code for c in KINDS["agent_goals"].columns]
+    empty = pd.DataFrame({c: [] for c in cols})
+    if p.activity_months == 0 or not len(sp):
+        return empty
+    rng = np.random.default_rng([p.seed, 11])
+    s0 = np.datetime64(start, "D")
+    end_m = (s0 + end).astype("datetime64[M]")
+    last_m = (s0 + end + 1).astype("datetime64[M]")  # the run date's month
+    first_m = max(end_m - (p.activity_months - 1), s0.astype("datetime64[M]"))
+    months = np.arange(first_m, last_m + 1)
+    # FYP (元) and cases per spell and month since the start (month index from the start month)
+    n_mon = int((last_m - s0.astype("datetime64[M]")).astype(int)) + 1
+    sign = np.array([1, 1, -1, -1, 0])
+    ttype = pr["ttype"].to_numpy()
+    p_spell = pr["spell"].to_numpy()
+    p_mon = ((s0 + pr["day"].to_numpy()).astype("datetime64[M]") - s0.astype("datetime64[M]")).astype(np.int64)
+    key = p_spell * n_mon + p_mon
+    fyp = np.bincount(key, weights=pr["amount_fen"].to_numpy() * sign[ttype] / 100,
+                      minlength=len(sp) * n_mon).reshape(len(sp), n_mon)
+    is_main = np.array([x[2] for x in PRODUCTS])
+    new_main = (ttype == 0) & is_main[pr["product"].to_numpy()]
+    cases = np.bincount(key[new_main], minlength=len(sp) * n_mon).reshape(len(sp), n_mon)
+    base_fyp = np.array(GOAL_FYP_BASE)
+    metrics = list(GOAL_SHARES)
+    out_agent: list[np.ndarray] = []
+    out_period: list[np.ndarray] = []
+    out_metric: list[np.ndarray] = []
+    out_target: list[np.ndarray] = []
+    for month in months:
+        k = int((month - s0.astype("datetime64[M]")).astype(int))
+        a = int((month.astype("datetime64[D]") - s0).astype(int))
+        b = min(int(((month + 1).astype("datetime64[D]") - s0).astype(int)) - 1, end)
+        live = np.nonzero((sp.hire <= max(b, a)) & (sp.leave > a))[0]
+        if not len(live):
+            continue
+        day = np.full(len(live), max(min(a, end), 0))
+        rank = np.clip(sp.rank_at(day, live), 0, 6)
+        talent = sp.talent[live]
+        lo = max(k - 3, 0)
+        span = max(k - lo, 1)
+        past_fyp = fyp[live, lo:k].sum(axis=1) / span
+        past_cases = cases[live, lo:k].sum(axis=1) / span
+        seasoned = sp.hire[live] <= a - 90
+        expected = base_fyp[rank] * np.sqrt(talent)
+        fyp_base = np.where(seasoned & (past_fyp > 0), 0.5 * past_fyp + 0.5 * expected, expected)
+        case_base = np.where(seasoned & (past_cases > 0), past_cases, 1.0)
+        has = rng.random(len(live)) >= GOAL_MISSING
+        ambition = rng.lognormal(np.log(1.15), 0.3, len(live))
+        targets = {
+            "fyp": np.maximum(np.round(fyp_base * ambition / 100) * 100, 1000.0),
+            "cases": np.maximum(np.round(case_base * ambition), 1.0),
+            "visits": np.maximum(np.round(2.5 * np.sqrt(talent) * 20 * ambition), 10.0),
+            "recruits": np.where(rng.random(len(live)) < 0.7, 1.0, 2.0),
+        }
+        label = str(month)
+        for m in metrics:
+            pick = has & (rng.random(len(live)) < GOAL_SHARES[m])
+            if m == "recruits":
+                pick &= rank >= 1  # formal agents and above recruit (增员)
+            out_agent.append(agent_code[sp.agent[live[pick]]])
+            out_period.append(np.full(int(pick.sum()), label, dtype=object))
+            out_metric.append(np.full(int(pick.sum()), m, dtype=object))
+            out_target.append(targets[m][pick])
+    if not out_agent:
+        return empty
+    frame = pd.DataFrame({"agent_code": np.concatenate(out_agent), "period": np.concatenate(out_period),
+                          "metric": np.concatenate(out_metric),
+                          "target": np.concatenate(out_target).astype(float)}, columns=cols)
+    # a rehired agent has two spells in one month at most once: keep the later spell's goal
+    return frame.drop_duplicates(["agent_code", "period", "metric"], keep="last").reset_index(drop=True)
+
+
+def _plans_of_logs(p: DemoParams, sp: _Spells, logs: pd.DataFrame, start: dt.date) -> dict[str, pd.array]:
+    """The next day's plan (日工作计划: planned calls, visits, interviews) filed with most work
+    logs: an agent's usual level (talent) times the day's ambition, so a plan is sometimes carried
+    out and sometimes not. A Saturday log plans Sunday as a rest day (0, 0, 0). Logs without a plan
+    have empty plan columns. A generator of its own keeps the logs themselves as they were."""
+    rng = np.random.default_rng([p.seed, 13])
+    n = len(logs)
+    spell = logs["spell"].to_numpy(dtype=np.int64)
+    day = logs["day"].to_numpy(dtype=np.int64)
+    weekday = ((np.datetime64(start, "D") + day).view("int64") - 4) % 7  # 0 = Monday
+    filed = rng.random(n) < PLAN_SHARE
+    t = np.sqrt(sp.talent[spell]) if n else np.zeros(0)
+    rest = weekday == 5
+    out: dict[str, pd.array] = {}
+    for col, level in (("plan_calls", 6.0), ("plan_visits", 2.5), ("plan_interviews", 1.3)):
+        planned = np.maximum(np.round(level * t * rng.lognormal(np.log(1.05), 0.25, n)), 1)
+        planned = np.where(rest, 0, planned).astype(np.int64)
+        out[col] = pd.array(np.where(filed, planned, 0), dtype="Int64")
+        out[col][~filed] = pd.NA
+    return out
+
+
+#: link roles the demo staffs per branch (分公司) and per sub-branch (支公司); the executive of a
+#: branch is its head (总监), the others are staff users without an agent code
+BRANCH_STAFF = ("executive", "assessment", "campaign", "training")
+SUB_BRANCH_STAFF = ("trainer",)
+
+
+def _staff(orgs: _Orgs, agent_code: np.ndarray) -> tuple[list[dict[str, object]], pd.DataFrame]:
+    """One staff user per link and branch (考核, 方案, 培训, 营销干部) and one 组训 per sub-branch
+    (its departments' morning meetings), each assigned to their unit (``track_assignments``) and
+    granted it as scope. The first unit's users keep the plain role names (``trainer``,
+    ``training`` …), the others are ``ROLE-ORGCODE``."""
+    staff: list[dict[str, object]] = []
+    rows: list[tuple[str, str, str]] = []
+    for roles, level in ((BRANCH_STAFF, "branch"), (SUB_BRANCH_STAFF, "sub_branch")):
+        units = np.nonzero(orgs.level == level)[0]
+        if not len(units):  # no sub-branches: the branch's 组训
+            units = np.nonzero(orgs.level == "branch")[0]
+        for n, u in enumerate(units.tolist()):
+            code = str(orgs.code[u])
+            for role in roles:
+                username = role if n == 0 else f"{role}-{code}"
+                staff.append({"username": username, "role": role, "org_code": code,
+                              "org_name": str(orgs.name[u]),
+                              "agent_code": str(agent_code[u]) if role == "executive" else None})
+                rows.append((role, code, username))
+    frame = pd.DataFrame(rows, columns=[c.code for c in KINDS["track_assignments"].columns])
+    return staff, frame
+
+
 # --- assembly ---------------------------------------------------------------------------------
 
 
@@ -1207,10 +1355,14 @@ def generate(params: DemoParams) -> DemoData:
     ):
         wl[col] = logs[col].to_numpy(dtype=np.int64) if col in logs else np.zeros(0, np.int64)
     wl["note"] = np.full(len(logs), None, dtype=object)
+    if len(logs):
+        wl.update(_plans_of_logs(p, sp, logs, start))
     frames["work_logs"] = pd.DataFrame(wl)
 
     frames["training_sessions"], frames["training_attendance"] = _training(
         p, sp, orgs, start, end, agent_code)
+    frames["agent_goals"] = _goals(p, sp, pr, start, end, agent_code)
+    staff, frames["track_assignments"] = _staff(orgs, agent_code)
 
     for kind, frame in list(frames.items()):
         # optional columns the demo does not generate (a kind gained a column) stay empty
@@ -1229,4 +1381,5 @@ def generate(params: DemoParams) -> DemoData:
         frames={k: frames[k] if k in frames else pd.DataFrame(columns=[c.code for c in KINDS[k].columns])
                 for k in IMPORT_ORDER},
         heads=heads,
+        staff=staff,
     )

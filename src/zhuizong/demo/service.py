@@ -2,7 +2,8 @@
 
 ``build_demo`` generates the frames (``generator.generate``), imports every kind in
 ``kinds.IMPORT_ORDER`` with ``importing.service.import_frame`` (so the demo proves the pipeline:
-validation, references, history rebuild, batches, audit) and creates one demo user per role.
+validation, references, history rebuild, batches, audit) and creates one demo user per role, plus
+one staff user per tracking link and unit (before ``track_assignments``, which names them).
 A rejected import stops the build with :class:`~zhuizong.errors.ImportFailed`.
 """
 
@@ -29,7 +30,7 @@ from zhuizong.store.db import atomic
 from zhuizong.workspace import Workspace
 
 #: bump when the generator's output for the same parameters changes (part of the batch hash)
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: goals, daily plans, staff assignments (issue 15)
 #: password of the demo users (documented in docs/demo.md; a demo, never a production database)
 DEMO_PASSWORD = "zhuizong-demo"
 
@@ -88,7 +89,7 @@ def demo_users(data: DemoData) -> list[dict[str, Any]]:
     agent_code = pick["agent_code"].iloc[0] if len(pick) else group_head
     name = dict(zip(agents["agent_code"], agents["agent_name"], strict=True))
     all_orgs = [("org_subtree", r, None) for r in roots]
-    return [
+    base: list[dict[str, Any]] = [
         {
             "username": "admin",
             "display_name": "系统管理员",
@@ -146,9 +147,30 @@ def demo_users(data: DemoData) -> list[dict[str, Any]]:
             "scopes": [("self", None, agent_code)],
         },
     ]
+    # the staff of the other branches and sub-branches (the generator's ``staff``; the first
+    # unit's staff are the users above)
+    known = {u["username"] for u in base}
+    zh = {"executive": "总监", "assessment": "考核专员", "campaign": "方案专员", "training": "培训专员",
+          "trainer": "组训专员"}
+    for st in data.staff:
+        if st["username"] in known:
+            continue
+        code = st["agent_code"]
+        base.append({
+            "username": st["username"],
+            "display_name": (f"{name[str(code)]}({zh['executive']})" if code
+                             else f"{zh[str(st['role'])]}({st['org_name']})"),
+            "roles": [st["role"]],
+            "agent_code": code,
+            "scopes": [("org_subtree", st["org_code"], None)],
+        })
+    return base
 
 
 def _create_users(ws: Workspace, users: list[dict[str, Any]], password: str | None) -> None:
+    # one hash for all: Argon2 takes ~0.1-0.2 s a hash on purpose, and the demo has a user per
+    # link and unit (a salt shared by demo users of one documented password reveals nothing)
+    hashed = access_users.hash_password(password) if password else None
     with atomic(ws.engine) as conn:
         for u in users:
             try:
@@ -162,7 +184,7 @@ def _create_users(ws: Workspace, users: list[dict[str, Any]], password: str | No
                 u["display_name"],
                 roles=u["roles"],
                 agent_code=u["agent_code"],
-                password=password,
+                password_hash=hashed,
                 actor="demo",
             )
             for scope_type, org_code, agent_code in u["scopes"]:
@@ -196,6 +218,14 @@ def batch_sha256(params: DemoParams, kind: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _users_phase(ws: Workspace, summary: DemoSummary, password: str | None, report: Progress) -> None:
+    report("users", 0, len(summary.users))
+    t = time.perf_counter()
+    _create_users(ws, summary.users, password)
+    summary.timings["users"] = time.perf_counter() - t
+    report("users", len(summary.users), len(summary.users))
+
+
 def build_demo(
     ws: Workspace,
     params: DemoParams,
@@ -218,11 +248,17 @@ def build_demo(
     summary.timings["generate"] = time.perf_counter() - t
     summary.counts = data.counts()
     report("generate", 1, 1)
+    summary.users = demo_users(data)
     for kind in IMPORT_ORDER:
         frame = data[kind]
         if len(frame) == 0:  # e.g. attendance with activity_months=0: nothing to import
             summary.statuses[kind] = "empty"
             continue
+        if kind == "track_assignments":  # names users: they are created (not imported) first
+            if not users:
+                summary.statuses[kind] = "skipped"
+                continue
+            _users_phase(ws, summary, password, report)
         phase = f"import:{kind}"
         report(phase, 0, len(frame))
         t = time.perf_counter()
@@ -247,13 +283,8 @@ def build_demo(
                 result,
             )
         report(phase, len(frame), len(frame))
-    summary.users = demo_users(data)
-    if users:
-        report("users", 0, len(summary.users))
-        t = time.perf_counter()
-        _create_users(ws, summary.users, password)
-        summary.timings["users"] = time.perf_counter() - t
-        report("users", len(summary.users), len(summary.users))
+    if users and "users" not in summary.timings:
+        _users_phase(ws, summary, password, report)
     summary.db_bytes = database_bytes(ws)
     summary.seconds = time.perf_counter() - t_all
     return summary

@@ -15,7 +15,9 @@ from zhuizong.tracking.service import LINK_ZH
 from zhuizong.workspace import Workspace
 
 STATUS_ZH = {"committed": "已导入", "empty": "无数据", "already_imported": "已导入过", "dry_run": "试导入",
-             "rejected": "被拒绝"}
+             "rejected": "被拒绝", "skipped": "未导入 (未建用户)"}
+#: logins printed at most; the other staff users are summed up in one row
+MAX_LOGIN_ROWS = 16
 
 
 @dataclass
@@ -79,10 +81,15 @@ def login_rows(summary: Any, lang: str, label: Callable[[str], str]) -> tuple[st
     zh = lang != "en"
     title = f"登录 (密码均为 {DEMO_PASSWORD})" if zh else f"logins (password {DEMO_PASSWORD})"
     cols = ["用户名", "姓名", "角色", "工号", "数据范围"] if zh else ["user", "name", "roles", "agent", "scope"]
+    shown = summary.users if len(summary.users) <= MAX_LOGIN_ROWS else summary.users[:MAX_LOGIN_ROWS - 1]
     rows = [[u["username"], u["display_name"], "、".join(label(f"role.{r}") for r in u["roles"]) if zh
              else ", ".join(label(f"role.{r}") for r in u["roles"]), u.get("agent_code") or "",
              ", ".join(f"{label(f'scope.{t}')} {o or a}" for t, o, a in u.get("scopes", []))]
-            for u in summary.users]
+            for u in shown]
+    more = len(summary.users) - len(shown)
+    if more:
+        rows.append(["…", f"另有 {more} 个员工账号" if zh else f"{more} more staff users", "", "",
+                     "zhuizong track assignments"])
     return title, cols, rows
 
 

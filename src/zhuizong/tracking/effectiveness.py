@@ -263,6 +263,36 @@ def coverage(ws: Workspace, actor: Actor, d: dt.date, by: str = "owner") -> dict
             "total": row("total", "合计", total)}
 
 
+def coverage_card(ws: Workspace, actor: Actor, d: dt.date, org: str | None = None) -> dict[str, Any]:
+    """The care coverage of one dashboard card: :func:`coverage`'s total for the actor's scope, or,
+    with ``org``, for the agents of that unit's subtree within the scope (the sum of the ``--by
+    org`` rows of the units below it). Keys: date, agents, contacted_N and share_N per window."""
+    res = coverage(ws, actor, d, "org")
+    if org is None:
+        return {"date": res["date"], **{k: v for k, v in res["total"].items() if k not in ("key", "name")}}
+    o = table("org_units")
+    with ws.require_ready().connect() as conn:
+        parent_of: dict[str, str | None] = dict(conn.execute(select(o.c.org_code, o.c.parent_code)).all())
+
+    def under(code: str) -> bool:
+        seen = 0
+        cur: str | None = code
+        while cur is not None and seen < 64:
+            if cur == org:
+                return True
+            cur, seen = parent_of.get(cur), seen + 1
+        return False
+
+    rows = [r for r in res["rows"] if under(r["key"])]
+    agents = sum(r["agents"] for r in rows)
+    out: dict[str, Any] = {"date": res["date"], "agents": agents}
+    for n in COVERAGE_WINDOWS:
+        hit = sum(r[f"contacted_{n}"] for r in rows)
+        out[f"contacted_{n}"] = hit
+        out[f"share_{n}"] = None if not agents else round(hit / agents, 4)
+    return out
+
+
 def _group_names(conn: Any, by: str, items: pd.DataFrame) -> dict[str, str]:
     if by == "owner":
         a, u = table("agents"), table("users")
@@ -315,4 +345,4 @@ def write_xlsx(result: dict[str, Any], path: Path) -> None:
 
 
 __all__ = ["BY", "COLUMNS", "COVERAGE_BY", "COVERAGE_WINDOWS", "EffectRow", "and_", "coverage",
-           "effectiveness", "write_xlsx"]
+           "coverage_card", "effectiveness", "write_xlsx"]

@@ -141,9 +141,15 @@ class Responsibility:
             org = self.org_of.get(code) if subject_type == "agent" else code
             who = self._assigned(role, org)
             if who is not None:
-                return self.code_of(who)
+                return self._not_self(self.code_of(who), subject_type, code)
         who = self._covered(role, subject_type).get(code)
-        return None if who is None else self.code_of(who)
+        return None if who is None else self._not_self(self.code_of(who), subject_type, code)
+
+    @staticmethod
+    def _not_self(person: str, subject_type: str, code: str) -> str | None:
+        """Nobody tracks themselves: an executive who is the agent (the branch head) is not
+        responsible for their own item (as the supervisor link already excludes)."""
+        return None if subject_type == "agent" and person == code else person
 
     def route(self, role: str, copy_roles: tuple[str, ...], subject_type: str, code: str,
               lead: str | None) -> tuple[str | None, list[tuple[str, str]]]:

@@ -4,6 +4,7 @@ into template variables and ECharts options (JSON read by ``static/app.js``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from zhuizong.kpi.registry import METRICS
 from zhuizong.kpi.service import format_value
 from zhuizong.services import dashboard as svc
+from zhuizong.tracking.effectiveness import coverage_card
 from zhuizong.web import i18n
 from zhuizong.web.deps import Ctx, page_ctx
 
@@ -206,6 +208,16 @@ def no_data(ctx: Ctx, page: str, org: str, period: str, through: Any) -> Respons
 
 
 
+def care_card(ctx: Ctx, through: dt.date, org: str | None) -> dict[str, Any] | None:
+    """Care coverage (关怀覆盖, issue 15) of the shown unit within the user's scope (``org`` None:
+    the whole scope), as ``zhuizong track effectiveness --coverage`` counts it, on the tracking
+    day of the data: the day after it ends, at the latest today. None for a user who does not
+    see tracking."""
+    if not ctx.actor.can("view_tracking"):
+        return None
+    return coverage_card(ctx.ws, ctx.actor, min(dt.date.today(), through + dt.timedelta(days=1)), org)
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard_page(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = None,
                    period: str | None = None) -> Response:
@@ -221,13 +233,14 @@ def dashboard_page(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = Non
         if ctx.actor.agent_code:
             board = svc.team_board(ctx.ws, ctx.actor, through=through)
         return ctx.render("dashboard/team_only.html", board=board, period=period, through=through,
-                          chart=team_chart(ctx, board) if board and board.rows else None, **helpers(ctx))
+                          chart=team_chart(ctx, board) if board and board.rows else None,
+                          care=care_card(ctx, through, None), **helpers(ctx))
     # cards, children and segments now; the 12-month trends and the cohort heat map are loaded
     # by HTMX from /dashboard/trends (12 more KPI requests: slow only on a cold cache)
     d = svc.dashboard(ctx.ws, ctx.actor, org, period, through=through, with_trend=False)
     charts = trend_options(ctx, d, trends=False)
     d.timings["total"] = time.perf_counter() - t0
-    return ctx.render("dashboard/index.html", d=d, charts=charts,
+    return ctx.render("dashboard/index.html", d=d, charts=charts, care=care_card(ctx, through, d.org_code),
                       orgs=svc.picker_orgs(orgs, d.org_code), period=period,
                       label_of=svc.CATEGORY_EN if ctx.lang == "en" else svc.CATEGORY_ZH,
                       **helpers(ctx))
