@@ -71,6 +71,12 @@ ROUTES: list[RouteSpec] = [
     # the form again with the reason (400), a visible non-holder is refused (403); out of scope: 404
     RouteSpec("POST", "/tracking/{item_id}/raise", "item_id", "item", "record_tracking", (303, 400, 403),
               api=False, form={"category": "other", "note": "matrix 授权测试"}),
+    # 转派 / 暂缓 (issue 16): through the permission and scope checks, then refused by validation
+    # (400: nobody of that name; a date in the past) — so the matrix moves and hides no item
+    RouteSpec("POST", "/tracking/{item_id}/reassign", "item_id", "item", "record_tracking", 400, api=False,
+              form={"to": "no-such-user"}),
+    RouteSpec("POST", "/tracking/{item_id}/snooze", "item_id", "item", "record_tracking", 400, api=False,
+              form={"until": "2000-01-01"}),
     # REST API
     RouteSpec("GET", "/api/v1/agents/{code}", "code", "agent", "view_agents", 200, api=True),
     RouteSpec("GET", "/api/v1/agents/{code}/activity", "code", "agent", "view_agents", 200, api=True),

@@ -114,7 +114,7 @@ def test_supervisor_flow(live_server: str, viewport: dict[str, int]) -> None:
 
         page.goto(f"{live_server}/tracking?tab=today&who=mine")
         page.screenshot(path=str(out / "2-inbox.png"), full_page=True)
-        first = page.locator("a.item").first
+        first = page.locator("article.tcard a.tname").first
         assert first.count() == 1, "the supervisor has no tracking items"
         first.click()
         page.wait_for_selector("#record-form")

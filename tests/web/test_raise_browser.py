@@ -110,7 +110,7 @@ def test_raise_on_a_phone(site: tuple[str, Workspace]) -> None:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         sup = _login(browser, base, "supervisor")
         sup.goto(f"{base}/tracking?tab=today&who=mine")
-        first = sup.locator("a.item").first
+        first = sup.locator("article.tcard a.tname").first
         assert first.count() == 1, "the supervisor has no tracking items"
         first.click()
         sup.wait_for_selector("#raise-form")

@@ -16,6 +16,10 @@ track_app = typer.Typer(help="Daily tracking (追踪): items, records, digests. 
 
 DateOpt = Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json")]
+#: items per page of `track list` as a table (issue 16: a list never prints 1,115 rows at once)
+LIST_LIMIT = 50
+STATUS_ZH = {"open": "待跟进", "recorded": "已记录", "escalated": "已升级", "done": "已完成", "closed": "已关闭"}
+STATUS_EN = {"open": "open", "recorded": "recorded", "escalated": "escalated", "done": "done", "closed": "closed"}
 
 
 def _ctx() -> tuple[Any, Any]:
@@ -55,24 +59,51 @@ def track_list(
     owner: Annotated[str | None, typer.Option("--owner", help="owner code (工号/username) or 'me'")] = None,
     status: Annotated[str, typer.Option("--status", help="open | done | escalated | all")] = "open",
     link: Annotated[str | None, typer.Option("--link", help="campaign, supervisor, executive, training, coaching, assessment")] = None,
-    limit: Annotated[int | None, typer.Option("--limit")] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", help=f"items per page (table: default {LIST_LIMIT}; json: all unless given)")] = None,
+    offset: Annotated[int, typer.Option("--offset", help="skip this many items (the next page)")] = 0,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Tracking items within your scope. 追踪清单."""
-    from zhuizong.tracking.service import LINK_ZH, ListQuery, list_items
+    """Tracking items within your scope, a page at a time. 追踪清单."""
+    from zhuizong.tracking.service import LINK_EN, LINK_ZH, ListQuery, count_items, list_items
 
+    if limit is not None and limit < 1:
+        raise ZhuizongError("--limit 须为正整数", "--limit must be a positive number")
+    if offset < 0:
+        raise ZhuizongError("--offset 不能为负数", "--offset cannot be negative")
     ws, actor = _ctx()
-    items = list_items(ws, actor, ListQuery(date=None if date is None else _date(date), owner=owner,
-                                            status=status, link=link, limit=limit))
+    if limit is None and fmt != "json":
+        limit = LIST_LIMIT
+    q = ListQuery(date=None if date is None else _date(date), owner=owner, status=status, link=link,
+                  limit=limit, offset=offset)
+    items = list_items(ws, actor, q)
+    total = count_items(ws, actor, q)
     if fmt == "json":
-        output.print_json({"items": items})
+        output.print_json({"items": items, "total": total, "offset": offset, "limit": limit})
         return
-    rows = [[str(x["id"]), f"{x['subject_name']} {x['subject_code']}", LINK_ZH.get(x["link"], x["link"]),
-             x["tracked_by"] or "—", x["status"], x["due_date"] + (" ⚠" if x["overdue"] else ""),
-             "; ".join(r["message"] for r in x["reasons"])] for x in items]
-    output.console.print(output.table(f"追踪清单 tracking items ({len(items)})",
-                                      ["ID", "对象 subject", "环节 link", "负责人 owner", "状态 status",
-                                       "期限 due", "原因 reasons"], rows))
+    tr = output.tr
+    links = LINK_EN if output.LANG == "en" else LINK_ZH
+    status_of = STATUS_EN if output.LANG == "en" else STATUS_ZH
+    rows = [[str(x["id"]), f"{x['subject_name']} {x['subject_code']}", links.get(x["link"], x["link"]),
+             x["tracked_by"] or "—", status_of.get(x["status"], x["status"]),
+             x["due_date"] + (" ⚠" if x["overdue"] else ""),
+             "; ".join(r["message_en" if output.LANG == "en" else "message"] for r in x["reasons"])]
+            for x in items]
+    output.console.print(output.table(tr("追踪清单", "Tracking items"),
+                                      ["ID", tr("对象", "Subject"), tr("环节", "Link"), tr("负责人", "Owner"),
+                                       tr("状态", "Status"), tr("期限", "Due"), tr("原因", "Reasons")], rows))
+    output.console.print(_page_footer(offset, len(items), total), highlight=False)
+
+
+def _page_footer(offset: int, shown: int, total: int) -> str:
+    """"显示 1–50 / 共 1,115 条" (and how to see the next page)."""
+    if shown == 0:
+        return output.tr(f"显示 0 / 共 {total:,} 条", f"showing 0 of {total:,}")
+    first, last = offset + 1, offset + shown
+    text = output.tr(f"显示 {first:,}–{last:,} / 共 {total:,} 条", f"showing {first:,}–{last:,} of {total:,}")
+    if last < total:
+        text += output.tr(f" (下一页: --offset {last})", f" (next page: --offset {last})")
+    return text
 
 
 @track_app.command("show")
@@ -141,6 +172,44 @@ def track_close(
         output.print_json(x)
         return
     output.console.print(f"已关闭 / closed: #{x['id']}", highlight=False)
+
+
+@track_app.command("reassign")
+def track_reassign(
+    item_id: int,
+    to: Annotated[str, typer.Option("--to", help="username of the new owner (in your scope) 转派给")],
+    date: DateOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Reassign an item to another user in your scope who may own tracking. 转派."""
+    from zhuizong.tracking.day import reassign
+
+    ws, actor = _ctx()
+    x = reassign(ws, actor, item_id, to, None if date is None else _date(date))
+    if fmt == "json":
+        output.print_json(x)
+        return
+    output.console.print(output.tr(f"已转派: #{x['id']} → {x['tracked_by']}",
+                                   f"reassigned: #{x['id']} → {x['tracked_by']}"), highlight=False)
+
+
+@track_app.command("snooze")
+def track_snooze(
+    item_id: int,
+    until: Annotated[str, typer.Option("--until", help="YYYY-MM-DD: out of the inbox until this day 暂缓到")],
+    date: DateOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Snooze an item until a later date (it leaves the inbox until then). 暂缓."""
+    from zhuizong.tracking.day import snooze
+
+    ws, actor = _ctx()
+    x = snooze(ws, actor, item_id, _date(until), None if date is None else _date(date))
+    if fmt == "json":
+        output.print_json(x)
+        return
+    output.console.print(output.tr(f"已暂缓: #{x['id']} 至 {until}", f"snoozed: #{x['id']} until {until}"),
+                         highlight=False)
 
 
 @track_app.command("digest")

@@ -366,6 +366,8 @@ class TrackItem(Base):
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     close_reason: Mapped[str | None] = mapped_column(Text)
     closed_by: Mapped[str | None] = mapped_column(String(64))
+    # put off (暂缓) until this date: live, but out of the inbox until then (issue 16)
+    snoozed_until: Mapped[dt.date | None] = mapped_column(Date)
     __table_args__ = (
         CheckConstraint(_in("subject_type", ("agent", "org")), name="subject_type"),
         CheckConstraint(_in("link", TRACK_LINKS), name="link"),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, case, func, or_, select, update
 
 from zhuizong.access.actor import Actor
 from zhuizong.access.scope import Scope, scope_for
@@ -30,6 +30,12 @@ LINK_ZH = {"campaign": "方案追踪", "supervisor": "主管追踪", "executive"
 METHOD_ZH = {"phone": "电话", "wechat": "微信", "face_to_face": "面谈", "accompany": "陪访", "other": "其他"}
 OUTCOME_ZH = {"contacted": "已沟通", "committed": "已承诺", "resolved": "已解决", "no_answer": "未联系上",
               "refused": "拒绝", "other": "其他"}
+LINK_EN = {"campaign": "Campaign", "supervisor": "Supervisor", "executive": "Executive",
+           "training": "Training", "coaching": "Coaching", "assessment": "Assessment"}
+METHOD_EN = {"phone": "Phone", "wechat": "WeChat", "face_to_face": "Face to face",
+             "accompany": "Joint visit", "other": "Other"}
+OUTCOME_EN = {"contacted": "Contacted", "committed": "Committed", "resolved": "Resolved",
+              "no_answer": "No answer", "refused": "Refused", "other": "Other"}
 #: categories of a raise (上报, store.models.RAISE_CATEGORIES)
 RAISE_CATEGORY_ZH = {"attitude": "心态", "family": "家庭", "complaint": "客户投诉", "health": "健康",
                      "resource": "需要支持", "other": "其他"}
@@ -164,6 +170,62 @@ class ListQuery:
     subject: str | None = None
     limit: int | None = None
     subjects: frozenset[str] | None = None  # only items on one of these subjects
+    offset: int = 0
+    #: the inbox of a day (issue 16): live items not snoozed past that day, plus those with a
+    #: record on that day (followed up today, even when the record resolved them)
+    inbox_on: dt.date | None = None
+    overdue_on: dt.date | None = None  # only live items due before this day
+    max_priority: int | None = None  # only items of this priority or higher (1 = highest)
+
+
+def _where(conn: Connection, actor: Actor, q: ListQuery, me: set[str]) -> Any:
+    """The WHERE clause of the items :func:`list_items` lists for ``q`` (scope included)."""
+    if q.status not in STATUS_FILTERS:
+        raise ZhuizongError(f"无法识别的状态 {q.status}", f"unknown status {q.status}; use {', '.join(STATUS_FILTERS)}")
+    i = table("track_items")
+    scope = scope_for(conn, actor)
+    conds: list[Any] = [_visible(scope)]
+    if q.date is not None:
+        conds += [i.c.opened_on <= q.date, or_(i.c.closed_on.is_(None), i.c.closed_on >= q.date)]
+    if q.inbox_on is not None:
+        rec = table("track_records")
+        awake = and_(i.c.status.in_(LIVE), or_(i.c.snoozed_until.is_(None), i.c.snoozed_until <= q.inbox_on))
+        conds.append(or_(awake, i.c.id.in_(select(rec.c.item_id).where(rec.c.on_date == q.inbox_on))))
+    elif q.status == "open":
+        conds.append(i.c.status.in_(LIVE))
+    elif q.status == "done":
+        conds.append(i.c.status.in_(("done", "closed")))
+    elif q.status == "escalated":
+        conds.append(i.c.status == "escalated")
+    if q.overdue_on is not None:
+        conds += [i.c.status.in_(LIVE), i.c.due_date < q.overdue_on]
+    if q.max_priority is not None:
+        conds.append(i.c.priority <= q.max_priority)
+    if q.owner is not None:
+        owners = me if q.owner == "me" else {q.owner}
+        if not owners:
+            raise ZhuizongError("--owner me 需要 --as 用户", "--owner me needs --as USER")
+        rt, rs = table("track_routes"), table("track_reasons")
+        owns = select(rt.c.item_id).join(rs, and_(rs.c.item_id == rt.c.item_id, rs.c.rule == rt.c.rule)).where(
+            rt.c.kind == "owner", rt.c.person.in_(sorted(owners)), rs.c.active.is_(True))
+        conds.append(or_(i.c.owner_code.in_(owners), i.c.escalated_to.in_(owners), i.c.id.in_(owns)))
+    if q.link is not None:
+        conds.append(i.c.link == q.link)
+    if q.subject is not None:
+        conds.append(i.c.subject_code == q.subject)
+    if q.subjects is not None:
+        conds.append(i.c.subject_code.in_(sorted(q.subjects)))
+    return and_(*conds)
+
+
+def count_items(ws: Workspace, actor: Actor, q: ListQuery) -> int:
+    """How many items :func:`list_items` lists for ``q`` without its limit and offset."""
+    actor.require("view_tracking")
+    engine = ws.require_ready()
+    i = table("track_items")
+    with engine.connect() as conn:
+        where = _where(conn, actor, q, _me(conn, actor))
+        return int(conn.execute(select(func.count()).select_from(i).where(where)).scalar_one())
 
 
 def list_items(ws: Workspace, actor: Actor, q: ListQuery) -> list[dict[str, Any]]:
@@ -173,36 +235,18 @@ def list_items(ws: Workspace, actor: Actor, q: ListQuery) -> list[dict[str, Any]
     engine = ws.require_ready()
     i = table("track_items")
     with engine.connect() as conn:
-        scope = scope_for(conn, actor)
         me = _me(conn, actor)
-        stmt = select(i).where(_visible(scope))
-        if q.date is not None:
-            stmt = stmt.where(i.c.opened_on <= q.date,
-                              or_(i.c.closed_on.is_(None), i.c.closed_on >= q.date))
-        if q.status == "open":
-            stmt = stmt.where(i.c.status.in_(LIVE))
-        elif q.status == "done":
-            stmt = stmt.where(i.c.status.in_(("done", "closed")))
-        elif q.status == "escalated":
-            stmt = stmt.where(i.c.status == "escalated")
-        if q.owner is not None:
-            owners = me if q.owner == "me" else {q.owner}
-            if not owners:
-                raise ZhuizongError("--owner me 需要 --as 用户", "--owner me needs --as USER")
-            rt, rs = table("track_routes"), table("track_reasons")
-            owns = select(rt.c.item_id).join(rs, and_(rs.c.item_id == rt.c.item_id, rs.c.rule == rt.c.rule)).where(
-                rt.c.kind == "owner", rt.c.person.in_(sorted(owners)), rs.c.active.is_(True))
-            stmt = stmt.where(or_(i.c.owner_code.in_(owners), i.c.escalated_to.in_(owners),
-                                  i.c.id.in_(owns)))
-        if q.link is not None:
-            stmt = stmt.where(i.c.link == q.link)
-        if q.subject is not None:
-            stmt = stmt.where(i.c.subject_code == q.subject)
-        if q.subjects is not None:
-            stmt = stmt.where(i.c.subject_code.in_(sorted(q.subjects)))
-        stmt = stmt.order_by(i.c.priority, i.c.due_date, i.c.id)
+        stmt = select(i).where(_where(conn, actor, q, me))
+        if q.inbox_on is not None:  # the day's work first: followed up on the day, at the end
+            rec = table("track_records")
+            done = case((i.c.id.in_(select(rec.c.item_id).where(rec.c.on_date == q.inbox_on)), 1), else_=0)
+            stmt = stmt.order_by(done, i.c.priority, i.c.due_date, i.c.id)
+        else:
+            stmt = stmt.order_by(i.c.priority, i.c.due_date, i.c.id)
         if q.limit:
             stmt = stmt.limit(q.limit)
+        if q.offset:
+            stmt = stmt.offset(q.offset)
         rows = conn.execute(stmt).mappings().all()
         ids = [r["id"] for r in rows]
         reasons = _reasons(conn, ids, active_only=True)
@@ -438,5 +482,5 @@ def run_dates(ws: Workspace) -> list[dict[str, Any]]:
              "summary": json.loads(r["summary"]) if r["summary"] else None} for r in rows]
 
 
-__all__ = ["DigestText", "ListQuery", "RecordInput", "close", "digests", "func", "list_items",
+__all__ = ["DigestText", "ListQuery", "RecordInput", "close", "count_items", "digests", "func", "list_items",
            "record", "records_of", "run_dates", "show_item"]

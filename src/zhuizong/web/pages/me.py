@@ -38,5 +38,6 @@ def me_page(ctx: Annotated[Ctx, Depends(page_ctx)]) -> Response:
     if not ctx.actor.agent_code:
         return RedirectResponse(home_of(ctx) if home_of(ctx) != "/me" else "/account", status_code=303)
     h = my_home(ctx.ws, ctx.actor)
-    goals = {m: (h.production.get(m), g) for m, g in h.goals.items()}
+    # goals are stored as exact decimals, production is float: one type for the attainment ratio
+    goals = {m: (h.production.get(m), None if g is None else float(g)) for m, g in h.goals.items()}
     return ctx.render("me/index.html", h=h, goals=goals, **helpers(ctx))

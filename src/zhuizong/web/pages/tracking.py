@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -11,31 +12,39 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from zhuizong.errors import ZhuizongError
 from zhuizong.services.activity import recent_activity
 from zhuizong.store.models import RAISE_CATEGORIES, TRACK_LINKS, TRACK_METHODS, TRACK_OUTCOMES
+from zhuizong.tracking.day import (
+    SNOOZE_MAX_DAYS,
+    card_facts,
+    day_count,
+    reassign,
+    reassign_targets,
+    snooze,
+)
 from zhuizong.tracking.raises import answer, can_raise, list_raises, raise_item
 from zhuizong.tracking.service import (
+    LINK_EN,
     LINK_ZH,
+    METHOD_EN,
     METHOD_ZH,
+    OUTCOME_EN,
     OUTCOME_ZH,
     RAISE_CATEGORY_EN,
     RAISE_CATEGORY_ZH,
     ListQuery,
     RecordInput,
     close,
+    count_items,
     list_items,
     record,
     show_item,
 )
 from zhuizong.web.deps import Ctx, page_ctx
+from zhuizong.web.paging import pager
+
+#: cards per page of the inbox (a phone scrolls through a day's work, not through 1,000 cards)
+INBOX_PAGE = 50
 
 router = APIRouter(include_in_schema=False)
-
-LINK_EN = {"campaign": "Campaign", "supervisor": "Supervisor", "executive": "Executive",
-           "training": "Training", "coaching": "Coaching", "assessment": "Assessment"}
-METHOD_EN = {"phone": "Phone", "wechat": "WeChat", "face_to_face": "Face to face",
-             "accompany": "Joint visit", "other": "Other"}
-OUTCOME_EN = {"contacted": "Contacted", "committed": "Committed", "resolved": "Resolved",
-              "no_answer": "No answer", "refused": "Refused", "other": "Other"}
-
 
 def _labels(ctx: Ctx) -> dict[str, dict[str, str]]:
     en = ctx.lang == "en"
@@ -44,22 +53,92 @@ def _labels(ctx: Ctx) -> dict[str, dict[str, str]]:
             "raise": RAISE_CATEGORY_EN if en else RAISE_CATEGORY_ZH}
 
 
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+def _view(tab: str | None, who: str | None, link: str | None, priority: int | str | None,
+          page: int | str | None) -> dict[str, Any]:
+    """The inbox's query parameters, cleaned (unknown values: the defaults)."""
+    try:
+        prio = int(priority) if priority not in (None, "") else None  # type: ignore[arg-type]
+    except ValueError:
+        prio = None
+    try:
+        pg = max(1, int(page)) if page not in (None, "") else 1  # type: ignore[arg-type]
+    except ValueError:
+        pg = 1
+    return {"tab": tab if tab in ("today", "overdue", "done") else "today",
+            "who": who if who in ("mine", "team") else "mine",
+            "link": link if link in TRACK_LINKS else None,
+            "priority": prio if prio in (1, 2, 3) else None, "page": pg}
+
+
+def _query(v: dict[str, Any], today: dt.date) -> ListQuery:
+    owner = "me" if v["who"] == "mine" else None
+    common = {"owner": owner, "link": v["link"], "max_priority": v["priority"]}
+    if v["tab"] == "today":
+        return ListQuery(inbox_on=today, **common)  # type: ignore[arg-type]
+    if v["tab"] == "overdue":
+        return ListQuery(status="open", overdue_on=today, **common)  # type: ignore[arg-type]
+    return ListQuery(status="done", **common)  # type: ignore[arg-type]
+
+
+def _inbox_href(v: dict[str, Any], **change: Any) -> str:
+    """The inbox URL of view ``v`` with ``change``d parameters (None: left out)."""
+    params = {**{k: v[k] for k in ("tab", "who", "link", "priority", "page")}, **change}
+    if params.get("page") == 1:
+        params["page"] = None
+    return "/tracking?" + urlencode({k: x for k, x in params.items() if x not in (None, "")})
+
+
+def _page_items(ctx: Ctx, v: dict[str, Any], today: dt.date) -> tuple[list[dict[str, Any]], Any]:
+    q = _query(v, today)
+    pg = pager(count_items(ctx.ws, ctx.actor, q), v["page"], INBOX_PAGE)
+    items = list_items(ctx.ws, ctx.actor, ListQuery(**{**q.__dict__, "limit": INBOX_PAGE, "offset": pg.start}))
+    facts = card_facts(ctx.ws, ctx.actor, items, today)
+    return [{**x, **facts.get(x["id"], {})} for x in items], pg
+
+
 @router.get("/tracking", response_class=HTMLResponse)
 def inbox(ctx: Annotated[Ctx, Depends(page_ctx)], tab: str = "today", who: str = "mine",
-          link: str | None = None, priority: int | None = None) -> Response:
-    tab = tab if tab in ("today", "overdue", "done") else "today"
-    who = who if who in ("mine", "team") else "mine"
-    link = link if link in TRACK_LINKS else None
-    status = "done" if tab == "done" else "open"
-    owner = "me" if who == "mine" else None
-    items = list_items(ctx.ws, ctx.actor, ListQuery(status=status, owner=owner, link=link, limit=500))
-    if tab == "overdue":
-        items = [x for x in items if x["overdue"]]
-    if priority:
-        items = [x for x in items if x["priority"] <= priority]
-    return ctx.render("tracking/inbox.html", items=items, tab=tab, who=who, link=link,
-                      priority=priority, links=TRACK_LINKS, labels=_labels(ctx),
+          link: str | None = None, priority: str | None = None, page: str | None = None) -> Response:
+    v = _view(tab, who, link, priority, page)
+    today = _today()
+    items, pg = _page_items(ctx, v, today)
+    count = day_count(ctx.ws, ctx.actor, today, "me" if v["who"] == "mine" else None)
+    can_record = ctx.actor.can("record_tracking")
+    return ctx.render("tracking/inbox.html", items=items, pg=pg, count=count, view=v,
+                      href=lambda n: _inbox_href(v, page=n), tab=v["tab"], who=v["who"], link=v["link"],
+                      priority=v["priority"], links=TRACK_LINKS, labels=_labels(ctx),
+                      methods=TRACK_METHODS, outcomes=TRACK_OUTCOMES, can_record=can_record,
+                      targets=reassign_targets(ctx.ws, ctx.actor) if can_record else [],
+                      tomorrow=(today + dt.timedelta(days=1)).isoformat(),
+                      snooze_days=[((today + dt.timedelta(days=n)).isoformat(), f"snooze_{n}") for n in (1, 3, 7)],
+                      snooze_max=(today + dt.timedelta(days=SNOOZE_MAX_DAYS)).isoformat(),
                       raises_pending=list_raises(ctx.ws, ctx.actor, open_only=True, to_me=True))
+
+
+def _next_card(ctx: Ctx, item_id: int, form: dict[str, Any]) -> str:
+    """Before a move on a card: the anchor of the next card of the same inbox view not yet
+    followed up today after ``item_id`` (else the first such card; none left: the counter)."""
+    v = _view(form.get("tab"), form.get("who"), form.get("link"), form.get("priority"), form.get("page"))
+    items, _pg = _page_items(ctx, v, _today())
+    ids = [x["id"] for x in items]
+    pos = ids.index(item_id) if item_id in ids else -1
+    order = items[pos + 1:] + items[:pos + 1] if pos >= 0 else items
+    nxt = next((x["id"] for x in order if x["id"] != item_id and not x.get("followed_today")), None)
+    return f"#item-{nxt}" if nxt is not None else "#day-counter"
+
+
+def _back_to_inbox(item_id: int, form: dict[str, Any], anchor: str) -> Response:
+    """After a move on a card: the inbox again (same view), at ``anchor`` (:func:`_next_card`)."""
+    v = _view(form.get("tab"), form.get("who"), form.get("link"), form.get("priority"), form.get("page"))
+    return RedirectResponse(_inbox_href(v, saved=item_id) + anchor, status_code=303)
+
+
+#: the form fields of a card's move besides its own: where to go back to
+ViewForm = Annotated[str, Form()]
 
 
 @router.get("/tracking/{item_id}", response_class=HTMLResponse)
@@ -81,11 +160,16 @@ def item_page(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int, error: str |
 def record_submit(request: Request, ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int,
                   method: Annotated[str, Form()], outcome: Annotated[str, Form()],
                   finding: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "",
-                  next_date: Annotated[str, Form()] = "") -> Response:
+                  next_date: Annotated[str, Form()] = "", back: Annotated[str, Form()] = "",
+                  tab: Annotated[str, Form()] = "", who: Annotated[str, Form()] = "",
+                  link: Annotated[str, Form()] = "", priority: Annotated[str, Form()] = "",
+                  page: Annotated[str, Form()] = "") -> Response:
     try:
         nd = dt.date.fromisoformat(next_date) if next_date else None
     except ValueError:
         nd = None
+    form = {"tab": tab, "who": who, "link": link, "priority": priority, "page": page}
+    anchor = _next_card(ctx, item_id, form) if back == "inbox" else ""
     try:
         record(ctx.ws, ctx.actor, item_id, RecordInput(method=method, outcome=outcome,
                                                        finding=finding.strip() or None,
@@ -94,18 +178,71 @@ def record_submit(request: Request, ctx: Annotated[Ctx, Depends(page_ctx)], item
         if type(e).__name__ in ("NotFound", "PermissionDenied"):
             raise
         return item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
+    if back == "inbox":
+        return _back_to_inbox(item_id, form, anchor)
     return RedirectResponse(f"/tracking/{item_id}", status_code=303)
 
 
+def _refused(ctx: Ctx, item_id: int, e: ZhuizongError) -> Response:
+    """A move refused for its input: the item page with the reason, 400 (nothing changed)."""
+    if type(e).__name__ in ("NotFound", "PermissionDenied"):
+        raise e
+    page = item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
+    page.status_code = 400
+    return page
+
+
 @router.post("/tracking/{item_id}/close")
-def close_submit(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int,
-                 reason: Annotated[str, Form()]) -> Response:
+def close_submit(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int, reason: Annotated[str, Form()],
+                 back: ViewForm = "", tab: ViewForm = "", who: ViewForm = "", link: ViewForm = "",
+                 priority: ViewForm = "", page: ViewForm = "") -> Response:
+    """结案 (close with a reason), from the item page or a card of the inbox."""
+    form = {"tab": tab, "who": who, "link": link, "priority": priority, "page": page}
+    anchor = _next_card(ctx, item_id, form) if back == "inbox" else ""
     try:
         close(ctx.ws, ctx.actor, item_id, reason)
     except ZhuizongError as e:
         if type(e).__name__ in ("NotFound", "PermissionDenied"):
             raise
         return item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
+    if back == "inbox":
+        return _back_to_inbox(item_id, form, anchor)
+    return RedirectResponse(f"/tracking/{item_id}", status_code=303)
+
+
+@router.post("/tracking/{item_id}/reassign")
+def reassign_submit(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int, to: ViewForm = "",
+                    back: ViewForm = "", tab: ViewForm = "", who: ViewForm = "", link: ViewForm = "",
+                    priority: ViewForm = "", page: ViewForm = "") -> Response:
+    """转派 to another user in scope who may own tracking (refused: 400 with the reason)."""
+    form = {"tab": tab, "who": who, "link": link, "priority": priority, "page": page}
+    anchor = _next_card(ctx, item_id, form) if back == "inbox" else ""
+    try:
+        reassign(ctx.ws, ctx.actor, item_id, to)
+    except ZhuizongError as e:
+        return _refused(ctx, item_id, e)
+    if back == "inbox":
+        return _back_to_inbox(item_id, form, anchor)
+    return RedirectResponse(f"/tracking/{item_id}", status_code=303)
+
+
+@router.post("/tracking/{item_id}/snooze")
+def snooze_submit(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int, until: ViewForm = "",
+                  back: ViewForm = "", tab: ViewForm = "", who: ViewForm = "", link: ViewForm = "",
+                  priority: ViewForm = "", page: ViewForm = "") -> Response:
+    """暂缓 until a date (refused: 400 with the reason)."""
+    form = {"tab": tab, "who": who, "link": link, "priority": priority, "page": page}
+    anchor = _next_card(ctx, item_id, form) if back == "inbox" else ""
+    try:
+        day = dt.date.fromisoformat(until)
+    except ValueError:
+        day = None  # refused by the service after the scope check (no oracle)
+    try:
+        snooze(ctx.ws, ctx.actor, item_id, day)
+    except ZhuizongError as e:
+        return _refused(ctx, item_id, e)
+    if back == "inbox":
+        return _back_to_inbox(item_id, form, anchor)
     return RedirectResponse(f"/tracking/{item_id}", status_code=303)
 
 
