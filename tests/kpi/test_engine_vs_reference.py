@@ -16,8 +16,8 @@ Metrics the engine does not offer yet (missing from ``zhuizong.kpi.registry.METR
 skipped with a printed list, never silently. A failure prints the query, the differing keys and
 the whole agency.
 
-Examples: ``ZHUIZONG_KPI_EXAMPLES`` (default 150) on SQLite and ``ZHUIZONG_KPI_PG_EXAMPLES``
-(default 50) on PostgreSQL — 200 agencies overall; shrinking a failure (slow: every step recomputes) is enabled with
+Examples: ``ZHUIZONG_KPI_EXAMPLES`` (default 100) on SQLite and ``ZHUIZONG_KPI_PG_EXAMPLES``
+(default 40) on PostgreSQL — 140 agencies overall; shrinking a failure (slow: every step recomputes) is enabled with
 ``ZHUIZONG_KPI_SHRINK=1``; ``ZHUIZONG_KPI_QUERIES`` (default 1) queries per agency;
 ``ZHUIZONG_KPI_LOOSE=1`` compares finite decimals within 1e-20 too (to look past a rounding
 difference for the next one).
@@ -48,8 +48,8 @@ from zhuizong.workspace import Workspace
 
 # 200 agencies overall (the minimum), split so that SQLite stays near 3 minutes: one
 # engine call costs about a second (Ibis compiles ~20 expressions per call).
-SQLITE_EXAMPLES = int(os.environ.get("ZHUIZONG_KPI_EXAMPLES", "150"))
-PG_EXAMPLES = int(os.environ.get("ZHUIZONG_KPI_PG_EXAMPLES", "50"))
+SQLITE_EXAMPLES = int(os.environ.get("ZHUIZONG_KPI_EXAMPLES", "100"))
+PG_EXAMPLES = int(os.environ.get("ZHUIZONG_KPI_PG_EXAMPLES", "40"))
 SHRINK = os.environ.get("ZHUIZONG_KPI_SHRINK") == "1"
 #: diagnosing aid: compare finite decimals within 1e-20 too (to look past rounding differences)
 LOOSE = os.environ.get("ZHUIZONG_KPI_LOOSE") == "1"

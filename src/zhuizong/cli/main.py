@@ -228,6 +228,8 @@ def kpi(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv | xlsx")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
     list_: Annotated[bool, typer.Option("--list", help="list the metrics and their formulas")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="duckdb (default) | spark: compute live on Spark")] = "duckdb",
+    master: Annotated[str | None, typer.Option("--master", help="Spark master URL (default local[*])")] = None,
 ) -> None:
     """KPIs of an org unit for a period, exactly per the 口径. 指标查询."""
     import datetime as dt
@@ -255,7 +257,7 @@ def kpi(
                      metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()) if metrics else None,
                      as_of=as_of_date)
     ws = _ws()
-    result = kpi_report(ws, _actor(ws), req)
+    result = kpi_report(ws, _actor(ws), req, engine=_engine(engine), master=master)
     if fmt == "json":
         import json
 
@@ -391,7 +393,18 @@ def analytics_rebuild() -> None:
                          highlight=False)
 
 
-def _build_store(ws: Workspace, date: str | None = None, force: bool = False) -> None:
+def _engine(name: str) -> str:
+    """``--engine``, checked before any work starts."""
+    from zhuizong.kpi.backends import ENGINES
+
+    if name not in ENGINES:
+        raise ZhuizongError(f"未知引擎 {name}: 可选 {', '.join(ENGINES)}",
+                            f"unknown engine {name}: use {', '.join(ENGINES)}")
+    return name
+
+
+def _build_store(ws: Workspace, date: str | None = None, force: bool = False,
+                 engine: str = "duckdb", master: str | None = None) -> None:
     """Build the results store (:func:`zhuizong.kpi.results.build`) with a progress bar."""
     import datetime as dt
 
@@ -403,7 +416,8 @@ def _build_store(ws: Workspace, date: str | None = None, force: bool = False) ->
         raise ZhuizongError(f"日期格式应为 YYYY-MM-DD: {date}", f"--date must be YYYY-MM-DD: {date}") from None
     with _progress() as prog:
         task = prog.add_task("指标结果 results", total=None)
-        info = results.build(ws, through=through, force=force, progress=lambda done, total, label:
+        info = results.build(ws, through=through, force=force, engine=engine, master=master,
+                             progress=lambda done, total, label:
                              prog.update(task, completed=done, total=total,
                                          description=f"指标结果 results {label}"))
     if info.built:
@@ -419,12 +433,14 @@ def _build_store(ws: Workspace, date: str | None = None, force: bool = False) ->
 def analytics_build(
     date: Annotated[str | None, typer.Option(help="the data's last day (default: latest premium, at most yesterday)")] = None,
     force: Annotated[bool, typer.Option("--force", help="rebuild even when the current version is complete")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="duckdb (default) | spark (pip install 'zhuizong[spark]')")] = "duckdb",
+    master: Annotated[str | None, typer.Option("--master", help="Spark master URL (default local[*])")] = None,
 ) -> None:
     """Build (or bring up to date) the versioned KPI results every page, report and rule reads; run after imports. 生成指标结果."""
     ws = _ws()
     ws.require_ready()
     _actor(ws).require("import")
-    _build_store(ws, date, force)
+    _build_store(ws, date, force, _engine(engine), master)
 
 
 @analytics_app.command("warm", hidden=True)
@@ -432,7 +448,7 @@ def analytics_warm(
     date: Annotated[str | None, typer.Option(help="the data's last day")] = None,
 ) -> None:
     """The same as `analytics build` (kept for existing nightly jobs)."""
-    analytics_build(date=date, force=False)
+    analytics_build(date=date, force=False, engine="duckdb", master=None)
 
 
 # --- demo --------------------------------------------------------------------------------------

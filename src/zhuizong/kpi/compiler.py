@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from zhuizong.analytics import snapshot
 from zhuizong.analytics.calendar import Period, day_num, from_day_num
+from zhuizong.kpi import backends
 from zhuizong.kpi.ir import (
     Active,
     Cohort,
@@ -78,27 +79,36 @@ class Snapshot:
     #: frames read on first use (``placements_df``, ``plans_df``): most requests need neither
     _lazy: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    backend: backends.Backend | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def open(cls, ws: Workspace, *, refresh_first: bool = True) -> Snapshot:
+    def open(cls, ws: Workspace, *, refresh_first: bool = True, engine: str = "duckdb",
+             master: str | None = None) -> Snapshot:
         """Open the snapshot (refreshed first when the database changed, unless the caller
-        just did: ``refresh_first=False``)."""
+        just did: ``refresh_first=False``) on ``engine`` (:mod:`zhuizong.kpi.backends`)."""
         paths = snapshot.tables(ws, refresh_first=refresh_first)
-        con = ibis.duckdb.connect()
-        # no progress bars on the process's stderr (the web server's log) for long queries
-        con.raw_sql("SET enable_progress_bar = false")
+        backend = backends.connect(engine, master)
+        con = backend.con
         t: dict[str, ir.Table] = {}
         for name, path in paths.items():
             if any(ch in path for ch in "*?") and not glob.glob(path):
                 t[name] = ibis.memtable(_FACT_SCHEMAS[name].empty_table())
             else:
-                t[name] = con.read_parquet(path, table_name=f"zz_{name}")
-        snap = cls(con, t, *(snap_frame(con, t[n]) for n in ("orgs", "org_ancestors", "ranks")))
+                t[name] = backend.read_parquet(path, f"zz_{name}")
+        orgs, anc, ranks = (snap_frame(con, t[n]) for n in ("orgs", "org_ancestors", "ranks"))
+        snap = cls(con, t, orgs, anc, ranks, backend=backend)
         return snap
+
+    @property
+    def engine(self) -> str:
+        return self.backend.name if self.backend is not None else "duckdb"
 
     def close(self) -> None:
         try:
-            self.con.disconnect()
+            if self.backend is not None:
+                self.backend.close()
+            else:
+                self.con.disconnect()
         except Exception:  # closing a connection that failed is not an error
             pass
 
@@ -115,8 +125,11 @@ class Snapshot:
         key = ("cached", name)
         with self._lock:
             if key not in self._lazy:
-                self._lazy[key] = self.con.create_table(f"zz_cached_{name}", obj=expr,
-                                                        temp=True)
+                if self.backend is not None:
+                    self._lazy[key] = self.backend.cache(f"zz_cached_{name}", expr)
+                else:
+                    self._lazy[key] = self.con.create_table(f"zz_cached_{name}", obj=expr,
+                                                            temp=True)
             return self._lazy[key]
 
     @property

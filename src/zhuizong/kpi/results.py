@@ -366,32 +366,35 @@ def _drop(conn: Connection, keep: str | None, only: str | None = None) -> None:
 
 def build(ws: Workspace, *, through: dt.date | None = None,
           progress: Callable[[int, int, str], None] | None = None,
-          force: bool = False, periods: list[StoredPeriod] | None = None) -> BuildInfo:
+          force: bool = False, periods: list[StoredPeriod] | None = None,
+          engine: str = "duckdb", master: str | None = None) -> BuildInfo:
     """Build (or find current) the version of the store for the workspace's data, settings,
     registry and package. ``through``: the data's last day (default: the latest premium, at most
     yesterday). ``force``: rebuild even when the version is complete. ``periods``: store these
     instead of :func:`stored_periods` (tests, a partial build). ``progress(done, total, label)``
-    after each computed piece."""
-    engine = ws.require_ready()
+    after each computed piece. ``engine``/``master``: where the expressions run
+    (:mod:`zhuizong.kpi.backends`: DuckDB in the process, or Spark at ``master``); the numbers,
+    hence the version, do not depend on it."""
+    db = ws.require_ready()
     t0 = time.perf_counter()
     with _build_lock(ws):
         data = data_version(ws)
         key = version_key(ws, data)
         v = table("kpi_result_versions")
-        with engine.connect() as conn:
+        with db.connect() as conn:
             done = current_version(conn, key)
         if done is not None and not force:
             return BuildInfo(key, False, len(done["periods"]), done["rows"],
                              time.perf_counter() - t0)
         through = through or data_through(ws)
         periods = periods if periods is not None else stored_periods(ws, through)
-        with atomic(engine) as conn:  # a killed build of this key left rows: start again
+        with atomic(db) as conn:  # a killed build of this key left rows: start again
             _drop(conn, None, only=key)
             conn.execute(insert(v).values(
                 version=key, status="building", data_version=data, through_day=through,
                 periods="[]",
                 row_count=0, started_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
-        snap = compiler.Snapshot.open(ws, refresh_first=False)
+        snap = compiler.Snapshot.open(ws, refresh_first=False, engine=engine, master=master)
         stored: list[dict[str, Any]] = []
         total = sum(len(sp.segments) + int(sp.agents) for sp in periods)
         n_rows = 0
@@ -426,11 +429,11 @@ def build(ws: Workspace, *, through: dt.date | None = None,
                                "segments": list(sp.segments), "agents": sp.agents})
         finally:
             snap.close()
-        with atomic(engine) as conn:  # publish, then drop every other version
+        with atomic(db) as conn:  # publish, then drop every other version
             conn.execute(update(v).where(v.c.version == key).values(
                 status="complete", periods=json.dumps(stored), row_count=n_rows,
                 completed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
-        with atomic(engine) as conn:
+        with atomic(db) as conn:
             _drop(conn, key)
     return BuildInfo(key, True, len(periods), n_rows, time.perf_counter() - t0)
 
@@ -509,15 +512,23 @@ def holds(ws: Workspace, req: KpiRequest) -> bool:
 
 
 def get(ws: Workspace, req: KpiRequest, *,
-        org_filter: Callable[[Any], ColumnElement[bool]] | None = None) -> KpiResult:
+        org_filter: Callable[[Any], ColumnElement[bool]] | None = None,
+        engine: str = "duckdb", master: str | None = None) -> KpiResult:
     """The same result as ``engine.compute(ws, req)``: read from the store when its current
     version holds the request's period and segment, else computed live (not kept).
     ``org_filter``: a scope's filter on an org-code column, applied in SQL to the rows read from
-    the store (the caller filters a live result itself)."""
+    the store (the caller filters a live result itself). ``engine`` other than DuckDB: computed
+    live on that engine (at ``master``), the store not read: the same numbers, from elsewhere."""
+    if engine != "duckdb":
+        STATS["live"] += 1
+        snap = compiler.Snapshot.open(ws, engine=engine, master=master)
+        try:
+            return compute(ws, req, snap)
+        finally:
+            snap.close()
     if req.segment in COMBINED:
         return _get_combined(ws, req, org_filter)
-    engine = ws.require_ready()
-    with engine.connect() as conn:
+    with ws.require_ready().connect() as conn:
         found = _stored(ws, req, conn)
         result = None
         if found is not None:

@@ -22,20 +22,25 @@ from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 
 
-def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
+def kpi_report(ws: Workspace, actor: Actor, req: KpiRequest, *, engine: str = "duckdb",
+               master: str | None = None) -> KpiResult:
     """KPIs for ``req`` (:func:`_kpi_report`). A combined segment such as ``all+rank_category``
-    gives the rows of each part in one result, in the order named (``all`` = no split)."""
+    gives the rows of each part in one result, in the order named (``all`` = no split).
+    ``engine``: ``spark`` computes the request live on Spark at ``master``
+    (:func:`zhuizong.kpi.results.get`)."""
     if "+" not in req.segment or req.segment in COMBINED:
-        return _kpi_report(ws, actor, req)  # a total with one split: one computation
+        return _kpi_report(ws, actor, req, engine, master)  # a total with one split: one call
     parts = [("none" if p.strip() == "all" else p.strip()) for p in req.segment.split("+")]
     if len(set(parts)) != len(parts) or not all(parts):
         raise ZhuizongError(f"无法识别的分组 {req.segment}",
                             f"unknown segment {req.segment}; combine with +, e.g. all+rank_category")
-    pieces = [_kpi_report(ws, actor, dataclasses.replace(req, segment=p)) for p in parts]
+    pieces = [_kpi_report(ws, actor, dataclasses.replace(req, segment=p), engine, master)
+              for p in parts]
     return KpiResult.concat(pieces)
 
 
-def _kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
+def _kpi_report(ws: Workspace, actor: Actor, req: KpiRequest, engine_name: str = "duckdb",
+                master: str | None = None) -> KpiResult:
     """KPIs for ``req``, refused (as not found) when the org unit is outside the actor's scope.
 
     Read from the results store (:mod:`zhuizong.kpi.results`) with the actor's scope applied in
@@ -43,7 +48,7 @@ def _kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
     actor.require("view_agents")
     engine = ws.require_ready()
     if actor.is_system:
-        return results.get(ws, req)
+        return results.get(ws, req, engine=engine_name, master=master)
     with engine.connect() as conn:
         scope = scope_for(conn, actor)
         o = table("org_units")
@@ -56,7 +61,8 @@ def _kpi_report(ws: Workspace, actor: Actor, req: KpiRequest) -> KpiResult:
         # rows of units: the scope's filter in the store's query; per-agent rows of a scope of
         # people are filtered by agent below
         result = results.get(ws, req, org_filter=scope.org_filter
-                             if has_orgs and req.by != "agent" else None)
+                             if has_orgs and req.by != "agent" else None,
+                             engine=engine_name, master=master)
         visible_agents: set[str] = set()
         if req.by == "agent" and not has_orgs:
             a = table("agents")
