@@ -3,18 +3,30 @@
     python bench/bench_import.py                     # 200,000 CSV rows, 50,000 XLSX rows, 3 runs
     python bench/bench_import.py --rows 20000 --xlsx-rows 5000 --repeat 1
     python bench/bench_import.py --pg-url postgresql+psycopg://zz@localhost:5432/postgres
+    python bench/bench_import.py --stream-rows 1000000 --pg    # streamed import, peak memory
 
 The org tree, ranks, products and agents the premiums refer to are generated too (deterministic,
 ``--seed``) and imported untimed; only ``import_file(ws, "premiums", path)`` is timed, in a fresh
 workspace for every run (a new temporary SQLite file, or a new database on the ``--pg-url``
 server, created and dropped by the script). Prints min/median/max seconds and rows/s and appends
 one JSON line per (format, database) to ``bench/results/results.jsonl``.
+
+``--stream-rows N`` (issue 18) measures the streamed import of a large CSV instead: the file is
+written in blocks (never held whole, so N may be tens of millions), the reference data is imported
+untimed, and the premiums import runs in a child process (``import_file`` as the CLI calls it),
+timed, with its peak resident memory taken from ``wait4``. One run per database (the file is
+large; run it once on a shared machine). ``--pg`` starts a throwaway PostgreSQL server
+(``tests/pgserver.py``, as the tests do) when no ``--pg-url`` is given.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +43,8 @@ from _common import (  # type: ignore[import-not-found]
 )
 
 from zhuizong.importing.kinds import IMPORT_ORDER
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TXN_TYPES = np.array(["new", "fy_renewal", "renewal", "free_look_cancel", "surrender"])
 TXN_P = np.array([0.55, 0.15, 0.22, 0.04, 0.04])
@@ -88,7 +102,8 @@ def reference_frames(agents: int, rng: np.random.Generator) -> dict[str, pd.Data
     }
 
 
-def premiums_frame(rows: int, agents: pd.Series, rng: np.random.Generator) -> pd.DataFrame:
+def premiums_frame(rows: int, agents: pd.Series, rng: np.random.Generator,
+                   start: int = 1) -> pd.DataFrame:
     txn_date = pd.Timestamp(START) + pd.to_timedelta(rng.integers(0, DAYS, rows), unit="D")
     types = rng.choice(TXN_TYPES, size=rows, p=TXN_P)
     is_new = types == "new"
@@ -99,7 +114,7 @@ def premiums_frame(rows: int, agents: pd.Series, rng: np.random.Generator) -> pd
     year = np.where(first_year, 1, rng.integers(2, 6, rows))
     fyc = np.where(first_year, np.round(amount * 0.3, 2), np.nan)
     return pd.DataFrame({
-        "txn_id": np.char.add("T", np.char.zfill(np.arange(1, rows + 1).astype(str), 10)),
+        "txn_id": np.char.add("T", np.char.zfill(np.arange(start, start + rows).astype(str), 10)),
         "policy_no": np.char.add("PL", np.char.zfill(rng.integers(1, rows, rows).astype(str), 10)),
         "agent_code": rng.choice(agents.to_numpy(), size=rows),
         "product_code": np.char.add("P", np.char.zfill(rng.integers(1, 21, rows).astype(str), 3)),
@@ -165,6 +180,113 @@ def run(path: Path, refs: dict[Path, str], rows: int, repeat: int, pg_url: str |
     return {"times_s": [round(t, 3) for t in times], **stats}
 
 
+_CHILD = """
+import json, sys, time
+from pathlib import Path
+from zhuizong.importing.service import import_file
+from zhuizong.workspace import Workspace
+ws = Workspace.open(Path(sys.argv[1]))
+t0 = time.perf_counter()
+res = import_file(ws, "premiums", Path(sys.argv[2]))
+print(json.dumps({"status": res.status, "rows": res.rows_total, "inserted": res.inserted,
+                  "errors": [e.reason_en for e in res.errors[:3]],
+                  "seconds": time.perf_counter() - t0}))
+"""
+
+
+def write_big_csv(path: Path, rows: int, agents: pd.Series, rng: np.random.Generator,
+                  block: int = 500_000) -> None:
+    """A premiums CSV of ``rows`` rows, written ``block`` rows at a time."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        for start in range(1, rows + 1, block):
+            n = min(block, rows + 1 - start)
+            premiums_frame(n, agents, rng, start=start).to_csv(fh, index=False,
+                                                                header=start == 1)
+
+
+def run_streamed(path: Path, refs: dict[Path, str], rows: int, pg_url: str | None) -> dict[str, object]:
+    """Import ``path`` in a child process; its wall time and peak RSS (``wait4``)."""
+    with fresh_workspace(pg_url) as ws:
+        for ref_path, kind in refs.items():
+            res = import_file_untimed(ws, kind, ref_path)
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(ws.home), str(path)],
+                                stdout=subprocess.PIPE, env=env)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"the import child failed with exit code {proc.returncode}")
+    res = json.loads(out.decode().strip().splitlines()[-1])
+    if res["status"] != "committed" or res["rows"] != rows:
+        raise SystemExit(f"premiums import not committed: {res}")
+    stats = {
+        "process_s": round(elapsed, 2),
+        "import_s": round(res["seconds"], 2),
+        "rows_per_s": round(rows / res["seconds"], 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+    }
+    print(f"streamed CSV {rows:,} rows on {database_label(pg_url)}: import {stats['import_s']} s "
+          f"({stats['rows_per_s']:,.0f} rows/s), process {stats['process_s']} s, "
+          f"peak RSS {stats['peak_rss_mb']:,.0f} MB")
+    return stats
+
+
+def import_file_untimed(ws, kind: str, path: Path):  # type: ignore[no-untyped-def]
+    from zhuizong.importing.service import import_file
+
+    res = import_file(ws, kind, path)
+    if res.status != "committed":
+        raise SystemExit(f"reference import {kind} failed: {res.status} {res.errors[:3]}")
+    return res
+
+
+def main_streamed(args: argparse.Namespace) -> int:
+    rng = np.random.default_rng(args.seed)
+    server = None
+    pg_url = args.pg_url
+    if args.pg and not pg_url:
+        sys.path.insert(0, str(ROOT))
+        from tests import pgserver
+
+        server = pgserver.start()
+        if server is None:
+            raise SystemExit("no PostgreSQL server could be started")
+        pg_url = server.admin_url
+    databases: list[str | None] = [None] + ([pg_url] if pg_url else [])
+    try:
+        with tempfile.TemporaryDirectory(prefix="zz-bench-data-", dir=args.data_dir) as tmp:
+            data = Path(tmp)
+            t0 = time.perf_counter()
+            frames = reference_frames(args.agents, rng)
+            refs: dict[Path, str] = {}
+            for kind in IMPORT_ORDER:
+                if kind in frames:
+                    p = data / f"{kind}.csv"
+                    frames[kind].to_csv(p, index=False)
+                    refs[p] = kind
+            path = data / "premiums.csv"
+            write_big_csv(path, args.stream_rows, frames["agents"]["agent_code"], rng)
+            size = path.stat().st_size
+            print(f"generated {args.stream_rows:,} rows, {size / 1e6:,.0f} MB in "
+                  f"{time.perf_counter() - t0:.0f} s")
+            for db in databases:
+                stats = run_streamed(path, refs, args.stream_rows, db)
+                append_result({
+                    "bench": "import_premiums_streamed", "format": "csv",
+                    "database": "postgresql" if db else "sqlite", "rows": args.stream_rows,
+                    "agents": args.agents, "file_mb": round(size / 1e6, 1), "seed": args.seed,
+                    "load": os.getloadavg(), **stats,
+                })
+    finally:
+        if server is not None:
+            server.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=200_000, help="CSV premium rows (0 = skip)")
@@ -173,8 +295,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs, each in a fresh workspace")
     parser.add_argument("--seed", type=int, default=20260501)
     parser.add_argument("--pg-url", help="also benchmark on this PostgreSQL server (needs CREATEDB)")
+    parser.add_argument("--stream-rows", type=int, default=0,
+                        help="instead: the streamed import of a CSV of N rows, with peak memory")
+    parser.add_argument("--pg", action="store_true",
+                        help="with --stream-rows and no --pg-url: start a throwaway PostgreSQL")
+    parser.add_argument("--data-dir", help="folder for the generated files (default: temp)")
     args = parser.parse_args(argv)
     clean_environment()
+    if args.stream_rows:
+        return main_streamed(args)
     rng = np.random.default_rng(args.seed)
     databases: list[str | None] = [None] + ([args.pg_url] if args.pg_url else [])
 

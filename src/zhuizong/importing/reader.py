@@ -18,7 +18,7 @@ import os
 import re
 import stat
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +66,10 @@ class RawTable:
     encoding: str | None = None
     sheet: str | None = None
     warnings: list[str] = field(default_factory=list)
+    #: data records parsed (blank ones included; they are dropped but keep their numbers)
+    records: int = 0
+    #: bytes of the file read when this chunk was cut (progress of a streamed file)
+    offset: int = 0
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -112,12 +116,20 @@ class Stop(Exception):
 def read_file(path: Path, kind: ImportKind, settings: ImportSettings, *,
               encoding: str | None = None, max_bytes: int | None = None,
               cancelled: Cancelled | None = None) -> RawTable:
-    """Read ``path`` (CSV or XLSX, decided by content, not by name) for ``kind``."""
+    """Read ``path`` (CSV or XLSX, decided by content, not by name) for ``kind``, whole: one
+    :class:`RawTable` (the streamed import reads CSV chunk by chunk with :func:`iter_csv`)."""
     check_file(path, max_bytes)
+    if file_format(path) == "xlsx":
+        return read_xlsx(path, kind, settings, cancelled)
+    return next(iter_csv(path, encoding, chunk_chars=None, cancelled=cancelled))
+
+
+def file_format(path: Path) -> str:
+    """``"xlsx"`` or ``"csv"``, by content (an old .xls, or a name .xlsx that is no zip, is refused)."""
     with open(path, "rb") as fh:
         head = fh.read(8)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return read_xlsx(path, kind, settings, cancelled)
+        return "xlsx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise _reject(
             "不支持旧版 Excel (.xls) 文件: 请另存为 .xlsx 或 CSV",
@@ -125,69 +137,141 @@ def read_file(path: Path, kind: ImportKind, settings: ImportSettings, *,
         )
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         raise _reject("不是有效的 XLSX 文件", "not a valid XLSX file")
-    return read_csv_bytes(path.read_bytes(), encoding)
+    return "csv"
 
 
-# --- CSV --------------------------------------------------------------------------------------
+# --- CSV: encoding --------------------------------------------------------------------------
+
+#: bytes read at a time while the encoding is checked (the file is streamed, never held whole)
+SCAN_BLOCK = 4 * MB
+#: one physical line longer than this is cut where it stands (no CSV row is that long; the
+#: bound keeps a file without line breaks from being held whole)
+MAX_LINE = 64 * MB
 
 
-def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
-    """Decode CSV bytes with evidence. Returns (text, encoding).
+def _line_blocks(fh: io.BufferedIOBase, size: int = SCAN_BLOCK) -> Iterator[bytes]:
+    """The rest of ``fh`` in blocks of whole lines: each ends with ``\\n`` except the last."""
+    rest = b""
+    while chunk := fh.read(size):
+        buf = rest + chunk
+        cut = buf.rfind(b"\n") + 1
+        if cut == 0 and len(buf) < MAX_LINE:
+            rest = buf
+            continue
+        cut = cut or len(buf)
+        yield buf[:cut]
+        rest = buf[cut:]
+    if rest:
+        yield rest
+
+
+def _first_error(path: Path, codec: str, skip: int) -> int | None:
+    """Byte offset (after ``skip``) where ``codec`` fails on the file, streamed; None = decodes."""
+    dec = codecs.getincrementaldecoder(codec)(errors="strict")
+    done = 0
+    with open(path, "rb") as fh:
+        fh.seek(skip)
+        while True:
+            chunk = fh.read(SCAN_BLOCK)
+            try:
+                dec.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                return done + exc.start
+            if not chunk:
+                return None
+            done += len(chunk)
+
+
+def detect_encoding(path: Path, encoding: str | None = None) -> tuple[str, int, str]:
+    """Decide the CSV encoding of ``path`` with evidence, reading it as a stream (files of any
+    size). Returns (codec to read with, BOM bytes to skip, the encoding's name as reported).
 
     With ``encoding`` (the user's ``--encoding``): that codec, strictly; rows it cannot decode are
     refused. Without: a BOM decides; else UTF-8 when every line is UTF-8; else GB18030 when every
-    line decodes *and* reads as Chinese text (:func:`_doubtful`). A file that mixes encodings, or
-    whose text reads as another encoding (Big5, Shift-JIS), is refused with the rows that disagree,
-    the suspected encoding and the option to pass: never decoded into mojibake.
+    line decodes *and* reads as Chinese text (:func:`_doubtful_line`). A file that mixes encodings,
+    or whose text reads as another encoding (Big5, Shift-JIS), is refused with the rows that
+    disagree, the suspected encoding and the option to pass: never decoded into mojibake. The
+    decision takes one streamed pass (UTF-8 is checked by the C decoder); only a file that is not
+    UTF-8 gets the second, line-by-line pass.
     """
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
     if encoding:
-        return _decode_as(data, encoding)
+        return _check_forced(path, head, encoding)
     for bom, enc in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data[len(bom) :].decode(enc), enc + (" (BOM)" if enc != "utf-8" else "-sig")
-            except UnicodeDecodeError as exc:
+        if head.startswith(bom):
+            bad = _first_error(path, enc, len(bom))
+            if bad is not None:
                 raise _reject(
-                    f"文件以 {enc} BOM 开头, 但第 {exc.start} 字节处无法解码",
-                    f"file starts with a {enc} BOM but cannot be decoded at byte {exc.start}",
-                ) from None
-    if b"\x00" in data[:4096]:
+                    f"文件以 {enc} BOM 开头, 但第 {bad} 字节处无法解码",
+                    f"file starts with a {enc} BOM but cannot be decoded at byte {bad}",
+                )
+            return enc, len(bom), enc + (" (BOM)" if enc != "utf-8" else "-sig")
+    if b"\x00" in head:
         # UTF-16 without a BOM: every other byte of ASCII text is NUL.
-        sample = data[:4096]
-        enc = "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
-            pass
+        enc = "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
+        if _first_error(path, enc, 0) is None:
+            return enc, 0, enc
         raise _reject(
             f"无法识别文件编码 (含 NUL 字节, 可能不是文本文件); 支持的编码: {ACCEPTED_ENCODINGS_ZH}",
             f"cannot decode the file (it contains NUL bytes, perhaps not text); "
             f"accepted encodings: {ACCEPTED_ENCODINGS_EN}",
         )
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    lines = data.split(b"\n")
-    utf8_lines: list[int] = []
-    other_lines: list[int] = []
-    for i, line in enumerate(lines):
-        if line.isascii():
+    if _first_error(path, "utf-8", 0) is None:
+        return "utf-8", 0, "utf-8"
+    with open(path, "rb") as fh:
+        _classify(_line_blocks(fh))
+    return "gb18030", 0, "gb18030"
+
+
+class _Sample:
+    """Lines of one class: how many, and the first :data:`MAX_ENCODING_ROWS` (index -> bytes)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: dict[int, bytes] = {}
+
+    def add(self, i: int, line: bytes) -> None:
+        self.count += 1
+        if len(self.first) < MAX_ENCODING_ROWS:
+            self.first[i] = line
+
+
+def _lines(blocks: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(0-based line index, line) of the non-ASCII lines of ``blocks`` (:func:`_line_blocks`)."""
+    i = 0
+    for block in blocks:
+        if block.isascii():
+            i += block.count(b"\n")
             continue
+        lines = block.split(b"\n")
+        if block.endswith(b"\n"):
+            lines.pop()  # the next block starts the next line
+        for line in lines:
+            if not line.isascii():
+                yield i, line
+            i += 1
+
+
+def _classify(blocks: Iterable[bytes]) -> None:
+    """Line by line, for data that is not all UTF-8: return when every line is GB18030/GBK read
+    as Chinese text, else raise :class:`ReadRejected` with the lines that disagree."""
+    utf8, other, doubtful = _Sample(), _Sample(), _Sample()
+    for i, line in _lines(blocks):
         try:
             line.decode("utf-8")
-            utf8_lines.append(i)
+            utf8.add(i, line)
         except UnicodeDecodeError:
-            other_lines.append(i)
-    if utf8_lines:
+            other.add(i, line)
+            if not utf8.count and _doubtful_line(line):  # mixed files need no verdict per line
+                doubtful.add(i, line)
+    if utf8.count:
         # mixed: report the minority (a GBK row pasted into a UTF-8 file, or the reverse)
-        if len(utf8_lines) >= len(other_lines):
-            raise ReadRejected(_mixed_errors(lines, other_lines, "UTF-8"))
-        raise ReadRejected(_mixed_errors(lines, utf8_lines, "GB18030/GBK"))
-    doubtful = [i for i in other_lines if _doubtful_line(lines[i])]
-    if not doubtful:
-        return data.decode("gb18030"), "gb18030"
-    raise ReadRejected(_doubtful_errors(lines, doubtful))
+        if utf8.count >= other.count:
+            raise ReadRejected(_mixed_errors(other, "UTF-8"))
+        raise ReadRejected(_mixed_errors(utf8, "GB18030/GBK"))
+    if doubtful.count:
+        raise ReadRejected(_doubtful_errors(doubtful))
 
 
 #: how many rows of a refused encoding are listed one by one (the rest are counted)
@@ -197,35 +281,35 @@ _ENCODING_NAMES = {"gb18030": "GB18030/GBK", "big5": "Big5", "shift_jis": "Shift
 _OPTION = {"GB18030/GBK": "gb18030", "Big5": "big5", "Shift-JIS": "shift_jis", "UTF-8": "utf-8"}
 
 
-def _decode_as(data: bytes, encoding: str) -> tuple[str, str]:
+def _check_forced(path: Path, head: bytes, encoding: str) -> tuple[str, int, str]:
     try:
         codec = codecs.lookup(encoding).name
     except LookupError:
         raise _reject(f"未知的编码 {encoding!r}", f"unknown encoding {encoding!r}",
                       column="encoding", value=encoding) from None
+    skip = 0
     for bom, enc in _BOMS:
-        if data.startswith(bom) and codecs.lookup(enc).name == codecs.lookup(codec).name:
-            data = data[len(bom):]
+        if head.startswith(bom) and codecs.lookup(enc).name == codecs.lookup(codec).name:
+            skip = len(bom)
             break
-    try:
-        return data.decode(codec), codec
-    except UnicodeDecodeError:
-        pass
+    if _first_error(path, codec, skip) is None:
+        return codec, skip, codec
     if codec.startswith(("utf-16", "utf-32")):
         raise _reject(f"文件不是有效的 {codec} 编码", f"the file is not valid {codec}")
     errors: list[RowError] = []
-    lines = data.split(b"\n")
     bad = 0
-    for i, line in enumerate(lines):
-        try:
-            line.decode(codec)
-        except UnicodeDecodeError:
-            bad += 1
-            if len(errors) < MAX_ENCODING_ROWS:
-                errors.append(RowError(i + 1, "", _preview(line, _suspect(line)),
-                                       f"第 {i + 1} 行无法按 {codec} 解码 (疑似 {_suspect(line)})",
-                                       f"line {i + 1} cannot be decoded as {codec} "
-                                       f"(suspected: {_suspect(line)})"))
+    with open(path, "rb") as fh:
+        fh.seek(skip)
+        for i, line in _lines(_line_blocks(fh)):
+            try:
+                line.decode(codec)
+            except UnicodeDecodeError:
+                bad += 1
+                if len(errors) < MAX_ENCODING_ROWS:
+                    errors.append(RowError(i + 1, "", _preview(line, _suspect(line)),
+                                           f"第 {i + 1} 行无法按 {codec} 解码 (疑似 {_suspect(line)})",
+                                           f"line {i + 1} cannot be decoded as {codec} "
+                                           f"(suspected: {_suspect(line)})"))
     if bad > len(errors):
         errors.append(RowError(0, "", "", f"另有 {bad - len(errors)} 行无法解码",
                                f"{bad - len(errors)} more lines cannot be decoded"))
@@ -311,30 +395,30 @@ def _preview(line: bytes, suspect: str) -> str:
     return text[:80]
 
 
-def _mixed_errors(lines: list[bytes], rows: list[int], majority: str) -> list[RowError]:
+def _mixed_errors(sample: _Sample, majority: str) -> list[RowError]:
     errors: list[RowError] = []
-    for i in rows[:MAX_ENCODING_ROWS]:
-        sus = _suspect(lines[i])
+    for i, line in sample.first.items():
+        sus = _suspect(line)
         opt = _OPTION.get(sus, "")
         errors.append(RowError(
-            i + 1, "", _preview(lines[i], sus),
+            i + 1, "", _preview(line, sus),
             f"第 {i + 1} 行的编码与文件其余部分 ({majority}) 不同, 疑似 {sus}: "
             f"请将整个文件另存为同一编码 (UTF-8)",
             f"line {i + 1} is not in the encoding of the rest of the file ({majority}); "
             f"suspected: {sus}. Save the whole file in one encoding (UTF-8)"
             + (f", or pass --encoding {opt} if the whole file is {sus}" if opt else ""),
         ))
-    if len(rows) > MAX_ENCODING_ROWS:
-        n = len(rows) - MAX_ENCODING_ROWS
+    if sample.count > MAX_ENCODING_ROWS:
+        n = sample.count - MAX_ENCODING_ROWS
         errors.append(RowError(0, "", "", f"另有 {n} 行编码不同", f"{n} more lines differ"))
     return errors
 
 
-def _doubtful_errors(lines: list[bytes], rows: list[int]) -> list[RowError]:
-    suspects = [_suspect(lines[i]) for i in rows[:MAX_ENCODING_ROWS]]
+def _doubtful_errors(sample: _Sample) -> list[RowError]:
+    suspects = [_suspect(line) for line in sample.first.values()]
     errors = [
         RowError(
-            i + 1, "", _preview(lines[i], sus),
+            i + 1, "", _preview(line, sus),
             f"第 {i + 1} 行无法确定编码, 疑似 {sus} (不是 UTF-8, 按 GBK 读出的不是中文): "
             + (f"请另存为 UTF-8, 或使用 --encoding {_OPTION[sus]}" if sus in _OPTION
                else f"请另存为 UTF-8; 支持的编码: {ACCEPTED_ENCODINGS_ZH}"),
@@ -343,10 +427,10 @@ def _doubtful_errors(lines: list[bytes], rows: list[int]) -> list[RowError]:
             + (f" or pass --encoding {_OPTION[sus]}" if sus in _OPTION
                else f"; accepted encodings: {ACCEPTED_ENCODINGS_EN}"),
         )
-        for i, sus in zip(rows[:MAX_ENCODING_ROWS], suspects, strict=True)
+        for (i, line), sus in zip(sample.first.items(), suspects, strict=True)
     ]
-    if len(rows) > MAX_ENCODING_ROWS:
-        n = len(rows) - MAX_ENCODING_ROWS
+    if sample.count > MAX_ENCODING_ROWS:
+        n = sample.count - MAX_ENCODING_ROWS
         errors.append(RowError(0, "", "", f"另有 {n} 行无法确定编码",
                                f"{n} more lines of undecided encoding"))
     # the file as a whole: the most frequent suspect and the option to pass
@@ -362,18 +446,115 @@ def _doubtful_errors(lines: list[bytes], rows: list[int]) -> list[RowError]:
 
 
 _FIELDS_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_ROW_RE = re.compile(r"\brow (\d+)")  # the parser's record numbers (0 = the header)
 
 
-def read_csv_bytes(data: bytes, encoding: str | None = None) -> RawTable:
-    if not data.strip():
-        raise _reject("文件为空", "the file is empty")
-    text, encoding = decode(data, encoding)
-    if not text.strip(" \t\r\n\ufeff\u3000"):
-        raise _reject("文件为空", "the file is empty")
-    first_line = text.split("\n", 1)[0]
-    sep = "\t" if "\t" in first_line and "," not in first_line else ","
+# --- CSV: rows --------------------------------------------------------------------------------
+
+#: characters of CSV text per chunk of a streamed import (≈ 190,000 premium rows, a few hundred
+#: MB of working memory through validation)
+CHUNK_CHARS = 16 * MB
+_EMPTY_CHARS = " \t\r\n\ufeff\u3000"
+
+
+def _safe_cut(buf: str) -> int:
+    """Where to end a chunk: just after the last line break outside quotes (an even number of
+    ``"`` before it; a quoted field's quotes, doubled ones too, come in pairs), and before the
+    empty lines that end there (a parser drops empty lines at the end of its text, which would
+    lose their row numbers: they go to the next chunk); 0 = none."""
+    quotes_after = 0
+    pos = buf.rfind("\n")
+    end = len(buf)
+    total = buf.count('"')
+    while pos >= 0:
+        quotes_after += buf.count('"', pos + 1, end)
+        if (total - quotes_after) % 2 == 0:
+            return _before_empty_lines(buf, pos + 1)
+        end = pos + 1
+        pos = buf.rfind("\n", 0, pos)
+    return 0
+
+
+def _before_empty_lines(buf: str, cut: int) -> int:
+    """``cut`` (just after a line break) moved back before the empty lines that end there."""
+    while cut:
+        start = cut - 1  # the line break
+        if start and buf[start - 1] == "\r":
+            start -= 1
+        if start and buf[start - 1] != "\n":
+            return cut  # the last line has text
+        cut = start
+    return 0
+
+
+def _text_chunks(fh: io.TextIOBase, chunk_chars: int | None) -> Iterator[str]:
+    """The decoded text in pieces of about ``chunk_chars`` (None = whole) that end at a row
+    boundary."""
+    if chunk_chars is None:
+        yield fh.read()
+        return
+    buf = ""
+    while True:
+        block = fh.read(chunk_chars)
+        if not block:
+            if buf:
+                yield buf
+            return
+        buf += block
+        if len(buf) < chunk_chars:
+            continue
+        cut = _safe_cut(buf)
+        if cut:
+            yield buf[:cut]
+            buf = buf[cut:]
+
+
+def iter_csv(path: Path, encoding: str | None = None, *, chunk_chars: int | None = CHUNK_CHARS,
+             cancelled: Cancelled | None = None) -> Iterator[RawTable]:
+    """The CSV file ``path`` as :class:`RawTable` chunks of about ``chunk_chars`` characters
+    (None: one chunk, the whole file), each with the file's headers and the user's row numbers.
+
+    The encoding is decided first, over the whole file (:func:`detect_encoding`; a refusal is
+    raised before the first chunk); then the text is decoded as a stream and cut at row
+    boundaries. Each chunk is parsed with the file's header line in front, so parsing, blank-row
+    dropping and field-count errors are those of the whole file; row numbers continue from chunk
+    to chunk (record numbers: physical lines unless a quoted value spans lines)."""
+    codec, skip, label = detect_encoding(path, encoding)
+    return _csv_chunks(path, codec, skip, label, chunk_chars, cancelled)
+
+
+def _csv_chunks(path: Path, codec: str, skip: int, label: str, chunk_chars: int | None,
+                cancelled: Cancelled | None) -> Iterator[RawTable]:
+    with open(path, "rb") as raw:
+        raw.seek(skip)
+        fh = io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
+        header: str | None = None
+        sep = ","
+        before = 0  # data records in earlier chunks
+        for text in _text_chunks(fh, chunk_chars):
+            if cancelled is not None and cancelled():
+                raise Stop()
+            if header is None:
+                if not text.strip(_EMPTY_CHARS):
+                    raise _reject("文件为空", "the file is empty")
+                header = text.split("\n", 1)[0]
+                sep = "\t" if "\t" in header and "," not in header else ","
+                table = parse_csv_text(text, sep, label)
+            else:
+                table = parse_csv_text(header + "\n" + text, sep, label, before=before)
+            before += table.records
+            table.offset = raw.tell()
+            yield table
+        if header is None:
+            raise _reject("文件为空", "the file is empty")
+
+
+def parse_csv_text(text: str, sep: str, encoding: str, *, before: int = 0) -> RawTable:
+    """Parse CSV text whose first line is the header; ``before`` data records came earlier in
+    the file (their count is added to every row number)."""
     fast = _read_csv_arrow(text, sep, encoding)
     if fast is not None:
+        fast.rows += before
         return drop_blank_rows(fast)
     try:
         df = pd.read_csv(
@@ -390,23 +571,25 @@ def read_csv_bytes(data: bytes, encoding: str | None = None) -> RawTable:
     except pd.errors.ParserError as exc:
         m = _FIELDS_RE.search(str(exc))
         if m:
-            exp, line, saw = m.groups()
+            exp, local, saw = m.groups()
+            line = int(local) + before
             raise _reject(
                 f"第 {line} 行有 {saw} 个字段, 表头只有 {exp} 列",
                 f"line {line} has {saw} fields but the header has {exp} columns",
-                row=int(line),
+                row=line,
             ) from None
-        raise _reject(f"CSV 格式错误: {exc}", f"malformed CSV: {exc}") from None
+        msg = _ROW_RE.sub(lambda r: f"row {int(r.group(1)) + before}", str(exc))
+        raise _reject(f"CSV 格式错误: {msg}", f"malformed CSV: {msg}") from None
     except pd.errors.EmptyDataError:
         raise _reject("文件为空", "the file is empty") from None
     if df.empty:
         raise _reject("文件为空", "the file is empty")
     headers = ["" if pd.isna(h) else str(h) for h in df.iloc[0].tolist()]
     body = df.iloc[1:]
-    rows = np.arange(2, len(df) + 1, dtype=np.int64)
+    rows = np.arange(2, len(df) + 1, dtype=np.int64) + before
     columns = [pa.array(body[c].to_numpy(dtype=object), type=pa.string(), from_pandas=True)
                for c in df.columns]
-    table = RawTable(headers, columns, rows, encoding=encoding)
+    table = RawTable(headers, columns, rows, encoding=encoding, records=len(body))
     return drop_blank_rows(table)
 
 
@@ -439,7 +622,7 @@ def _read_csv_arrow(text: str, sep: str, encoding: str) -> RawTable | None:
     headers = [tbl.column(i)[0].as_py() or "" for i in range(tbl.num_columns)]
     columns = [tbl.column(i).slice(1).combine_chunks() for i in range(tbl.num_columns)]
     rows = np.arange(2, tbl.num_rows + 1, dtype=np.int64)
-    return RawTable(headers, columns, rows, encoding=encoding)
+    return RawTable(headers, columns, rows, encoding=encoding, records=tbl.num_rows - 1)
 
 
 def drop_blank_rows(table: RawTable) -> RawTable:
@@ -463,6 +646,7 @@ def drop_blank_rows(table: RawTable) -> RawTable:
         encoding=table.encoding,
         sheet=table.sheet,
         warnings=table.warnings,
+        records=table.records,
     )
 
 

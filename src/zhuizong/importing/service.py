@@ -30,8 +30,21 @@ from zhuizong.errors import ZhuizongError
 from zhuizong.importing import reader
 from zhuizong.importing.kinds import KINDS, ImportKind
 from zhuizong.importing.normalize import RowError, fold, map_headers
-from zhuizong.importing.upsert import Counts, upsert
-from zhuizong.importing.validate import Validated, check_references, validate_columns
+from zhuizong.importing.upsert import (
+    ROW_COLUMN,
+    Counts,
+    create_stage,
+    load_stage,
+    merge_stage,
+    stage_duplicates,
+    upsert,
+)
+from zhuizong.importing.validate import (
+    Validated,
+    check_references,
+    duplicate_error,
+    validate_columns,
+)
 from zhuizong.store import audit
 from zhuizong.store.db import atomic
 from zhuizong.store.history import rebuild_history
@@ -161,8 +174,13 @@ def _rejected(kind: ImportKind, name: str, sha: str, errors: list[RowError], t0:
 def import_file(ws: Workspace, kind: str, path: Path, *, dry_run: bool = False,
                 actor: str = "system", progress: Progress | None = None,
                 encoding: str | None = None, max_bytes: int | None = None,
-                cancelled: Cancelled | None = None) -> ImportResult:
+                cancelled: Cancelled | None = None,
+                chunk_chars: int = reader.CHUNK_CHARS) -> ImportResult:
     """Import one CSV/XLSX file of ``kind`` into the workspace's database (all or nothing).
+
+    A CSV file larger than ``chunk_chars`` of a kind not in :data:`WHOLE_FILE_KINDS` (premiums,
+    activity, plans …) is streamed: read, validated and staged chunk by chunk in one transaction
+    (:func:`_import_chunks`), so any size imports in bounded memory with the same errors.
 
     ``encoding`` forces the CSV encoding (else it is detected with evidence); ``max_bytes`` is the
     size limit of web uploads (the command line has none); ``cancelled`` is asked between steps
@@ -184,6 +202,14 @@ def import_file(ws: Workspace, kind: str, path: Path, *, dry_run: bool = False,
     done = _already(ws, k, name, sha, t0)
     if done is not None:
         return done
+    try:
+        streamed = streams(k, path, chunk_chars)
+    except reader.ReadRejected as exc:
+        return _rejected(k, name, sha, exc.errors, t0)
+    if streamed:
+        return _import_chunks(ws, k, path, name, sha, chunk_chars=chunk_chars, encoding=encoding,
+                              dry_run=dry_run, actor=actor, progress=progress,
+                              cancelled=cancelled, t0=t0)
     try:
         raw = reader.read_file(path, k, settings, encoding=encoding, max_bytes=max_bytes,
                                cancelled=cancelled)
@@ -293,70 +319,212 @@ def _apply(ws: Workspace, k: ImportKind, v: Validated, name: str, sha: str, *, d
             ref_errors = check_references(conn, v)
         errors = sorted([*v.errors, *ref_errors], key=lambda e: (e.row, e.column))
         return _rejected(k, name, sha, errors, t0, n)
-    b = table("import_batches")
+
+    def body(conn: Connection) -> tuple[int, Counts]:
+        ref_errors = check_references(conn, v)
+        if ref_errors:
+            raise _Abort(ref_errors)
+
+        def write(batch_id: int) -> Counts:
+            counts = upsert(conn, k, v.columns, batch_id, progress)
+            if k.name in ("agents", "agent_events"):
+                problems = _rebuild_history(conn, v)
+                if problems:
+                    raise _Abort(problems)
+            return counts
+
+        return _write_batch(conn, k, name, sha, n, v.min_date, v.max_date, actor, write)
+
+    return _transaction(ws, k, name, sha, lambda: n, body, dry_run=dry_run, t0=t0)
+
+
+def _transaction(ws: Workspace, k: ImportKind, name: str, sha: str, rows: Callable[[], int],
+                 body: Callable[[Connection], tuple[int, Counts]], *, dry_run: bool,
+                 t0: float) -> ImportResult:
+    """Run ``body`` (it writes one batch and answers its id and counts) in ONE transaction:
+    committed, or rolled back for a dry run, a refusal (:class:`_Abort`, a database error) or
+    anything else. ``rows()`` is the number of rows read so far (a streamed file counts as it
+    goes)."""
     try:
         with atomic(ws.engine) as conn:
             found = _find_batch(conn, k.name, sha)
             if found is not None:
                 return ImportResult(k.name, name, sha, "already_imported", found[1], 0, 0, 0, [],
                                     found[0], time.perf_counter() - t0)
-            ref_errors = check_references(conn, v)
-            if ref_errors:
-                raise _Abort(ref_errors)
-            _release_sha(conn, k.name, sha)
-            started = _now()
-            pk = conn.execute(
-                insert(b).values(
-                    kind=k.name, file_name=name[:500], file_sha256=sha, rows_total=n,
-                    rows_inserted=0, rows_updated=0, rows_unchanged=0,
-                    min_date=v.min_date, max_date=v.max_date, actor=actor,
-                    started_at=started, finished_at=started,
-                )
-            ).inserted_primary_key
-            assert pk is not None  # typed optional; a single-row INSERT without RETURNING has it
-            batch_id = pk[0]
-            counts = upsert(conn, k, v.columns, batch_id, progress)
-            if k.name in ("agents", "agent_events"):
-                problems = _rebuild_history(conn, v)
-                if problems:
-                    raise _Abort(problems)
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
-            # the batch's date range covers the new dates and the old dates of replaced rows
-            # (the analytic snapshot re-exports exactly these months)
-            min_date = min((d for d in (v.min_date, counts.old_min) if d is not None),
-                           default=None)
-            max_date = max((d for d in (v.max_date, counts.old_max) if d is not None),
-                           default=None)
-            conn.execute(
-                update(b).where(b.c.id == batch_id).values(
-                    rows_inserted=counts.inserted, rows_updated=counts.updated,
-                    rows_unchanged=counts.unchanged, min_date=min_date, max_date=max_date,
-                    finished_at=_now(),
-                )
-            )
-            audit.record(
-                conn, actor=actor, action="import", object_type=k.name, object_id=name[:200],
-                detail={"file_name": name, "sha256": sha, "batch_id": batch_id, "rows_total": n,
-                        "inserted": counts.inserted, "updated": counts.updated,
-                        "unchanged": counts.unchanged},
-            )
+            batch_id, counts = body(conn)
             if dry_run:
                 raise _DryRun(counts)
     except _Abort as exc:
-        return _rejected(k, name, sha, exc.errors, t0, n)
+        return _rejected(k, name, sha, exc.errors, t0, rows())
     except _DryRun as d:
         c = d.counts
-        return ImportResult(k.name, name, sha, "dry_run", n, c.inserted, c.updated, c.unchanged,
-                            [], None, time.perf_counter() - t0)
+        return ImportResult(k.name, name, sha, "dry_run", rows(), c.inserted, c.updated,
+                            c.unchanged, [], None, time.perf_counter() - t0)
     except IntegrityError as exc:
-        return _rejected(k, name, sha, [_db_error(exc)], t0, n)
+        return _rejected(k, name, sha, [_db_error(exc)], t0, rows())
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise
-        return _rejected(k, name, sha, [_db_error(exc)], t0, n)
-    return ImportResult(k.name, name, sha, "committed", n, counts.inserted, counts.updated,
+        return _rejected(k, name, sha, [_db_error(exc)], t0, rows())
+    return ImportResult(k.name, name, sha, "committed", rows(), counts.inserted, counts.updated,
                         counts.unchanged, [], int(batch_id), time.perf_counter() - t0)
+
+
+def _write_batch(conn: Connection, k: ImportKind, name: str, sha: str, n: int,
+                 min_date: dt.date | None, max_date: dt.date | None, actor: str,
+                 write: Callable[[int], Counts]) -> tuple[int, Counts]:
+    """Record the batch, ``write(batch_id)`` its rows, complete the batch and audit it."""
+    b = table("import_batches")
+    _release_sha(conn, k.name, sha)
+    started = _now()
+    pk = conn.execute(
+        insert(b).values(
+            kind=k.name, file_name=name[:500], file_sha256=sha, rows_total=n,
+            rows_inserted=0, rows_updated=0, rows_unchanged=0,
+            min_date=min_date, max_date=max_date, actor=actor,
+            started_at=started, finished_at=started,
+        )
+    ).inserted_primary_key
+    assert pk is not None  # typed optional; a single-row INSERT without RETURNING has it
+    batch_id = int(pk[0])
+    counts = write(batch_id)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
+    # the batch's date range covers the new dates and the old dates of replaced rows
+    # (the analytic snapshot re-exports exactly these months)
+    lo = min((d for d in (min_date, counts.old_min) if d is not None), default=None)
+    hi = max((d for d in (max_date, counts.old_max) if d is not None), default=None)
+    conn.execute(
+        update(b).where(b.c.id == batch_id).values(
+            rows_inserted=counts.inserted, rows_updated=counts.updated,
+            rows_unchanged=counts.unchanged, min_date=lo, max_date=hi,
+            finished_at=_now(),
+        )
+    )
+    audit.record(
+        conn, actor=actor, action="import", object_type=k.name, object_id=name[:200],
+        detail={"file_name": name, "sha256": sha, "batch_id": batch_id, "rows_total": n,
+                "inserted": counts.inserted, "updated": counts.updated,
+                "unchanged": counts.unchanged},
+    )
+    return batch_id, counts
+
+
+# --- streamed files ---------------------------------------------------------------------------
+
+#: kinds always imported whole: their checks need every row at once (references to their own
+#: table, the org tree and reporting lines of :mod:`zhuizong.importing.structure`, the rebuilt
+#: agent history). They are agency-sized (at most a few million rows), not premium-sized.
+WHOLE_FILE_KINDS = frozenset(
+    {"org_units", "agents", "agent_events"}
+    | {x.name for x in KINDS.values() if any(c.ref and c.ref[0] == x.table for c in x.columns)}
+)
+
+
+def streams(k: ImportKind, path: Path, chunk_chars: int) -> bool:
+    """Whether ``path`` is imported chunk by chunk: a CSV file of a kind not in
+    :data:`WHOLE_FILE_KINDS`, larger than one chunk."""
+    return (k.name not in WHOLE_FILE_KINDS and path.stat().st_size > chunk_chars
+            and reader.file_format(path) == "csv")
+
+
+#: rows per merge statement of a streamed file on PostgreSQL (see merge_stage)
+MERGE_ROWS = 1_000_000
+
+
+class _Stream:
+    """What a streamed import gathers chunk by chunk: rows, errors, the date range."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.last_row = 0
+        self.map_errors: list[RowError] = []
+        self.row_errors: list[RowError] = []
+        self.ref_errors: list[RowError] = []
+        self.min_date: dt.date | None = None
+        self.max_date: dt.date | None = None
+
+    def dates(self, v: Validated) -> None:
+        if v.min_date is not None:
+            self.min_date = v.min_date if self.min_date is None else min(self.min_date, v.min_date)
+        if v.max_date is not None:
+            self.max_date = v.max_date if self.max_date is None else max(self.max_date, v.max_date)
+
+
+def _import_chunks(ws: Workspace, k: ImportKind, path: Path, name: str, sha: str, *,
+                   chunk_chars: int, encoding: str | None, dry_run: bool, actor: str,
+                   progress: Progress | None, cancelled: Cancelled | None,
+                   t0: float) -> ImportResult:
+    """Import a CSV file chunk by chunk in bounded memory, still all or nothing.
+
+    In ONE transaction: each chunk is read, mapped, validated and reference-checked by the same
+    functions as a whole file, and appended with its row numbers to a temporary staging table
+    (SQLite ``executemany``, PostgreSQL ``COPY``); the keys repeated anywhere in the file are then
+    found in SQL over the stage (:func:`stage_duplicates`); with no error at all, the stage is
+    merged into the table set-based (:func:`merge_stage`) and the batch recorded. Any error
+    rolls everything back; the errors are those the whole file would get, in the same order."""
+    try:
+        chunks = reader.iter_csv(path, encoding, chunk_chars=chunk_chars, cancelled=cancelled)
+    except reader.ReadRejected as exc:
+        return _rejected(k, name, sha, exc.errors, t0)
+    size = path.stat().st_size
+    st = _Stream()
+
+    def body(conn: Connection) -> tuple[int, Counts]:
+        if conn.dialect.name == "sqlite":
+            # page caches sized for a bounded footprint (the stage spills to a temporary file)
+            conn.exec_driver_sql("PRAGMA main.cache_size=-262144")
+            conn.exec_driver_sql("PRAGMA temp.cache_size=-65536")
+        known: dict[tuple[str, str], pa.Array] = {}
+        stage = None
+        cols: list[str] = []
+        for i, raw in enumerate(chunks):
+            _checkpoint(cancelled)
+            columns, errors = _map_raw(k, raw)
+            if i:
+                errors = [e for e in errors if e.row]  # the header's own problems: once
+            st.rows += len(raw)
+            if errors or st.map_errors:
+                st.map_errors += errors
+                continue
+            v = validate_columns(k, columns, raw.rows, duplicates=False)
+            st.row_errors += v.errors
+            st.ref_errors += check_references(conn, v, known)
+            st.dates(v)
+            if stage is None:
+                cols = list(v.columns)
+                stage = create_stage(conn, k, cols, row_numbers=True)
+            load_stage(conn, stage, {**v.columns, ROW_COLUMN: pa.array(raw.rows)})
+            if len(raw):
+                st.last_row = int(raw.rows[-1])
+            if progress is not None:
+                progress(st.rows, max(st.rows, round(st.rows * size / max(raw.offset, 1))))
+        if st.map_errors:
+            raise _Abort(st.map_errors)
+        if not st.rows or stage is None:
+            raise _Abort([RowError(0, "", "", "文件没有数据行", "the file has no data rows")])
+        dups = [duplicate_error(k, row, "/".join(map(str, key)), first)
+                for row, key, first in stage_duplicates(conn, k, stage)]
+        if st.row_errors or dups:
+            raise _Abort(sorted([*st.row_errors, *dups, *st.ref_errors],
+                                key=lambda e: (e.row, e.column)))
+        if st.ref_errors:
+            raise _Abort(st.ref_errors)
+        _checkpoint(cancelled)
+        slices = None
+        if conn.dialect.name == "postgresql":
+            # checked per statement, slice by slice (see merge_stage)
+            conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
+            slices = [(lo, lo + MERGE_ROWS - 1) for lo in range(2, st.last_row + 1, MERGE_ROWS)]
+        return _write_batch(conn, k, name, sha, st.rows, st.min_date, st.max_date, actor,
+                            lambda batch_id: merge_stage(conn, k, stage, cols, batch_id, slices))
+
+    try:
+        return _transaction(ws, k, name, sha, lambda: st.rows, body, dry_run=dry_run, t0=t0)
+    except reader.ReadRejected as exc:  # a malformed row in a later chunk: as for a whole file
+        return _rejected(k, name, sha, exc.errors, t0)
+    except reader.Stop:
+        raise ImportCancelled() from None
 
 
 def _db_error(exc: DBAPIError) -> RowError:

@@ -17,16 +17,20 @@ import datetime as dt
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import (
+    BigInteger,
     Column,
     Connection,
     Date,
     Integer,
     MetaData,
+    Numeric,
+    String,
     Table,
     and_,
     case,
@@ -38,6 +42,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeEngine
 
 from zhuizong.importing.kinds import ImportKind
 from zhuizong.store.models import table as db_table
@@ -59,15 +64,35 @@ class Counts:
     old_max: dt.date | None = None
 
 
-def staging_table(kind: ImportKind, cols: list[str]) -> Table:
+#: the staging column of a streamed import that holds each row's user row number
+ROW_COLUMN = "zz_row"
+
+
+def staging_table(kind: ImportKind, cols: list[str], *, row_numbers: bool = False) -> Table:
+    """The staging table of ``kind``: the target's column types; with ``row_numbers`` (a
+    streamed file, staged before its errors are all known) also the row number, and types wide
+    enough for a refused value (a too-long code, an int over 32 bits), so staging never fails
+    where validation already reported the row."""
     target = db_table(kind.table)
     md = MetaData()
+    extra = [Column(ROW_COLUMN, BigInteger)] if row_numbers else []
     return Table(
         f"zz_stage_{kind.table}",
         md,
-        *[Column(c, target.c[c].type) for c in cols],
+        *[Column(c, _wide(target.c[c].type) if row_numbers else target.c[c].type) for c in cols],
+        *extra,
         prefixes=["TEMPORARY"],
     )
+
+
+def _wide(typ: TypeEngine[Any]) -> TypeEngine[Any]:
+    if isinstance(typ, String):
+        return String()
+    if isinstance(typ, Integer):
+        return BigInteger()
+    if isinstance(typ, Numeric):
+        return Numeric()
+    return typ
 
 
 def _sqlite_values(arr: pa.Array) -> list[object]:
@@ -131,14 +156,9 @@ def upsert(conn: Connection, kind: ImportKind, data: dict[str, pa.Array], batch_
            progress: Progress | None = None) -> Counts:
     """Stage ``data`` (database column -> typed values) and upsert it into ``kind.table``."""
     target = db_table(kind.table)
-    cols = [c for c in data]
     n = len(next(iter(data.values()))) if data else 0
     keys = [kind.column(k).target for k in kind.key]
-    nonkeys = [c for c in cols if c not in keys]
-    stage = staging_table(kind, cols)
-    dialect = conn.dialect.name
-
-    if dialect == "sqlite":
+    if conn.dialect.name == "sqlite":
         # a larger page cache speeds up the index updates of big files
         conn.exec_driver_sql("PRAGMA main.cache_size=-524288")
         conn.exec_driver_sql("PRAGMA temp.cache_size=-131072")
@@ -149,18 +169,70 @@ def upsert(conn: Connection, kind: ImportKind, data: dict[str, pa.Array], batch_
             _load_sqlite(conn, target, _sorted_by(data, keys), n, progress,
                          extra={"batch_id": batch_id})
             return Counts(inserted=n)
-        conn.exec_driver_sql(f'DROP TABLE IF EXISTS temp."{stage.name}"')
-    else:
-        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{stage.name}"')
-    stage.create(conn)
+    stage = create_stage(conn, kind, list(data))
     if n:
-        if dialect == "postgresql":
-            _load_postgresql(conn, stage, data, n, progress)
-        else:
-            _load_sqlite(conn, stage, data, n, progress)
+        load_stage(conn, stage, data, progress)
     elif progress:
         progress(0, 0)
+    return merge_stage(conn, kind, stage, list(data), batch_id)
 
+
+def create_stage(conn: Connection, kind: ImportKind, cols: list[str], *,
+                 row_numbers: bool = False) -> Table:
+    """A new, empty staging table of ``kind`` with the columns ``cols`` (and the row number
+    column :data:`ROW_COLUMN`): temporary, so it never outlives the session, and no constraint,
+    so every row of the file fits (validation decides what is refused)."""
+    stage = staging_table(kind, cols, row_numbers=row_numbers)
+    schema = 'temp.' if conn.dialect.name == "sqlite" else ""
+    conn.exec_driver_sql(f'DROP TABLE IF EXISTS {schema}"{stage.name}"')
+    stage.create(conn)
+    return stage
+
+
+def load_stage(conn: Connection, stage: Table, data: dict[str, pa.Array],
+               progress: Progress | None = None) -> None:
+    """Append typed columns to ``stage`` (SQLite: ``executemany`` sized to the parameter limit;
+    PostgreSQL: ``COPY``)."""
+    n = len(next(iter(data.values()))) if data else 0
+    if not n:
+        return
+    if conn.dialect.name == "postgresql":
+        _load_postgresql(conn, stage, data, n, progress)
+    else:
+        _load_sqlite(conn, stage, data, n, progress)
+
+
+def stage_duplicates(conn: Connection, kind: ImportKind,
+                     stage: Table) -> list[tuple[int, tuple[object, ...], int]]:
+    """(row, key values, first row with that key) of every staged row whose key (all parts
+    given) an earlier row of the file already has: the duplicate-key check of a streamed file,
+    in SQL over the staging table (one grouped scan) rather than in memory."""
+    keys = [stage.c[kind.column(k).target] for k in kind.key]
+    row = stage.c[ROW_COLUMN]
+    groups = (
+        select(*keys, func.min(row).label("first"))
+        .where(and_(*(k.is_not(None) for k in keys)))
+        .group_by(*keys)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    on = and_(*(k == groups.c[k.name] for k in keys))
+    q = (select(row, *keys, groups.c.first).join_from(stage, groups, on)
+         .where(row != groups.c.first).order_by(row))
+    return [(int(r[0]), tuple(r[1:-1]), int(r[-1])) for r in conn.execute(q)]
+
+
+def merge_stage(conn: Connection, kind: ImportKind, stage: Table, cols: list[str],
+                batch_id: int | None, row_slices: list[tuple[int, int]] | None = None) -> Counts:
+    """Count and upsert the staged rows into ``kind.table`` (set-based), then drop the stage.
+
+    ``row_slices`` (first, last row number) writes a streamed stage one slice per statement:
+    PostgreSQL queues a foreign-key check per inserted row until its statement ends (in server
+    memory), so tens of millions of rows in one statement would hold tens of millions of queued
+    checks."""
+    target = db_table(kind.table)
+    keys = [kind.column(k).target for k in kind.key]
+    nonkeys = [c for c in cols if c not in keys]
     # --- counts, set-based against the staging table --------------------------------------
     join_on = and_(*(stage.c[k] == target.c[k] for k in keys))
     exists = target.c[keys[0]].is_not(None)
@@ -183,16 +255,24 @@ def upsert(conn: Connection, kind: ImportKind, data: dict[str, pa.Array], batch_
     # --- the upsert -----------------------------------------------------------------------
     if counts.inserted or counts.updated:
         ins = _insert(conn)(target)
-        src = select(*(stage.c[c] for c in cols), literal(batch_id, Integer)).where(true()).order_by(*(stage.c[k] for k in keys))
-        stmt = ins.from_select([*cols, "batch_id"], src)
-        if nonkeys:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=keys,
-                set_={**{c: stmt.excluded[c] for c in nonkeys}, "batch_id": stmt.excluded.batch_id},
-                where=or_(*(target.c[c].is_distinct_from(stmt.excluded[c]) for c in nonkeys)),
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-        conn.execute(stmt)
+        for where in _slices(stage, row_slices):
+            src = select(*(stage.c[c] for c in cols), literal(batch_id, Integer)).where(where).order_by(*(stage.c[k] for k in keys))
+            stmt = ins.from_select([*cols, "batch_id"], src)
+            if nonkeys:
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=keys,
+                    set_={**{c: stmt.excluded[c] for c in nonkeys}, "batch_id": stmt.excluded.batch_id},
+                    where=or_(*(target.c[c].is_distinct_from(stmt.excluded[c]) for c in nonkeys)),
+                )
+            else:
+                stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+            conn.execute(stmt)
     stage.drop(conn)
     return counts
+
+
+def _slices(stage: Table, row_slices: list[tuple[int, int]] | None) -> list[Any]:
+    if not row_slices:
+        return [true()]
+    row = stage.c[ROW_COLUMN]
+    return [and_(row >= lo, row <= hi) for lo, hi in row_slices]

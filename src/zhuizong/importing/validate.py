@@ -318,8 +318,10 @@ def _db_type(kind: ImportKind, col: Column):  # type: ignore[no-untyped-def]
 
 
 def validate_columns(kind: ImportKind, columns: Mapping[str, pa.Array | pa.ChunkedArray],
-                     rows: np.ndarray) -> Validated:
-    """Validate raw columns (keyed by column code) of one kind. ``rows`` = user row numbers."""
+                     rows: np.ndarray, *, duplicates: bool = True) -> Validated:
+    """Validate raw columns (keyed by column code) of one kind. ``rows`` = user row numbers.
+    ``duplicates=False`` leaves out the duplicate-key check (a streamed file checks its keys over
+    all its chunks at once: :func:`zhuizong.importing.upsert.stage_duplicates`)."""
     n = len(rows)
     errs = _Errors(rows)
     out: dict[str, pa.Array] = {}
@@ -402,7 +404,8 @@ def validate_columns(kind: ImportKind, columns: Mapping[str, pa.Array | pa.Chunk
 
     v = Validated(kind, out, rows)
     _cross_checks(v, errs)
-    _duplicate_keys(v, errs)
+    if duplicates:
+        _duplicate_keys(v, errs)
     v.errors = errs.sorted()
     if kind.date_column and kind.column(kind.date_column).target in out:
         mm = pc.min_max(out[kind.column(kind.date_column).target])
@@ -441,25 +444,30 @@ def _duplicate_keys(v: Validated, errs: _Errors) -> None:
     first = frame[valid].groupby(keys, sort=False)["_row"].transform("first")
     first_row = pd.Series(0, index=frame.index, dtype=np.int64)
     first_row[first.index] = first.to_numpy()
-    label = "+".join(kind.key)
     idx = np.flatnonzero(dup)
     key_text = frame.iloc[idx][keys].astype(str).agg("/".join, axis=1).tolist()
     for i, kt, fr in zip(idx.tolist(), key_text, first_row.to_numpy()[idx].tolist(), strict=True):
-        errs.items.append((i, len(errs.items), RowError(
-            int(v.rows[i]), label, kt,
-            f"键重复: 与第 {fr} 行相同", f"duplicate key: same as row {fr}")))
+        errs.items.append((i, len(errs.items), duplicate_error(kind, int(v.rows[i]), kt, fr)))
+
+
+def duplicate_error(kind: ImportKind, row: int, key_text: str, first_row: int) -> RowError:
+    """Row ``row`` repeats the key ``key_text`` (parts joined by ``/``) of row ``first_row``."""
+    return RowError(row, "+".join(kind.key), key_text,
+                    f"键重复: 与第 {first_row} 行相同", f"duplicate key: same as row {first_row}")
 
 
 # --- references (need the database) -----------------------------------------------------------
 
 
-def check_references(conn: Connection, v: Validated) -> list[RowError]:
+def check_references(conn: Connection, v: Validated,
+                     known: dict[tuple[str, str], pa.Array] | None = None) -> list[RowError]:
     """Every ``Column.ref`` value must exist in this file (self-references) or in the database;
     and the merged result keeps its structure (:mod:`zhuizong.importing.structure`: the org tree
-    and the reporting lines stay forests)."""
+    and the reporting lines stay forests). ``known`` keeps the referenced codes read from the
+    database between calls (the chunks of one streamed file)."""
     errs = _Errors(v.rows)
     kind = v.kind
-    db_cache: dict[tuple[str, str], pa.Array] = {}
+    db_cache: dict[tuple[str, str], pa.Array] = {} if known is None else known
     for col in kind.columns:
         if col.ref is None or col.target not in v.columns:
             continue
