@@ -100,6 +100,15 @@ def _page_items(ctx: Ctx, v: dict[str, Any], today: dt.date) -> tuple[list[dict[
     return [{**x, **facts.get(x["id"], {})} for x in items], pg
 
 
+def _move_context(ctx: Ctx, can_record: bool) -> dict[str, Any]:
+    """What the 结案 · 转派 · 暂缓 forms need: whom to reassign to, the snooze dates."""
+    today = _today()
+    return {"targets": reassign_targets(ctx.ws, ctx.actor) if can_record else [],
+            "tomorrow": (today + dt.timedelta(days=1)).isoformat(),
+            "snooze_days": [((today + dt.timedelta(days=n)).isoformat(), f"snooze_{n}") for n in (1, 3, 7)],
+            "snooze_max": (today + dt.timedelta(days=SNOOZE_MAX_DAYS)).isoformat()}
+
+
 @router.get("/tracking", response_class=HTMLResponse)
 def inbox(ctx: Annotated[Ctx, Depends(page_ctx)], tab: str = "today", who: str = "mine",
           link: str | None = None, priority: str | None = None, page: str | None = None) -> Response:
@@ -112,10 +121,7 @@ def inbox(ctx: Annotated[Ctx, Depends(page_ctx)], tab: str = "today", who: str =
                       href=lambda n: _inbox_href(v, page=n), tab=v["tab"], who=v["who"], link=v["link"],
                       priority=v["priority"], links=TRACK_LINKS, labels=_labels(ctx),
                       methods=TRACK_METHODS, outcomes=TRACK_OUTCOMES, can_record=can_record,
-                      targets=reassign_targets(ctx.ws, ctx.actor) if can_record else [],
-                      tomorrow=(today + dt.timedelta(days=1)).isoformat(),
-                      snooze_days=[((today + dt.timedelta(days=n)).isoformat(), f"snooze_{n}") for n in (1, 3, 7)],
-                      snooze_max=(today + dt.timedelta(days=SNOOZE_MAX_DAYS)).isoformat(),
+                      **_move_context(ctx, can_record),
                       raises_pending=list_raises(ctx.ws, ctx.actor, open_only=True, to_me=True))
 
 
@@ -149,9 +155,10 @@ def item_page(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int, error: str |
         # the facts as of the day the item was last seen (the tracking date), not the wall clock
         activity = recent_activity(ctx.ws, ctx.actor, x["subject_code"],
                                    on=dt.date.fromisoformat(x["last_seen"]))
+    can_record = ctx.actor.can("record_tracking")
     return ctx.render("tracking/item.html", x=x, activity=activity, labels=_labels(ctx),
                       methods=TRACK_METHODS, outcomes=TRACK_OUTCOMES, error=error,
-                      can_record=ctx.actor.can("record_tracking"),
+                      can_record=can_record, **_move_context(ctx, can_record),
                       raise_item=x, raises=list_raises(ctx.ws, ctx.actor, item_id=item_id),
                       can_raise=can_raise(ctx.ws, ctx.actor, x), raise_categories=RAISE_CATEGORIES)
 
