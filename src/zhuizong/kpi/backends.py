@@ -78,6 +78,7 @@ def _spark_session(master: str) -> Any:
                 "(it needs Java 17 or later)") from exc
         builder = (sql.SparkSession.builder.master(master).appName("zhuizong")
                    .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
                    .config("spark.sql.session.timeZone", "UTC")
                    # exact decimals: an overflow is an error, never a silent NULL
                    .config("spark.sql.ansi.enabled", "true")
@@ -93,8 +94,16 @@ def _spark_session(master: str) -> Any:
                                 f"cannot start Spark ({master}): {exc}") from exc
         session.sparkContext.setLogLevel("ERROR")
         _sessions[master] = session
-        atexit.register(session.stop)
+        atexit.register(_stop, session)
         return session
+
+
+def _stop(session: Any) -> None:
+    """Stop the session at exit; a JVM already gone (interpreter shutdown) is not an error."""
+    try:
+        session.stop()
+    except Exception:  # py4j's gateway may be closed before atexit runs
+        pass
 
 
 def connect(engine: str = "duckdb", master: str | None = None) -> Backend:

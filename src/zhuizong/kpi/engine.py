@@ -9,6 +9,7 @@ final grain. Semantics where the spec leaves room are fixed in ``docs/kpi-engine
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -285,7 +286,8 @@ def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = Non
         unit_keys = sorted(agents)
     else:
         unit_keys = units
-    segs = (["all"] if ctx.with_all else []) + segment_values(snap, ctx.segment)
+    segs = (["all"] if ctx.with_all else []) + segment_values(
+        ctx.segment, lambda: snap.ranks_df.rank_code.tolist())
     names = dict(zip(orgs.org_code, orgs.org_name, strict=True))
     agent_org = snap.agent_org_at(period.end, unit_keys) if req.by == "agent" else {}
 
@@ -339,15 +341,16 @@ def compute(ws: Workspace, req: KpiRequest, snap: compiler.Snapshot | None = Non
     return result
 
 
-def segment_values(snap: compiler.Snapshot, segment: str) -> list[str]:
-    """The segment values of a split, in the order rows are given."""
+def segment_values(segment: str, rank_codes: Callable[[], Iterable[str]]) -> list[str]:
+    """The segment values of a split, in the order rows are given (the store reads them in this
+    order too). ``rank_codes``: the ranks' codes, asked for only for the ``rank`` split."""
     if segment == "none":
         return ["all"]
     if segment == "rank_category":
         return list(CATEGORIES)
     if segment == "tenure":
         return list(compiler.TENURE_SEGMENTS)
-    return sorted(snap.ranks_df.rank_code.tolist())
+    return sorted(rank_codes())
 
 
 def _align(base: dict[Leaf, Any], unit_keys: list[str], segs: list[str]) -> dict[Leaf, np.ndarray]:

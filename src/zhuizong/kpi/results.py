@@ -57,7 +57,6 @@ from zhuizong.analytics.calendar import Basis, Period, day_num, parse_period
 from zhuizong.errors import ZhuizongError
 from zhuizong.kpi import compiler
 from zhuizong.kpi.engine import (
-    CATEGORIES,
     COLUMNS,
     COMBINED,
     SEGMENTS,
@@ -65,6 +64,7 @@ from zhuizong.kpi.engine import (
     KpiResult,
     compute,
     resolve_units,
+    segment_values,
     split_segment,
 )
 from zhuizong.kpi.ir import Active, Meetings, People, Production, ToolUse, leaves
@@ -463,16 +463,10 @@ def _org_tables(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame]:
     return orgs, anc
 
 
-def _segments(ws: Workspace, segment: str) -> list[str]:
-    if segment == "none":
-        return ["all"]
-    if segment == "rank_category":
-        return list(CATEGORIES)
-    if segment == "tenure":
-        return list(compiler.TENURE_SEGMENTS)
+def _rank_codes(ws: Workspace) -> list[str]:
+    """The ranks' codes from the snapshot file (a store read opens no engine)."""
     paths = snapshot.tables(ws, refresh_first=False)
-    return sorted(pq.read_table(paths["ranks"], columns=["rank_code"]).column("rank_code")
-                  .to_pylist())
+    return pq.read_table(paths["ranks"], columns=["rank_code"]).column("rank_code").to_pylist()
 
 
 def _stored(ws: Workspace, req: KpiRequest, conn: Connection
@@ -650,7 +644,7 @@ def _read_units(ws: Workspace, conn: Connection, key: str, period: Period, req: 
     orgs, anc = _org_tables(ws)
     org, units = resolve_units(orgs, anc, req.org, req.by)  # unknown unit: the user's error
     codes = list(req.metrics) if req.metrics else list(METRICS)
-    segs = _segments(ws, req.segment)
+    segs = segment_values(req.segment, lambda: _rank_codes(ws))
     r = table("kpi_results")
     cond = [r.c.slice_id == _slice(conn, key, period.label, "org", req.segment)]
     if len(units) <= 2000:
