@@ -143,10 +143,12 @@ def test_care_coverage_card_on_the_dashboard_equals_the_cli(demo: DemoData) -> N
     for user in ("executive", "trainer", "supervisor"):  # the branch, a sub-branch, a team (no org)
         want = cli(user)["total"]
         client, _ = login_with_csrf(ws, user)
-        page = client.get("/dashboard")
-        assert page.status_code == 200
-        assert _card(page.text) == (want["share_7"], want["share_30"]), user
-        assert "关怀覆盖" in page.text and f"在职 {want['agents']} 人" in page.text
+        page = client.get("/dashboard")  # the page loads the card after itself (HTMX)
+        assert page.status_code == 200 and 'hx-get="/dashboard/care' in page.text
+        card = client.get("/dashboard/care", headers={"hx-request": "true"}) if user == "supervisor" \
+            else client.get("/dashboard/care", params={"org": "B01" if user == "executive" else "B01S01"})
+        assert _card(card.text) == (want["share_7"], want["share_30"]), user
+        assert "关怀覆盖" in card.text and f"在职 {want['agents']} 人" in card.text
     # not trivially zero: in the branch two agents were reached this week and one more in 30 days
     ex = cli("executive")["total"]
     assert (ex["contacted_7"], ex["contacted_30"]) == (2, 3), ex
@@ -156,12 +158,17 @@ def test_care_coverage_card_on_the_dashboard_equals_the_cli(demo: DemoData) -> N
     sub = "B01S01"
     rows = [r for r in cli("executive", "--by", "org")["rows"] if r["key"].startswith(sub)]
     agents, hit7, hit30 = (sum(r[k] for r in rows) for k in ("agents", "contacted_7", "contacted_30"))
-    assert _card(client.get(f"/dashboard?org={sub}").text) == (round(hit7 / agents, 4), round(hit30 / agents, 4))
+    assert f'hx-get="/dashboard/care?org={sub}"' in client.get(f"/dashboard?org={sub}").text
+    assert _card(client.get(f"/dashboard/care?org={sub}").text) == (round(hit7 / agents, 4), round(hit30 / agents, 4))
+    # a unit outside the scope is not found
+    trainer, _ = login_with_csrf(ws, "trainer")
+    assert trainer.get("/dashboard/care?org=B01").status_code == 404
     # English: the same card, worded in English only
     client.get("/lang/en")
-    en = client.get("/dashboard").text
+    en = client.get("/dashboard/care?org=B01").text
     assert _card(en) == (ex["share_7"], ex["share_30"])
     assert "Care coverage" in en and "关怀覆盖" not in en
     # an agent does not see tracking: no card
     agent, _ = login_with_csrf(ws, "agent")
-    assert 'id="care-coverage"' not in agent.get("/dashboard").text
+    assert "/dashboard/care" not in agent.get("/dashboard").text
+    assert 'id="care-coverage"' not in agent.get("/dashboard/care").text

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
+from zhuizong.errors import NotFound
 from zhuizong.kpi.registry import METRICS
 from zhuizong.kpi.service import format_value
 from zhuizong.services import dashboard as svc
@@ -218,6 +219,16 @@ def care_card(ctx: Ctx, through: dt.date, org: str | None) -> dict[str, Any] | N
     return coverage_card(ctx.ws, ctx.actor, min(dt.date.today(), through + dt.timedelta(days=1)), org)
 
 
+@router.get("/dashboard/care", response_class=HTMLResponse)
+def dashboard_care(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = None) -> Response:
+    """The care-coverage card of /dashboard (an HTMX fragment, loaded after the page: a live count
+    over the agents in scope, not a stored result); empty for a user who does not see tracking."""
+    if org is not None and org not in {o.org_code for o in svc.visible_orgs(ctx.ws, ctx.actor)}:
+        raise NotFound(f"找不到机构 {org}", f"org unit {org} not found")
+    care = care_card(ctx, svc.data_through(ctx.ws), org)
+    return ctx.render("dashboard/_care.html", care=care, **helpers(ctx))
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard_page(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = None,
                    period: str | None = None) -> Response:
@@ -234,13 +245,13 @@ def dashboard_page(ctx: Annotated[Ctx, Depends(page_ctx)], org: str | None = Non
             board = svc.team_board(ctx.ws, ctx.actor, through=through)
         return ctx.render("dashboard/team_only.html", board=board, period=period, through=through,
                           chart=team_chart(ctx, board) if board and board.rows else None,
-                          care=care_card(ctx, through, None), **helpers(ctx))
+                          show_care=ctx.actor.can("view_tracking"), **helpers(ctx))
     # cards, children and segments now; the 12-month trends and the cohort heat map are loaded
     # by HTMX from /dashboard/trends (12 more KPI requests: slow only on a cold cache)
     d = svc.dashboard(ctx.ws, ctx.actor, org, period, through=through, with_trend=False)
     charts = trend_options(ctx, d, trends=False)
     d.timings["total"] = time.perf_counter() - t0
-    return ctx.render("dashboard/index.html", d=d, charts=charts, care=care_card(ctx, through, d.org_code),
+    return ctx.render("dashboard/index.html", d=d, charts=charts, show_care=ctx.actor.can("view_tracking"),
                       orgs=svc.picker_orgs(orgs, d.org_code), period=period,
                       label_of=svc.CATEGORY_EN if ctx.lang == "en" else svc.CATEGORY_ZH,
                       **helpers(ctx))
