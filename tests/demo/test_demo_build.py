@@ -72,3 +72,18 @@ def test_build_demo_imports_every_kind_and_creates_users(workspace: Workspace) -
     again = build_demo(workspace, PARAMS)
     assert set(again.statuses.values()) == {"already_imported"}
     assert _count(workspace, "premiums") == summary.counts["premiums"]
+
+
+def test_logins_print_at_most_sixteen_rows_and_sum_up_the_rest() -> None:
+    from types import SimpleNamespace
+
+    from zhuizong.demo.summary import MAX_LOGIN_ROWS, login_rows
+
+    users = [{"username": f"trainer-B01S{i:02d}", "display_name": "组训专员", "roles": ["trainer"],
+              "agent_code": None, "scopes": [("org_subtree", f"B01S{i:02d}", None)]} for i in range(1, 21)]
+    _title, cols, rows = login_rows(SimpleNamespace(users=users), "zh", lambda key: key)
+    assert len(rows) == MAX_LOGIN_ROWS == 16 and len(cols) == 5
+    assert rows[0][0] == "trainer-B01S01" and rows[-2][0] == "trainer-B01S15"
+    assert rows[-1][1] == "另有 5 个员工账号" and rows[-1][-1] == "zhuizong track assignments"
+    _title, _cols, rows = login_rows(SimpleNamespace(users=users[:16]), "en", lambda key: key)
+    assert [r[0] for r in rows] == [u["username"] for u in users[:16]]  # 16 fit: no summary row
