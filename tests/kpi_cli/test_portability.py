@@ -1,7 +1,7 @@
 """Portability: every registry metric's Ibis expressions compile for PySpark (architecture.md §3).
 
-The engine runs on DuckDB; a later issue runs the same compiled expressions on Spark. This test
-compiles — without executing — every expression a request would run
+The same compiled expressions run on DuckDB and on Spark (tests/kpi/test_spark_equals_duckdb.py
+executes them on Spark for the default settings). This test compiles — without executing — every expression a request would run
 (:func:`zhuizong.kpi.engine.expressions`) for each metric of the registry, under every period kind,
 grain, segment and setting that changes the compiled shape, and checks that
 ``ibis.to_sql(expr, dialect="pyspark")`` succeeds. It also runs one request per shape on DuckDB and
