@@ -19,6 +19,12 @@ def test_report_table(demo_web: DemoWeb) -> None:
         assert word in r.text, word
     assert 'class="total"' in r.text
     assert "format=xlsx" in r.text and "format=pdf" in r.text
+    # money in 万元 as on the dashboard and in the PDF; units by name, their codes not shown
+    assert "金额单位 万元" in r.text and "首年保费 FYP (万元)" in r.text
+    codes = re.findall(r'data-org="([^"]+)"', r.text)
+    assert len(codes) >= 2
+    shown = re.sub(r"<[^>]+>", " ", r.text)
+    assert not [c for c in codes if re.search(rf"(?<![\w=/]){re.escape(c)}(?!\w)", shown)]
 
 
 def test_downloads_are_valid_and_audited(demo_web: DemoWeb) -> None:

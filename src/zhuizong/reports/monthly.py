@@ -112,7 +112,7 @@ class MonthlyReport:
         p = self.period
         basis = "工作月" if p.basis.kind == "work" else "自然月"
         prem = "承保" if self.settings.get("kpi.premium_basis") == "issued" else "预收"
-        return (f"统计期间 {p.start.isoformat()} 至 {p.end.isoformat()} ({basis}) · 机构 {self.org_code} · "
+        return (f"统计期间 {p.start.isoformat()} 至 {p.end.isoformat()} ({basis}) · 机构 {self.org_name} · "
                 f"保费口径 {prem} · 金额单位 {money_unit(self.money)} · 生成于 "
                 f"{self.generated_at.isoformat(sep=' ')} · 口径见「定义」")
 
@@ -280,12 +280,13 @@ def _other_plans(ws: Workspace, period: Period, units: list[str], metric: str) -
     return {u: v for (u, _s), v in vals.items()}
 
 
-def monthly_view(ws: Workspace, actor: Actor, period: str, org: str | None
-                 ) -> tuple[MonthlyReport, list[list[str]]]:
+def monthly_view(ws: Workspace, actor: Actor, period: str, org: str | None,
+                 money: Money = "wan") -> tuple[MonthlyReport, list[list[str]]]:
     """The report of ``org`` (visible to ``actor``) for ``period`` and its cells as text (the
-    page's table; the numbers read from the results store)."""
+    page's table, in 万元 as on the dashboard and in the PDF; the numbers read from the results
+    store)."""
     actor.require("view_agents")
-    r = monthly_report(ws, actor, period, org)  # NotFound outside the scope
+    r = monthly_report(ws, actor, period, org, money=money)  # NotFound outside the scope
     return r, [[cell_text(c, row.get(c.key), r.money) for c in r.columns] for row in r.rows]
 
 
