@@ -14,7 +14,7 @@ one JSON line per (format, database) to ``bench/results/results.jsonl``.
 ``--stream-rows N`` (issue 18) measures the streamed import of a large CSV instead: the file is
 written in blocks (never held whole, so N may be tens of millions), the reference data is imported
 untimed, and the premiums import runs in a child process (``import_file`` as the CLI calls it),
-timed, with its peak resident memory taken from ``wait4``. One run per database (the file is
+timed, with its peak resident memory measured by ``/usr/bin/time``. One run per database (the file is
 large; run it once on a shared machine). ``--pg`` starts a throwaway PostgreSQL server
 (``tests/pgserver.py``, as the tests do) when no ``--pg-url`` is given.
 """
@@ -205,19 +205,21 @@ def write_big_csv(path: Path, rows: int, agents: pd.Series, rng: np.random.Gener
 
 
 def run_streamed(path: Path, refs: dict[Path, str], rows: int, pg_url: str | None) -> dict[str, object]:
-    """Import ``path`` in a child process; its wall time and peak RSS (``wait4``)."""
+    """Import ``path`` in a child process; its wall time and peak RSS (``/usr/bin/time``)."""
     with fresh_workspace(pg_url) as ws:
         for ref_path, kind in refs.items():
             res = import_file_untimed(ws, kind, ref_path)
         env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+        rss_file = Path(ws.home) / "rss.txt"
+        # /usr/bin/time measures its own child: the ru_maxrss of a child of *this* process would
+        # include this process's memory (the generated frames) from before the child's exec
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(ws.home), str(path)],
-                                stdout=subprocess.PIPE, env=env)
-        assert proc.stdout is not None
-        out = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss_file), sys.executable,
+                               "-c", _CHILD, str(ws.home), str(path)],
+                              stdout=subprocess.PIPE, env=env, check=False)
         elapsed = time.perf_counter() - t0
+        out = proc.stdout
+        peak_kb = int(rss_file.read_text().split()[-1])
     if proc.returncode != 0:
         raise SystemExit(f"the import child failed with exit code {proc.returncode}")
     res = json.loads(out.decode().strip().splitlines()[-1])
@@ -227,7 +229,7 @@ def run_streamed(path: Path, refs: dict[Path, str], rows: int, pg_url: str | Non
         "process_s": round(elapsed, 2),
         "import_s": round(res["seconds"], 2),
         "rows_per_s": round(rows / res["seconds"], 1),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
     }
     print(f"streamed CSV {rows:,} rows on {database_label(pg_url)}: import {stats['import_s']} s "
           f"({stats['rows_per_s']:,.0f} rows/s), process {stats['process_s']} s, "
