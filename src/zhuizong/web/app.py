@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 
 from zhuizong import __version__
 from zhuizong.access.users import change_own_password
@@ -205,6 +206,9 @@ def create_app(ws: Workspace) -> FastAPI:
                   description="追踪 zhuizong: agency KPIs and tracking. Authenticate with the "
                               "session cookie from /login; send X-CSRF-Token on changes.")
     app.state.ws = ws
+    # pages and API answers compressed (their CSRF token is masked per response: BREACH); static
+    # files come compressed already (StaticAssets sets Content-Encoding, left as it is)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(StaticAssets)  # static files: gzip, hashed URLs, favicon (web/static_files.py)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(OneDataVersion)
@@ -264,7 +268,7 @@ def create_app(ws: Workspace) -> FastAPI:
         token = secrets.token_urlsafe(32)
         resp = TEMPLATES.TemplateResponse(request, "login.html", {
             "t": lambda k, **kw: i18n.t(k, lang, **kw), "lang": lang, "next": _safe_next(next),
-            "error": error, "login_csrf": token, "ctx": None})
+            "error": error, "login_csrf": security.mask_token(token), "ctx": None})
         resp.set_cookie(security.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=security.cookie_secure(ws, request.url.scheme, request.headers.get("host")),
                         path="/login")
@@ -279,12 +283,12 @@ def create_app(ws: Workspace) -> FastAPI:
         if result == security.LoginResult.LOCKED:
             return TEMPLATES.TemplateResponse(request, "login.html", {
                 "t": lambda k, **kw: i18n.t(k, lang, **kw), "lang": lang, "next": _safe_next(next),
-                "error": i18n.t("locked", lang), "login_csrf": request.cookies.get(security.LOGIN_CSRF_COOKIE, ""),
+                "error": i18n.t("locked", lang), "login_csrf": security.mask_token(request.cookies.get(security.LOGIN_CSRF_COOKIE, "")),
                 "ctx": None}, status_code=429)
         if result != security.LoginResult.OK or token is None:
             return TEMPLATES.TemplateResponse(request, "login.html", {
                 "t": lambda k, **kw: i18n.t(k, lang, **kw), "lang": lang, "next": _safe_next(next),
-                "error": i18n.t("bad_login", lang), "login_csrf": request.cookies.get(security.LOGIN_CSRF_COOKIE, ""),
+                "error": i18n.t("bad_login", lang), "login_csrf": security.mask_token(request.cookies.get(security.LOGIN_CSRF_COOKIE, "")),
                 "ctx": None}, status_code=401)
         resp = RedirectResponse(_safe_next(next), status_code=303)
         resp.set_cookie(security.COOKIE, token, httponly=True, samesite="lax",

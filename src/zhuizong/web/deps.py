@@ -51,7 +51,7 @@ class Ctx:
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(self.request, template, {
             "ctx": self, "t": self.t, "lang": self.lang, "actor": self.actor,
-            "csrf_token": self.session.csrf_token, "today": dt.date.today(),
+            "csrf_token": security.mask_token(self.session.csrf_token), "today": dt.date.today(),
             "rank_name": lambda c: self.names.rank(c), "org_name": lambda c: self.names.org(c),
             "code_label": lambda prefix, c, sep=".": i18n.code_label(prefix, c, self.lang, sep),
             "one_lang": lambda text: i18n.one_lang(text, self.lang),

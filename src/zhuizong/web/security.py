@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hashlib
 import hmac
@@ -167,8 +169,40 @@ def end_sessions(ws: Workspace, username: str, keep: str | None = None) -> None:
         conn.execute(q)
 
 
-def tokens_match(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+def mask_token(token: str) -> str:
+    """``token`` as one response carries it: a fresh random pad, then the token XOR the pad
+    (base64url). Pages are sent compressed; a secret that changes its bytes on every response
+    cannot be guessed through the compressed size (BREACH)."""
+    raw = token.encode()
+    pad = secrets.token_bytes(len(raw))
+    return base64.urlsafe_b64encode(pad + bytes(a ^ b for a, b in zip(pad, raw, strict=True))
+                                    ).decode().rstrip("=")
+
+
+def unmask_token(value: str) -> str | None:
+    """The token a :func:`mask_token` value carries, or None when it is not one."""
+    try:
+        data = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (ValueError, binascii.Error):
+        return None
+    n = len(data) // 2
+    if not n or len(data) % 2:
+        return None
+    try:
+        return bytes(a ^ b for a, b in zip(data[:n], data[n:], strict=True)).decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def tokens_match(sent: str | None, secret: str | None) -> bool:
+    """Whether ``sent`` (a page's masked token, or the plain token API clients get from
+    ``/api/v1/me``) stands for ``secret``."""
+    if not sent or not secret:
+        return False
+    if hmac.compare_digest(str(sent), str(secret)):
+        return True
+    plain = unmask_token(str(sent))
+    return plain is not None and hmac.compare_digest(plain, str(secret))
 
 
 def same_origin(origin: str | None, referer: str | None, host: str | None, scheme: str) -> bool:
