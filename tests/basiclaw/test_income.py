@@ -372,7 +372,7 @@ def test_gain_of_the_next_rank_on_the_agents_home(agency: Workspace, tmp_path: P
     """Issue 17, item 3: 我的 of agent GA3 (A3) shows 晋升为主任后每月多 2,200 元 (by hand in
     test_signals: D1 pays 4,200 on this month's pace, A3 2,000)."""
     from zhuizong.access.users import load_actor
-    from zhuizong.services.profile import my_home
+    from zhuizong.services.profile import my_home, my_rank_gain
 
     (agency.home / "basic_law.toml").write_text(_law_file(tmp_path).read_text("utf-8"), "utf-8")
     code, out, err = run_cli("users", "add", "ga3", "--name", "GA3", "--role", "agent",
@@ -384,3 +384,6 @@ def test_gain_of_the_next_rank_on_the_agents_home(agency: Workspace, tmp_path: P
     home = my_home(agency, actor, through=dt.date(2026, 6, 15))
     assert home.rank_gain is not None
     assert (home.rank_gain["next_rank"], home.rank_gain["gain"]) == ("D1", Decimal("2200"))
+    # the page shows the rest at once and loads the gain after it (/me/gain): the same number
+    assert my_home(agency, actor, through=dt.date(2026, 6, 15), with_gain=False).rank_gain is None
+    assert my_rank_gain(agency, actor, through=dt.date(2026, 6, 15)) == home.rank_gain

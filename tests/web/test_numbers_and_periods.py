@@ -120,3 +120,15 @@ def test_agent_home_is_my_page(demo_web: DemoWeb) -> None:
         assert f'id="{section}"' in r.text
     assert 'href="/me"' in r.text  # in the menu
     assert "修改密码" not in r.text
+    # the gain of the next rank comes after the page (seconds of benefit rules): the same as
+    # the service's, or an empty fragment when there is none
+    from zhuizong.services.profile import my_rank_gain
+
+    assert 'hx-get="/me/gain"' in r.text and 'id="me-rank-gain"' not in r.text
+    frag = c.get("/me/gain")
+    gain = my_rank_gain(demo_web.ws, demo_web.actor("agent"), through=through)
+    assert frag.status_code == 200 and "<html" not in frag.text
+    if gain and gain["gain"] > 0:
+        assert f"{gain['gain']:,.0f}" in frag.text and 'id="me-rank-gain"' in frag.text
+    else:
+        assert 'id="me-rank-gain-none"' in frag.text

@@ -205,8 +205,20 @@ def _rank_gain(ws: Workspace, actor: Actor, code: str, on: dt.date) -> dict[str,
     return {"next_rank": row.next_rank, "next_rank_name": name or row.next_rank, "gain": row.gain}
 
 
-def my_home(ws: Workspace, actor: Actor, *, through: dt.date | None = None) -> MyHome:
-    """The home of an agent user (their own agent code); NotFound without one."""
+def my_rank_gain(ws: Workspace, actor: Actor, *, through: dt.date | None = None
+                 ) -> dict[str, Any] | None:
+    """The user's own 晋升后每月多 X 元 (:func:`my_home`'s ``rank_gain``) alone: the page loads
+    it after the rest, as it evaluates the benefit rules at two ranks (seconds, not a stored
+    result)."""
+    if not actor.agent_code:
+        return None
+    return _rank_gain(ws, actor, actor.agent_code, through or data_through(ws))
+
+
+def my_home(ws: Workspace, actor: Actor, *, through: dt.date | None = None,
+            with_gain: bool = True) -> MyHome:
+    """The home of an agent user (their own agent code); NotFound without one. ``with_gain``:
+    also the gain of the next rank (else None: :func:`my_rank_gain` gives it apart)."""
     if not actor.agent_code:
         raise ZhuizongError("该用户没有关联工号", "this user is not linked to an agent code")
     through = through or data_through(ws)
@@ -217,7 +229,7 @@ def my_home(ws: Workspace, actor: Actor, *, through: dt.date | None = None) -> M
                   _campaign_standing(ws, actor, actor.agent_code, through),
                   _basic_law_gap(ws, actor, actor.agent_code),
                   sorted(act.work_logs, key=lambda w: w["date"], reverse=True),
-                  _rank_gain(ws, actor, actor.agent_code, through))
+                  _rank_gain(ws, actor, actor.agent_code, through) if with_gain else None)
 
 
-__all__ = ["MyHome", "Profile", "agent_profile", "my_home"]
+__all__ = ["MyHome", "Profile", "agent_profile", "my_home", "my_rank_gain"]

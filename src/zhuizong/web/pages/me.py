@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from zhuizong.services.profile import my_home
+from zhuizong.services.profile import my_home, my_rank_gain
 from zhuizong.web.deps import Ctx, page_ctx
 from zhuizong.web.pages.dashboard import helpers
 
@@ -37,7 +37,15 @@ def home_of(ctx: Ctx) -> str:
 def me_page(ctx: Annotated[Ctx, Depends(page_ctx)]) -> Response:
     if not ctx.actor.agent_code:
         return RedirectResponse(home_of(ctx) if home_of(ctx) != "/me" else "/account", status_code=303)
-    h = my_home(ctx.ws, ctx.actor)
+    h = my_home(ctx.ws, ctx.actor, with_gain=False)  # the gain comes after: /me/gain
     # goals are stored as exact decimals, production is float: one type for the attainment ratio
     goals = {m: (h.production.get(m), None if g is None else float(g)) for m, g in h.goals.items()}
     return ctx.render("me/index.html", h=h, goals=goals, **helpers(ctx))
+
+
+@router.get("/me/gain", response_class=HTMLResponse)
+def me_gain(ctx: Annotated[Ctx, Depends(page_ctx)]) -> Response:
+    """The gain of the next rank on 我的 (an HTMX fragment loaded after the page: evaluating the
+    benefit rules at two ranks takes seconds); empty when there is none."""
+    gain = my_rank_gain(ctx.ws, ctx.actor) if ctx.actor.agent_code else None
+    return ctx.render("me/_gain.html", gain=gain, **helpers(ctx))
