@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from zhuizong.errors import ZhuizongError
+from zhuizong.errors import NotFound, PermissionDenied, ZhuizongError
 from zhuizong.services.activity import recent_activity
 from zhuizong.store.models import RAISE_CATEGORIES, TRACK_LINKS, TRACK_METHODS, TRACK_OUTCOMES
 from zhuizong.tracking.day import (
@@ -143,10 +144,6 @@ def _back_to_inbox(item_id: int, form: dict[str, Any], anchor: str) -> Response:
     return RedirectResponse(_inbox_href(v, saved=item_id) + anchor, status_code=303)
 
 
-#: the form fields of a card's move besides its own: where to go back to
-ViewForm = Annotated[str, Form()]
-
-
 @router.get("/tracking/{item_id}", response_class=HTMLResponse)
 def item_page(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int, error: str | None = None) -> Response:
     x = show_item(ctx.ws, ctx.actor, item_id)
@@ -163,40 +160,49 @@ def item_page(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int, error: str |
                       can_raise=can_raise(ctx.ws, ctx.actor, x), raise_categories=RAISE_CATEGORIES)
 
 
-@router.post("/tracking/{item_id}/record")
-def record_submit(request: Request, ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int,
-                  method: Annotated[str, Form()], outcome: Annotated[str, Form()],
-                  finding: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "",
-                  next_date: Annotated[str, Form()] = "", back: Annotated[str, Form()] = "",
-                  tab: Annotated[str, Form()] = "", who: Annotated[str, Form()] = "",
-                  link: Annotated[str, Form()] = "", priority: Annotated[str, Form()] = "",
-                  page: Annotated[str, Form()] = "") -> Response:
-    try:
-        nd = dt.date.fromisoformat(next_date) if next_date else None
-    except ValueError:
-        nd = None
-    form = {"tab": tab, "who": who, "link": link, "priority": priority, "page": page}
+def _move(ctx: Ctx, item_id: int, back: str, form: dict[str, Any], act: Callable[[], Any],
+          refused_status: int = 400) -> Response:
+    """A change to an item from its page or a card of the inbox: ``act()`` (the service call),
+    then back where it came from — the inbox at the next card not yet followed up, or the item.
+    Refused for its input: the item page with the reason (``refused_status``; nothing changed);
+    out of scope or without the right: raised as such (404 / 403)."""
     anchor = _next_card(ctx, item_id, form) if back == "inbox" else ""
     try:
-        record(ctx.ws, ctx.actor, item_id, RecordInput(method=method, outcome=outcome,
-                                                       finding=finding.strip() or None,
-                                                       note=note.strip() or None, next_date=nd))
+        act()
+    except (NotFound, PermissionDenied):
+        raise
     except ZhuizongError as e:
-        if type(e).__name__ in ("NotFound", "PermissionDenied"):
-            raise
-        return item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
+        page = item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
+        page.status_code = refused_status
+        return page
     if back == "inbox":
         return _back_to_inbox(item_id, form, anchor)
     return RedirectResponse(f"/tracking/{item_id}", status_code=303)
 
 
-def _refused(ctx: Ctx, item_id: int, e: ZhuizongError) -> Response:
-    """A move refused for its input: the item page with the reason, 400 (nothing changed)."""
-    if type(e).__name__ in ("NotFound", "PermissionDenied"):
-        raise e
-    page = item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
-    page.status_code = 400
-    return page
+#: the form fields of a card's move besides its own: where to go back to
+ViewForm = Annotated[str, Form()]
+
+
+def _view_form(tab: str, who: str, link: str, priority: str, page: str) -> dict[str, Any]:
+    return {"tab": tab, "who": who, "link": link, "priority": priority, "page": page}
+
+
+@router.post("/tracking/{item_id}/record")
+def record_submit(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int,
+                  method: Annotated[str, Form()], outcome: Annotated[str, Form()],
+                  finding: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "",
+                  next_date: Annotated[str, Form()] = "", back: ViewForm = "", tab: ViewForm = "",
+                  who: ViewForm = "", link: ViewForm = "", priority: ViewForm = "",
+                  page: ViewForm = "") -> Response:
+    try:
+        nd = dt.date.fromisoformat(next_date) if next_date else None
+    except ValueError:
+        nd = None
+    inp = RecordInput(method=method, outcome=outcome, finding=finding.strip() or None,
+                      note=note.strip() or None, next_date=nd)
+    return _move(ctx, item_id, back, _view_form(tab, who, link, priority, page),
+                 lambda: record(ctx.ws, ctx.actor, item_id, inp), refused_status=200)
 
 
 @router.post("/tracking/{item_id}/close")
@@ -204,17 +210,8 @@ def close_submit(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int, reason: A
                  back: ViewForm = "", tab: ViewForm = "", who: ViewForm = "", link: ViewForm = "",
                  priority: ViewForm = "", page: ViewForm = "") -> Response:
     """结案 (close with a reason), from the item page or a card of the inbox."""
-    form = {"tab": tab, "who": who, "link": link, "priority": priority, "page": page}
-    anchor = _next_card(ctx, item_id, form) if back == "inbox" else ""
-    try:
-        close(ctx.ws, ctx.actor, item_id, reason)
-    except ZhuizongError as e:
-        if type(e).__name__ in ("NotFound", "PermissionDenied"):
-            raise
-        return item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
-    if back == "inbox":
-        return _back_to_inbox(item_id, form, anchor)
-    return RedirectResponse(f"/tracking/{item_id}", status_code=303)
+    return _move(ctx, item_id, back, _view_form(tab, who, link, priority, page),
+                 lambda: close(ctx.ws, ctx.actor, item_id, reason), refused_status=200)
 
 
 @router.post("/tracking/{item_id}/reassign")
@@ -222,15 +219,8 @@ def reassign_submit(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int, to: Vi
                     back: ViewForm = "", tab: ViewForm = "", who: ViewForm = "", link: ViewForm = "",
                     priority: ViewForm = "", page: ViewForm = "") -> Response:
     """转派 to another user in scope who may own tracking (refused: 400 with the reason)."""
-    form = {"tab": tab, "who": who, "link": link, "priority": priority, "page": page}
-    anchor = _next_card(ctx, item_id, form) if back == "inbox" else ""
-    try:
-        reassign(ctx.ws, ctx.actor, item_id, to)
-    except ZhuizongError as e:
-        return _refused(ctx, item_id, e)
-    if back == "inbox":
-        return _back_to_inbox(item_id, form, anchor)
-    return RedirectResponse(f"/tracking/{item_id}", status_code=303)
+    return _move(ctx, item_id, back, _view_form(tab, who, link, priority, page),
+                 lambda: reassign(ctx.ws, ctx.actor, item_id, to))
 
 
 @router.post("/tracking/{item_id}/snooze")
@@ -238,19 +228,12 @@ def snooze_submit(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int, until: V
                   back: ViewForm = "", tab: ViewForm = "", who: ViewForm = "", link: ViewForm = "",
                   priority: ViewForm = "", page: ViewForm = "") -> Response:
     """暂缓 until a date (refused: 400 with the reason)."""
-    form = {"tab": tab, "who": who, "link": link, "priority": priority, "page": page}
-    anchor = _next_card(ctx, item_id, form) if back == "inbox" else ""
     try:
-        day = dt.date.fromisoformat(until)
+        day: dt.date | None = dt.date.fromisoformat(until)
     except ValueError:
         day = None  # refused by the service after the scope check (no oracle)
-    try:
-        snooze(ctx.ws, ctx.actor, item_id, day)
-    except ZhuizongError as e:
-        return _refused(ctx, item_id, e)
-    if back == "inbox":
-        return _back_to_inbox(item_id, form, anchor)
-    return RedirectResponse(f"/tracking/{item_id}", status_code=303)
+    return _move(ctx, item_id, back, _view_form(tab, who, link, priority, page),
+                 lambda: snooze(ctx.ws, ctx.actor, item_id, day))
 
 
 @router.post("/tracking/{item_id}/raise")
@@ -259,9 +242,9 @@ def raise_submit(ctx: Annotated[Ctx, Depends(page_ctx)], item_id: int,
     """上报上级 (report up) from the item page."""
     try:
         raise_item(ctx.ws, ctx.actor, item_id, category, note)
+    except (NotFound, PermissionDenied):
+        raise
     except ZhuizongError as e:
-        if type(e).__name__ in ("NotFound", "PermissionDenied"):
-            raise
         page = item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
         page.status_code = 400  # the form again with the reason; nothing was raised
         return page
@@ -274,8 +257,8 @@ def answer_submit(ctx: Annotated[Ctx, Depends(page_ctx)], raise_id: int, item_id
     """The superior's answer to a raise (inline in the inbox, or on the item page)."""
     try:
         answer(ctx.ws, ctx.actor, raise_id, note)
+    except (NotFound, PermissionDenied):
+        raise
     except ZhuizongError as e:
-        if type(e).__name__ in ("NotFound", "PermissionDenied"):
-            raise
         return item_page(ctx, item_id, error=e.en if ctx.lang == "en" else e.zh)
     return RedirectResponse("/tracking" if back == "inbox" else f"/tracking/{item_id}#raises", status_code=303)
