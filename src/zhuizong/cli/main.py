@@ -395,12 +395,9 @@ def analytics_rebuild() -> None:
 
 def _engine(name: str) -> str:
     """``--engine``, checked before any work starts."""
-    from zhuizong.kpi.backends import ENGINES
+    from zhuizong.kpi.backends import check_engine
 
-    if name not in ENGINES:
-        raise ZhuizongError(f"未知引擎 {name}: 可选 {', '.join(ENGINES)}",
-                            f"unknown engine {name}: use {', '.join(ENGINES)}")
-    return name
+    return check_engine(name)
 
 
 def _build_store(ws: Workspace, date: str | None = None, force: bool = False,

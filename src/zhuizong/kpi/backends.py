@@ -106,19 +106,24 @@ def _stop(session: Any) -> None:
         pass
 
 
+def check_engine(name: str) -> str:
+    """``name`` when it is an engine (:data:`ENGINES`), else a clear error (before any work)."""
+    if name not in ENGINES:
+        raise ZhuizongError(f"未知引擎 {name}: 可选 {', '.join(ENGINES)}",
+                            f"unknown engine {name}: use {', '.join(ENGINES)}")
+    return name
+
+
 def connect(engine: str = "duckdb", master: str | None = None) -> Backend:
     """A fresh connection of ``engine`` (``duckdb`` or ``spark``; Spark at ``master``, default
     ``local[*]``)."""
-    if engine == "duckdb":
+    if check_engine(engine) == "duckdb":
         con = ibis.duckdb.connect()
         # no progress bars on the process's stderr (the web server's log) for long queries
         con.raw_sql("SET enable_progress_bar = false")
         return Backend("duckdb", con)
-    if engine == "spark":
-        session = _spark_session(master or DEFAULT_MASTER)
-        return Backend("spark", ibis.pyspark.connect(session))
-    raise ZhuizongError(f"未知引擎 {engine}: 可选 {', '.join(ENGINES)}",
-                        f"unknown engine {engine}: use {', '.join(ENGINES)}")
+    session = _spark_session(master or DEFAULT_MASTER)
+    return Backend("spark", ibis.pyspark.connect(session))
 
 
-__all__ = ["DEFAULT_MASTER", "ENGINES", "Backend", "connect"]
+__all__ = ["DEFAULT_MASTER", "ENGINES", "Backend", "check_engine", "connect"]

@@ -71,7 +71,8 @@ def snap_frame(con: Any, table: ir.Table) -> pd.DataFrame:
 
 @dataclass
 class Snapshot:
-    con: Any
+    #: the engine the expressions run on (:mod:`zhuizong.kpi.backends`)
+    backend: backends.Backend
     t: dict[str, ir.Table]
     orgs_df: pd.DataFrame
     anc_df: pd.DataFrame
@@ -79,7 +80,6 @@ class Snapshot:
     #: frames read on first use (``placements_df``, ``plans_df``): most requests need neither
     _lazy: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-    backend: backends.Backend | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def open(cls, ws: Workspace, *, refresh_first: bool = True, engine: str = "duckdb",
@@ -96,19 +96,16 @@ class Snapshot:
             else:
                 t[name] = backend.read_parquet(path, f"zz_{name}")
         orgs, anc, ranks = (snap_frame(con, t[n]) for n in ("orgs", "org_ancestors", "ranks"))
-        snap = cls(con, t, orgs, anc, ranks, backend=backend)
-        return snap
+        return cls(backend, t, orgs, anc, ranks)
 
     @property
-    def engine(self) -> str:
-        return self.backend.name if self.backend is not None else "duckdb"
+    def con(self) -> Any:
+        """The engine's Ibis connection."""
+        return self.backend.con
 
     def close(self) -> None:
         try:
-            if self.backend is not None:
-                self.backend.close()
-            else:
-                self.con.disconnect()
+            self.backend.close()
         except Exception:  # closing a connection that failed is not an error
             pass
 
@@ -119,17 +116,13 @@ class Snapshot:
             return self._lazy[name]
 
     def cached(self, name: str, expr: ir.Table) -> ir.Table:
-        """``expr`` computed once for this snapshot and kept by the backend as a temporary
-        table of its connection (``create_table(..., temp=True)``; not ``Table.cache``, whose
-        finaliser fails at exit with this DuckDB)."""
+        """``expr`` computed once for this snapshot and kept by the engine
+        (:meth:`zhuizong.kpi.backends.Backend.cache`; not ``Table.cache``, whose finaliser fails
+        at exit with this DuckDB)."""
         key = ("cached", name)
         with self._lock:
             if key not in self._lazy:
-                if self.backend is not None:
-                    self._lazy[key] = self.backend.cache(f"zz_cached_{name}", expr)
-                else:
-                    self._lazy[key] = self.con.create_table(f"zz_cached_{name}", obj=expr,
-                                                            temp=True)
+                self._lazy[key] = self.backend.cache(f"zz_cached_{name}", expr)
             return self._lazy[key]
 
     @property
