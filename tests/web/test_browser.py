@@ -13,67 +13,32 @@ Chromium is ``/usr/bin/chromium`` (``.ci/run`` installs it); with ``ZHUIZONG_REQ
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.web.live import browser_or_skip, clean_env, serving
 from zhuizong.demo.params import DemoParams
 from zhuizong.demo.service import DEMO_PASSWORD, build_demo
 from zhuizong.tracking.generate import run as track_run
 from zhuizong.workspace import Workspace
 
-CHROMIUM = os.environ.get("ZHUIZONG_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 END = dt.date(2026, 5, 27)
 
 
-def _browser_or_skip() -> str:
-    if Path(CHROMIUM).exists() or shutil.which(CHROMIUM):
-        return CHROMIUM
-    if os.environ.get("ZHUIZONG_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"Chromium not found at {CHROMIUM} (ZHUIZONG_REQUIRE_BROWSER=1)")
-    pytest.skip(f"Chromium not found at {CHROMIUM}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
-    from zhuizong.web.app import create_app
-
-    for var in [v for v in os.environ if v.startswith("ZHUIZONG_") and v not in
-                ("ZHUIZONG_REQUIRE_PG", "ZHUIZONG_REQUIRE_BROWSER", "ZHUIZONG_CHROMIUM")]:
-        os.environ.pop(var)
+    clean_env()
     home = tmp_path_factory.mktemp("browser") / "ws"
     ws = Workspace.open(home)
     ws.init()
     build_demo(ws, DemoParams(agents=150, years=1, end_date=END))
     track_run(ws, END + dt.timedelta(days=1))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ws), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(ws) as base:
+        yield base
 
 
 def _canvas_not_blank(page) -> bool:  # type: ignore[no-untyped-def]
@@ -92,7 +57,7 @@ def _canvas_not_blank(page) -> bool:  # type: ignore[no-untyped-def]
     pytest.param({"width": 390, "height": 844}, id="phone"),
 ])
 def test_supervisor_flow(live_server: str, viewport: dict[str, int]) -> None:
-    chromium = _browser_or_skip()
+    chromium = browser_or_skip()
     from playwright.sync_api import sync_playwright
 
     name = "phone" if viewport["width"] < 500 else "desktop"

@@ -24,7 +24,6 @@ Per-page load and screenshot seconds: ``test-artifacts/pages/timings.txt``.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import queue
 import re
 import shutil
@@ -38,7 +37,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from tests.web.test_browser import _browser_or_skip, _free_port
+from tests.web.live import browser_or_skip, clean_env, serving
 from zhuizong.demo.params import DemoParams
 from zhuizong.demo.service import DEMO_PASSWORD, build_demo
 from zhuizong.kpi import results
@@ -62,13 +61,7 @@ FILES = re.compile(r"\S+\.(?:csv|xlsx|xls|pdf|toml)\b", re.I)
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
     """A live server over a demo workspace, and the data names of that workspace (longest first)."""
-    import uvicorn
-
-    from zhuizong.web.app import create_app
-
-    for var in [v for v in os.environ if v.startswith("ZHUIZONG_") and v not in
-                ("ZHUIZONG_REQUIRE_PG", "ZHUIZONG_REQUIRE_BROWSER", "ZHUIZONG_CHROMIUM")]:
-        os.environ.pop(var)
+    clean_env()
     ws = Workspace.open(tmp_path_factory.mktemp("one-language") / "ws")
     ws.init()
     build_demo(ws, DemoParams(agents=150, years=1, end_date=END))
@@ -85,18 +78,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[s
             t = table(tname)
             for c in cols:
                 names |= {str(v) for (v,) in conn.execute(select(t.c[c]).distinct()) if v}
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ws), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "server did not start"
-    yield f"http://127.0.0.1:{port}", sorted(names, key=len, reverse=True)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(ws) as base:
+        yield base, sorted(names, key=len, reverse=True)
 
 
 def _strip_data(text: str, names: list[str]) -> str:
@@ -298,7 +281,7 @@ class _Walk:
 
 
 def test_every_page_one_language(site: tuple[str, list[str]]) -> None:
-    chromium = _browser_or_skip()
+    chromium = browser_or_skip()
     base, names = site
     shutil.rmtree(ARTIFACTS, ignore_errors=True)  # no screenshot of an earlier run is left
     ARTIFACTS.mkdir(parents=True)

@@ -13,16 +13,13 @@ No timings here: first-visit times are measured by ``bench/bench_pages.py`` (doc
 from __future__ import annotations
 
 import datetime as dt
-import os
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from tests.web.test_browser import _browser_or_skip, _free_port
+from tests.web.live import PHONE, browser_or_skip, clean_env, serving
 from zhuizong.demo.params import DemoParams
 from zhuizong.demo.service import DEMO_PASSWORD, build_demo
 from zhuizong.store.models import table
@@ -30,37 +27,21 @@ from zhuizong.tracking.generate import run as track_run
 from zhuizong.workspace import Workspace
 
 END = dt.date(2026, 5, 27)
-PHONE = {"width": 390, "height": 844}
 BUDGET = 150 * 1024
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    import uvicorn
-
-    from zhuizong.web.app import create_app
-
-    for var in [v for v in os.environ if v.startswith("ZHUIZONG_") and v not in
-                ("ZHUIZONG_REQUIRE_PG", "ZHUIZONG_REQUIRE_BROWSER", "ZHUIZONG_CHROMIUM")]:
-        os.environ.pop(var)
+    clean_env()
     ws = Workspace.open(tmp_path_factory.mktemp("weight") / "ws")
     ws.init()
     build_demo(ws, DemoParams(agents=30, years=1, end_date=END))
     track_run(ws, END + dt.timedelta(days=1))  # no results store: the pages compute live
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "server did not start"
     with ws.engine.connect() as conn:
         code = conn.execute(select(table("users").c.agent_code)
                             .where(table("users").c.username == "supervisor")).scalar()
-    yield f"http://127.0.0.1:{port}", str(code)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(ws) as base:
+        yield base, str(code)
 
 
 def _context(browser: Any, state: dict[str, Any] | None = None) -> Any:
@@ -105,7 +86,7 @@ def _first_visit(browser: Any, base: str, url: str, state: dict[str, Any] | None
 
 def test_login_and_inbox_light_and_no_chart_library_without_charts(site: tuple[str, str]) -> None:
     base, supervisor_code = site
-    chromium = _browser_or_skip()
+    chromium = browser_or_skip()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -15,10 +15,7 @@ scroll, and the card's tap targets are at least 44 px high. Screenshots:
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +24,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from tests.web.test_browser import _browser_or_skip, _free_port
+from tests.web.live import PHONE, browser_or_skip, clean_env, phone_login, serving
 from zhuizong.access import users as access_users
 from zhuizong.demo.params import DemoParams
 from zhuizong.demo.service import DEMO_PASSWORD, build_demo
@@ -41,7 +38,6 @@ from zhuizong.workspace import Workspace
 
 OUT = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages" / "phone"
 END = dt.date(2026, 5, 27)
-PHONE = {"width": 390, "height": 844}
 LATIN = re.compile(r"[A-Za-z]{2,}")
 NOTE = "已电话沟通, 周五陪访"
 DEPUTY = "deputy"
@@ -61,13 +57,7 @@ def _line_agent(ws: Workspace, head: str) -> str:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Workspace]]:
-    import uvicorn
-
-    from zhuizong.web.app import create_app
-
-    for var in [v for v in os.environ if v.startswith("ZHUIZONG_") and v not in
-                ("ZHUIZONG_REQUIRE_PG", "ZHUIZONG_REQUIRE_BROWSER", "ZHUIZONG_CHROMIUM")]:
-        os.environ.pop(var)
+    clean_env()
     ws = Workspace.open(tmp_path_factory.mktemp("phoneday") / "ws")
     ws.init()
     build_demo(ws, DemoParams(agents=150, years=1, end_date=END))
@@ -86,28 +76,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Worksp
     assert import_frame(ws, "agent_goals", goal, source_name="test").status == "committed"
     track_run(ws, END + dt.timedelta(days=1))
     results.build(ws, through=END)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "server did not start"
-    yield f"http://127.0.0.1:{port}", ws
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-def _login(browser: Any, base: str, username: str) -> Any:
-    context = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("load")
-    return page
+    with serving(ws) as base:
+        yield base, ws
 
 
 def _latin(page: Any) -> list[str]:
@@ -139,14 +109,14 @@ def _open_more(page: Any, item: str) -> None:
 
 
 def test_supervisor_day(site: tuple[str, Workspace]) -> None:
-    chromium = _browser_or_skip()
+    chromium = browser_or_skip()
     from playwright.sync_api import sync_playwright
 
     base, _ws = site
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = _login(browser, base, "supervisor")
+        page = phone_login(browser, base, "supervisor")
         page.goto(f"{base}/tracking?tab=today&who=mine")
         followed, total = _counter(page)
         assert followed == 0 and total >= 5, (followed, total)
@@ -243,21 +213,21 @@ def test_supervisor_day(site: tuple[str, Workspace]) -> None:
         page.screenshot(path=str(OUT / "day-9-item-page.png"), full_page=True)
 
         # the deputy finds the reassigned item in their own inbox
-        deputy = _login(browser, base, DEPUTY)
+        deputy = phone_login(browser, base, DEPUTY)
         deputy.goto(f"{base}/tracking?tab=today&who=mine")
         assert deputy.locator(f"#item-{moved}").count() == 1
         browser.close()
 
 
 def test_agent_day(site: tuple[str, Workspace]) -> None:
-    chromium = _browser_or_skip()
+    chromium = browser_or_skip()
     from playwright.sync_api import sync_playwright
 
     base, _ws = site
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = _login(browser, base, "agent")
+        page = phone_login(browser, base, "agent")
         assert page.url.rstrip("/").endswith("/me"), page.url
         assert page.locator("#me-production [data-goal]").count() >= 1, "no own goal on 我的"
         assert page.locator("#no-goals").count() == 0
@@ -269,14 +239,14 @@ def test_agent_day(site: tuple[str, Workspace]) -> None:
 
 
 def test_executive_day(site: tuple[str, Workspace]) -> None:
-    chromium = _browser_or_skip()
+    chromium = browser_or_skip()
     from playwright.sync_api import sync_playwright
 
     base, _ws = site
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = _login(browser, base, "executive")
+        page = phone_login(browser, base, "executive")
         page.goto(f"{base}/dashboard")
         assert _latin(page) == []
         page.screenshot(path=str(OUT / "day-6-exec-dashboard.png"))

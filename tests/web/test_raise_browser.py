@@ -10,18 +10,14 @@ answer on the item. The raise's sections hold no Latin word outside
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from tests.web.test_browser import _browser_or_skip, _free_port
+from tests.web.live import browser_or_skip, clean_env, phone_login, serving
 from zhuizong.access import users as access_users
 from zhuizong.access.actor import SYSTEM
 from zhuizong.demo.params import DemoParams
@@ -36,7 +32,6 @@ from zhuizong.workspace import Workspace
 
 OUT = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages" / "phone"
 END = dt.date(2026, 5, 27)
-PHONE = {"width": 390, "height": 844}
 LATIN = re.compile(r"[A-Za-z]{2,}")
 NOTE = "最近情绪低落, 说想转行, 请经理出面谈一次"
 ANSWER = "本周五我约他面谈, 你先多陪访两次"
@@ -44,29 +39,14 @@ ANSWER = "本周五我约他面谈, 你先多陪访两次"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Workspace]]:
-    import uvicorn
-
-    from zhuizong.web.app import create_app
-
-    for var in [v for v in os.environ if v.startswith("ZHUIZONG_") and v not in
-                ("ZHUIZONG_REQUIRE_PG", "ZHUIZONG_REQUIRE_BROWSER", "ZHUIZONG_CHROMIUM")]:
-        os.environ.pop(var)
+    clean_env()
     ws = Workspace.open(tmp_path_factory.mktemp("raise") / "ws")
     ws.init()
     build_demo(ws, DemoParams(agents=150, years=1, end_date=END))
     track_run(ws, END + dt.timedelta(days=1))
     results.build(ws, through=END)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "server did not start"
-    yield f"http://127.0.0.1:{port}", ws
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(ws) as base:
+        yield base, ws
 
 
 def _login_of(ws: Workspace, code: str) -> str:
@@ -85,30 +65,19 @@ def _login_of(ws: Workspace, code: str) -> str:
     return "manager"
 
 
-def _login(browser: Any, base: str, username: str) -> Any:
-    context = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    return page
-
-
 def _one_language(text: str) -> list[str]:
     return sorted({w for w in LATIN.findall(text) if w not in LATIN_ALLOWED})
 
 
 def test_raise_on_a_phone(site: tuple[str, Workspace]) -> None:
-    chromium = _browser_or_skip()
+    chromium = browser_or_skip()
     from playwright.sync_api import sync_playwright
 
     base, ws = site
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        sup = _login(browser, base, "supervisor")
+        sup = phone_login(browser, base, "supervisor")
         sup.goto(f"{base}/tracking?tab=today&who=mine")
         first = sup.locator("article.tcard a.tname").first
         assert first.count() == 1, "the supervisor has no tracking items"
@@ -128,7 +97,7 @@ def test_raise_on_a_phone(site: tuple[str, Workspace]) -> None:
         sup.screenshot(path=str(OUT / "raise-2-raised.png"), full_page=True)
 
         [r] = list_raises(ws, SYSTEM, open_only=True)
-        boss = _login(browser, base, _login_of(ws, r["raised_to"]))
+        boss = phone_login(browser, base, _login_of(ws, r["raised_to"]))
         boss.goto(f"{base}/tracking")
         pending = boss.locator("#raises-pending")
         assert pending.count() == 1, "the superior does not see the raise"
