@@ -287,6 +287,15 @@ def test_gain_of_the_next_rank_by_hand(agency: Workspace, tmp_path: Path) -> Non
     # D2 → D3: 12 % → 15 % of G0's own 10,000 (breeding unchanged)
     assert g.loc["G0", "gain"] == Decimal(300)
     assert "GD3" not in g.index  # the top of the ladder
+    # one agent's row (its home asks for it alone) is the whole force's row for that agent:
+    # groups and bred groups are still summed over everyone
+    for code in ("GT", "GA1", "B4", "GA3", "H2", "G0", "R1"):
+        one = income.rank_gain(agency, law, "2026-06", dt.date(2026, 7, 10), agents={code})
+        assert one.set_index("agent_code").to_dict("index") == {code: g.loc[code].to_dict()}
+    items = income.evaluate_income(agency, law, "2026-06", dt.date(2026, 7, 10))
+    only = income.evaluate_income(agency, law, "2026-06", dt.date(2026, 7, 10), agents={"G0"})
+    assert only.to_dict("records") == items[items.agent_code == "G0"].to_dict("records")
+    assert len(only) == 4  # management + three bred groups (R1, R2, R3)
 
 
 def test_signals(agency: Workspace, tmp_path: Path) -> None:

@@ -91,14 +91,13 @@ def _first_day_at(snap: compiler.Snapshot, pop: pd.DataFrame, day: dt.date,
 class _Ctx:
     """One benefit's window: the environment, the (possibly overridden) ranks, FYC values."""
 
-    def __init__(self, ws: Workspace, snap: compiler.Snapshot, law: BasicLaw, b: Benefit,
-                 period: Any, as_of: dt.date, recruiter: pd.DataFrame,
-                 rank_of: dict[str, str] | None) -> None:
-        self.w = engine.window_for(b, period)
+    def __init__(self, snap: compiler.Snapshot, law: BasicLaw, w: engine.Window,
+                 env: Any, period: Any, as_of: dt.date, rank_of: dict[str, str] | None,
+                 only: set[str] | None) -> None:
+        self.w, self.only = w, only
         self.law, self.snap, self.basis = law, snap, period.basis
         self.open = as_of < self.w.end
-        kpis = ("attendance_rate", "fyc") if b.kind == "base_pay" else ("fyc",)
-        self.env = engine.environment(ws, snap, self.w, as_of, kpis, recruiter)
+        self.env = env
         pop = self.env.pop.copy()
         if rank_of:
             pop["rank_code"] = [rank_of.get(a, r) for a, r in zip(pop.agent_code, pop.rank_code,
@@ -113,7 +112,9 @@ class _Ctx:
         self.is_dir = pd.Series((pop.category == "director").to_numpy(), index=pop.agent_code.values)
 
     def eligible(self, b: Benefit) -> pd.DataFrame:
-        return self.pop[self.pop.rank_code.isin(b.ranks)] if b.ranks else self.pop
+        """The agents who may earn ``b`` (its ranks; only those asked for, when asked)."""
+        pop = self.pop[self.pop.rank_code.isin(b.ranks)] if b.ranks else self.pop
+        return pop[pop.agent_code.isin(self.only)] if self.only is not None else pop
 
     def proj(self, v: Decimal) -> Decimal:
         return v * self.env.factor
@@ -354,20 +355,37 @@ _KINDS = {"new_agent_allowance": _new_agent, "base_pay": _base_pay,
           "management_allowance": _management, "breeding_bonus": _breeding}
 
 
+#: one call's environments by window (start, end): the force and its KPI values do not depend on
+#: the rank an agent is evaluated at, so :func:`rank_gain` computes each window once for both ranks
+Envs = dict[tuple[dt.date, dt.date], Any]
+
+
 def evaluate_income(ws: Workspace, law: BasicLaw, period: str, as_of: dt.date, *,
                     snap: compiler.Snapshot | None = None,
-                    rank_of: dict[str, str] | None = None) -> pd.DataFrame:
+                    rank_of: dict[str, str] | None = None,
+                    envs: Envs | None = None,
+                    agents: set[str] | None = None) -> pd.DataFrame:
     """Every agent's benefit items for ``period`` as of ``as_of`` (:data:`ITEM_COLUMNS`).
-    ``rank_of``: evaluate these agents at another rank (same production)."""
+    ``rank_of``: evaluate these agents at another rank (same production). ``envs``: windows
+    already computed for the same period and day (filled as a side effect). ``agents``: the
+    items of these agents only (their groups are still summed over the whole force)."""
     per = parse_period(period, engine.basis(ws))
     snap = snap or compiler.Snapshot.open(ws)
-    recruiter = engine._recruiters(ws)
+    envs = {} if envs is None else envs
+    # every benefit of a window reads FYC; base pay also attendance: one computation per window
+    kpis = (("attendance_rate", "fyc") if any(b.kind == "base_pay" for b in law.benefits.values())
+            else ("fyc",))
+    recruiter: pd.DataFrame | None = None
     rows: list[dict[str, Any]] = []
     for name, b in law.benefits.items():
         w = engine.window_for(b, per)
         if as_of < w.start:
             continue
-        ctx = _Ctx(ws, snap, law, b, per, as_of, recruiter, rank_of)
+        if (w.start, w.end) not in envs:
+            if recruiter is None:
+                recruiter = engine._recruiters(ws)
+            envs[(w.start, w.end)] = engine.environment(ws, snap, w, as_of, kpis, recruiter)
+        ctx = _Ctx(snap, law, w, envs[(w.start, w.end)], per, as_of, rank_of, agents)
         rows += _KINDS[b.kind](ctx, name, b)
     if not rows:
         return pd.DataFrame(columns=ITEM_COLUMNS)
@@ -376,21 +394,27 @@ def evaluate_income(ws: Workspace, law: BasicLaw, period: str, as_of: dt.date, *
 
 def rank_gain(ws: Workspace, law: BasicLaw, period: str, as_of: dt.date, *,
               snap: compiler.Snapshot | None = None,
-              current: pd.DataFrame | None = None) -> pd.DataFrame:
+              current: pd.DataFrame | None = None,
+              agents: set[str] | None = None) -> pd.DataFrame:
     """Per agent in force: the monthly benefits (projected ``amount``) at the current rank and at
     the next rank of the ladder on the same production, and the gain (agent_code, rank_code,
-    next_rank, current, at_next, gain). Agents at the top of the ladder have no row."""
+    next_rank, current, at_next, gain). Agents at the top of the ladder have no row.
+    ``agents``: these agents only (one agent's home asks for its own row)."""
     snap = snap or compiler.Snapshot.open(ws)
     per = parse_period(period, engine.basis(ws))
     day = min(as_of, per.end)
     pop = engine.population(snap, day)
     ranks = {a: r for a, r in zip(pop.agent_code, pop.rank_code, strict=True) if r in law.ranks}
-    up = {a: n for a, r in ranks.items() if (n := law.next_up(r)) is not None}
+    up = {a: n for a, r in ranks.items()
+          if (n := law.next_up(r)) is not None and (agents is None or a in agents)}
     cols = ["agent_code", "rank_code", "next_rank", "current", "at_next", "gain"]
     if not up or not law.benefits:
         return pd.DataFrame(columns=cols)
-    now = current if current is not None else evaluate_income(ws, law, period, as_of, snap=snap)
-    nxt = evaluate_income(ws, law, period, as_of, snap=snap, rank_of=up)
+    envs: Envs = {}
+    now = (current if current is not None
+           else evaluate_income(ws, law, period, as_of, snap=snap, envs=envs, agents=agents))
+    nxt = evaluate_income(ws, law, period, as_of, snap=snap, rank_of=up, envs=envs,
+                          agents=agents)
 
     def total(items: pd.DataFrame) -> dict[str, Decimal]:
         out: dict[str, Decimal] = {}

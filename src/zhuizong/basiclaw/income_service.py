@@ -225,13 +225,18 @@ def rank_gains(ws: Workspace, actor: Actor, as_of: dt.date | None = None,
         return pd.DataFrame(columns=cols)
     law = load_law(ws)
     y, m = engine.basis(ws).month_of(as_of)
-    g = income.rank_gain(ws, law, f"{y:04d}-{m:02d}", as_of)
     a = table("agents")
     with ws.require_ready().connect() as conn:
         scope = scope_for(conn, actor)
-        allowed: set[str] = set(conn.execute(select(a.c.agent_code).where(
-            scope.agent_filter(a.c.agent_code))).scalars())
-    keep = allowed if agents is None else allowed & agents
+        q = select(a.c.agent_code).where(scope.agent_filter(a.c.agent_code))
+        if agents is not None:
+            q = q.where(a.c.agent_code.in_(sorted(agents)))
+        keep: set[str] = set(conn.execute(q).scalars())
+    if not keep:
+        return pd.DataFrame(columns=cols)
+    # a few agents (a page's list, one's home): their items only, not the whole force's
+    g = income.rank_gain(ws, law, f"{y:04d}-{m:02d}", as_of,
+                         agents=keep if agents is not None else None)
     return g[g.agent_code.isin(keep)].reset_index(drop=True)
 
 
