@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -396,3 +397,38 @@ def test_gain_of_the_next_rank_on_the_agents_home(agency: Workspace, tmp_path: P
     # the page shows the rest at once and loads the gain after it (/me/gain): the same number
     assert my_home(agency, actor, through=dt.date(2026, 6, 15), with_gain=False).rank_gain is None
     assert my_rank_gain(agency, actor, through=dt.date(2026, 6, 15)) == home.rank_gain
+
+
+def test_income_is_scoped_and_exported(agency: Workspace, tmp_path: Path) -> None:
+    """``assess income`` under ``--as``: an assessment user granted H2's reporting line sees the
+    items of that line only (H2, M3, M4, S1, M5), one granted an empty branch sees none and the
+    stored run is unchanged by either; the xlsx holds the same items as the json."""
+    rules = _law_file(tmp_path)
+    whole = _income("2026-06", "2026-07-10", rules)
+    for user, grant in (("line", ("--line", "H2")), ("sh", ("--org", "SH"))):
+        code, out, err = run_cli("users", "add", user, "--name", user, "--role", "assessment",
+                                 "--password", "pw-123456789")
+        assert code == 0, (out, err)
+        assert run_cli("users", "grant", user, *grant)[0] == 0
+    code, out, err = run_cli("--as", "line", "assess", "income", "--period", "2026-06", "--date",
+                             "2026-07-10", "--rules", str(rules), "--format", "json")
+    assert code == 0, (out, err)
+    seen = {i["agent_code"] for i in json.loads(out)["items"]}
+    assert seen == {"H2", "M3", "M4", "S1", "M5"} & {i["agent_code"] for i in whole["items"]}
+    assert seen and "H1" not in seen and "G0" not in seen
+    code, out, err = run_cli("--as", "sh", "assess", "income", "--period", "2026-06", "--date",
+                             "2026-07-10", "--rules", str(rules), "--format", "json")
+    assert code == 0, (out, err)
+    assert json.loads(out)["items"] == []
+    again = _income("2026-06", "2026-07-10", rules)
+    assert again["items"] == whole["items"]
+    xlsx = tmp_path / "income.xlsx"
+    code, out, err = run_cli("assess", "income", "--period", "2026-06", "--date", "2026-07-10",
+                             "--rules", str(rules), "--format", "xlsx", "--out", str(xlsx))
+    assert code == 0, (out, err)
+    sheet = openpyxl.load_workbook(xlsx, read_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) - 1 == len(whole["items"])
+    by_key = {(r[0], r[4], r[6] or ""): r[10] for r in rows[1:]}
+    for i in whole["items"]:
+        assert by_key[(i["agent_code"], i["item"], i["source"] or "")] == pytest.approx(i["amount"])
