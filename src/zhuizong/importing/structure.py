@@ -144,8 +144,50 @@ def check_structure(conn: Connection, kind_name: str, columns: Mapping[str, pa.A
         return _org_tree(conn, frame)
     out = _reporting_lines(conn, kind_name, frame)
     if kind_name == "agents":
+        out += _current_lines(conn, frame, {e.row for e in out if e.column == "supervisor_code"})
         out += _recruiters(conn, frame)
     return sorted(out, key=lambda e: (e.row, e.column))
+
+
+# --- current supervisors ----------------------------------------------------------------------
+
+
+def _current_lines(conn: Connection, frame: pd.DataFrame, reported: set[int]) -> list[RowError]:
+    """The ``agents`` rows' own ``supervisor_code`` (the current line, read undated by the
+    scope's reporting-line grants and the team board) stays a forest too: the dated check alone
+    misses a cycle written in the rows while every event names another supervisor (the events
+    win on every date, so the dated lines have none). ``reported``: file rows the dated check
+    already refused on ``supervisor_code`` (not repeated)."""
+    if "supervisor_code" not in frame or "agent_code" not in frame:
+        return []
+    t = db_table("agents")
+    parent: dict[str, str | None] = {
+        str(code): (None if sup is None else str(sup))
+        for code, sup in conn.execute(select(t.c.agent_code, t.c.supervisor_code)).all()
+    }
+    row_of: dict[str, int] = {}
+    for rec in frame[frame.agent_code.notna()].itertuples(index=False):
+        row_of.setdefault(rec.agent_code, int(rec.zz_row))
+        s = rec.supervisor_code
+        parent[rec.agent_code] = None if s is None or (isinstance(s, float) and np.isnan(s)) else s
+    out: list[RowError] = []
+    for cyc in forest_cycles(parent):
+        mine = sorted((row_of[c], c) for c in cyc if c in row_of)
+        if not mine or any(r in reported for r, _ in mine):
+            # untouched by the file (a line stored before this check: left to the dated check,
+            # which refuses it while it holds on some date) or already refused
+            continue
+        path = _arrow(cyc)
+        if len(cyc) == 1:
+            zh = f"工号 {cyc[0]} 不能是自己的当前主管: {path}"
+            en = f"agent {cyc[0]} cannot be their own current supervisor: {path}"
+        else:
+            zh = f"人员表的当前主管形成循环, 人员会成为自己主管的主管: {path}"
+            en = (f"the agents' current supervisors form a cycle, an agent would be their own "
+                  f"supervisor's supervisor: {path}")
+        for r, c in mine:
+            out.append(RowError(r, "supervisor_code", parent[c] or "", zh, en))
+    return out
 
 
 # --- recruiters -------------------------------------------------------------------------------

@@ -70,6 +70,9 @@ def _padded(header: str, filler: list[str], last: str) -> str:
 LEGACY_ORG_CYCLE = "UPDATE org_units SET parent_code = 'T011' WHERE org_code = 'HQ'"
 LEGACY_LINE_CYCLE = "UPDATE agents SET supervisor_code = 'A002' WHERE agent_code = 'A001'"
 
+#: A001's hire event names A004 as supervisor: on every date the events win over the agents row
+HIRE_UNDER_A004 = ("agent_events", EVENT + "A001,2024-01-15,hire,A004\n")
+
 NUL_PREMIUMS = _padded(
     PREM, [f"T8{i:03d},PL8{i:03d},A002,P01,2026-05-06,new,100,10" for i in range(110)],
     "T8\x00999,PL8999,A002,P01,2026-05-06,new,100,10")
@@ -198,6 +201,21 @@ CASES: tuple[Case, ...] = (
     Case("events_overlapping_by_dates_are_a_cycle", "reporting_lines", "agent_events",
          EVENT + "A002,2026-02-01,transfer,A004\nA001,2026-01-15,transfer,A002\n",
          errors=((3, "supervisor_code", "from 2026-01-15"),)),
+    # the agents rows' own supervisor_code (the current line, read undated by the scope and the
+    # team board) stays a forest even where every event names another supervisor
+    Case("agents_current_column_cycle_hidden_by_events", "reporting_lines", "agents",
+         AGENT + "A001,张伟,2024-01-15,T011,DM,A002\n", before=(HIRE_UNDER_A004,),
+         errors=((2, "supervisor_code", "current supervisors form a cycle"),)),
+    Case("agents_current_column_own_supervisor_hidden_by_events", "reporting_lines", "agents",
+         AGENT + "A001,张伟,2024-01-15,T011,DM,A001\n", before=(HIRE_UNDER_A004,),
+         errors=((2, "supervisor_code", "own current supervisor"),)),
+    Case("agents_current_column_long_cycle_hidden_by_events", "reporting_lines", "agents",
+         AGENT + "A001,张伟,2024-01-15,T011,DM,000777\n", before=(HIRE_UNDER_A004,),
+         errors=((2, "supervisor_code", "000777 → A002 → A001 → 000777"),)),
+    Case("agents_current_column_forest_with_events", "reporting_lines", "agents",
+         AGENT + "A003,李娜,2025-06-10,B02,AG,A002\n", before=(HIRE_UNDER_A004,),
+         counts=(0, 1, 0), stored=(("agents", {"agent_code": "A003"}, {"supervisor_code": "A002"}),),
+         rows={"agents": 5}),
     Case("event_own_supervisor", "reporting_lines", "agent_events",
          EVENT + "A003,2026-02-01,transfer,A003\n",
          errors=((2, "supervisor_code", OWN_SUP),)),
