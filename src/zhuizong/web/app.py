@@ -11,8 +11,10 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import cookie_parser
 
 from zhuizong import __version__
 from zhuizong.access.users import change_own_password
@@ -64,6 +66,14 @@ async def csrf_guard(request: Request) -> None:
     token = request.headers.get("x-csrf-token")
     ws = workspace(request)
     ctype = request.headers.get("content-type", "")
+    is_login = request.url.path == "/login"
+    # the session (looked up by BodyLimit already) before a byte of a form is read: an anonymous
+    # or forged-cookie request never gets its body parsed
+    sess = request.scope.get("state", {}).get(BODY_LIMIT_SESSION, _UNSET)
+    if sess is _UNSET:
+        sess = security.session_for(ws, request.cookies.get(security.COOKIE))
+    if not is_login and sess is None:
+        raise LoginRequired()
     if token is None and ctype.startswith("multipart/form-data"):
         # the token is inside the body: refuse an oversized upload before parsing any of it
         limit = ws.settings.import_.max_file_mb * 1024 * 1024 + 1024 * 1024
@@ -74,13 +84,11 @@ async def csrf_guard(request: Request) -> None:
         form = await request.form()
         v = form.get("csrf_token")
         token = v if isinstance(v, str) else None
-    if request.url.path == "/login":
+    if is_login:
         if not security.tokens_match(token, request.cookies.get(security.LOGIN_CSRF_COOKIE)):
             raise PermissionDenied("登录表单已过期, 请刷新页面", "login form expired; reload the page")
         return
-    sess = security.session_for(ws, request.cookies.get(security.COOKIE))
-    if sess is None:
-        raise LoginRequired()
+    assert isinstance(sess, security.Session)
     request.state.session = sess  # read once per request: deps.page_ctx/api_ctx reuse it
     if not security.tokens_match(token, sess.csrf_token):
         raise PermissionDenied("缺少或错误的 CSRF 令牌", "missing or wrong CSRF token")
@@ -92,12 +100,15 @@ def _safe_next(path: str | None) -> str:
     return path
 
 
-#: bodies without a session cookie (the login form is a few hundred bytes)
+#: bodies without a valid session (the login form is a few hundred bytes)
 ANONYMOUS_BODY_BYTES = 64 * 1024
 #: bodies of signed-in requests other than file uploads (forms, API JSON)
 SIGNED_IN_BODY_BYTES = 1024 * 1024
 #: routes that receive an import file: limited by ``import.max_file_mb`` (+ multipart overhead)
 UPLOAD_PATHS = frozenset({"/imports/upload"})
+#: key in the request's state: the session BodyLimit looked up (None: no valid session)
+BODY_LIMIT_SESSION = "body_limit_session"
+_UNSET = object()
 
 
 def body_limit(ws: Workspace, path: str, signed_in: bool) -> int:
@@ -109,11 +120,19 @@ def body_limit(ws: Workspace, path: str, signed_in: bool) -> int:
     return SIGNED_IN_BODY_BYTES
 
 
+def _cookie(headers: dict[bytes, bytes], name: str) -> str | None:
+    raw = headers.get(b"cookie")
+    return cookie_parser(raw.decode("latin-1")).get(name) if raw else None
+
+
 class BodyLimit:
     """Refuse an over-size request body with 413 *before* anything reads or parses it, on every
-    route, authenticated or not (FastAPI parses a JSON body before the dependencies that check the
-    session run). The declared ``Content-Length`` decides; a body without one (chunked) is counted
-    as it arrives and cut off at the limit. Pure ASGI, so nothing is buffered."""
+    route, authenticated or not (FastAPI parses a JSON or form body before the dependencies that
+    check the session run). "Signed in" means a valid session, looked up here (a forged cookie
+    gets the anonymous limit); the session is handed on to :func:`csrf_guard`. The declared
+    ``Content-Length`` decides; a body without one (chunked) is counted as it arrives: the
+    message that passes the limit answers 413 at once and the app's own answer (FastAPI turns the
+    interrupted read into "400 error parsing the body") is dropped. Pure ASGI: nothing buffered."""
 
     def __init__(self, app: Any, ws: Workspace) -> None:
         self.app = app
@@ -124,26 +143,33 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
-        signed_in = f"{security.COOKIE}=".encode() in headers.get(b"cookie", b"")
-        limit = body_limit(self.ws, scope.get("path", ""), signed_in)
+        token = _cookie(headers, security.COOKIE)
+        sess = await run_in_threadpool(security.session_for, self.ws, token) if token else None
+        scope.setdefault("state", {})[BODY_LIMIT_SESSION] = sess
+        limit = body_limit(self.ws, scope.get("path", ""), sess is not None)
         length = headers.get(b"content-length", b"").decode("latin-1").strip()
         if length and (not length.isdigit() or int(length) > limit):
-            await self._refuse(scope, send, limit)
+            await self._refuse(scope, headers, send, limit)
             return
         received = 0
-        started = False
+        started = refused = False
 
         async def counted() -> Any:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    if not started and not refused:
+                        refused = True
+                        await self._refuse(scope, headers, send, limit)
                     raise _BodyTooLarge()
             return message
 
         async def watch(message: Any) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 has been sent: whatever the app answers to the cut body is dropped
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -151,26 +177,25 @@ class BodyLimit:
         try:
             await self.app(scope, counted, watch)
         except _BodyTooLarge:
-            if not started:
-                await self._refuse(scope, send, limit)
+            pass
         except BaseExceptionGroup as group:  # raised inside a middleware's task group
             too_large, rest = group.split(_BodyTooLarge)
             if too_large is None:
                 raise
             if rest is not None:
                 raise rest from None
-            if not started:
-                await self._refuse(scope, send, limit)
 
-    async def _refuse(self, scope: Any, send: Any, limit: int) -> None:
+    async def _refuse(self, scope: Any, headers: dict[bytes, bytes], send: Any, limit: int) -> None:
         mb = f"{limit / (1024 * 1024):.2f}".rstrip("0").rstrip(".")
         zh = f"请求内容过大: 上限 {mb} MB"
         en = f"request body too large: the limit is {mb} MB"
         if scope.get("path", "").startswith("/api/"):
             body = json.dumps({"detail": en, "detail_zh": zh}, ensure_ascii=False).encode()
             ctype = b"application/json"
-        else:
-            body = f"{zh} / {en}".encode()
+        else:  # one language, as every screen: the visitor's language cookie, else the default
+            lang = _cookie(headers, security.LANG_COOKIE)
+            lang = lang if lang in i18n.LANGS else self.ws.settings.web.default_lang
+            body = (en if lang == "en" else zh).encode()
             ctype = b"text/plain; charset=utf-8"
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode()),
