@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from zhuizong.basiclaw.config import BENEFIT_KINDS
 from zhuizong.basiclaw.service import OUTCOME_ZH as BL_OUTCOME_ZH
 from zhuizong.demo.service import DEMO_PASSWORD
 from zhuizong.importing.kinds import KINDS
@@ -60,6 +61,13 @@ def demo_lines(ws: Workspace, summary: Any, show: Any, lang: str) -> DemoLines:
         cmd = f"zhuizong assess list --period {a.period} --outcome at-risk"
         steps.append(f"基本法考核 {a.period}: {parts}  →  {cmd}" if zh
                      else f"basic law {a.period}: {parts}  →  {cmd}")
+    if show.income:
+        kinds = [k for k in BENEFIT_KINDS if k in show.income]
+        parts = ", ".join(f"{BENEFIT_KINDS[k][0 if zh else 1]} {show.income[k] / 10000:,.1f} 万元"
+                          if zh else f"{BENEFIT_KINDS[k][1]} {show.income[k]:,.0f} 元" for k in kinds)
+        cmd = f"zhuizong assess income --period {show.income_period}"
+        steps.append(f"本月利益 {show.income_period} (按当前进度预计): {parts}  →  {cmd}" if zh
+                     else f"benefits {show.income_period} (at the current pace): {parts}  →  {cmd}")
     if show.campaigns:
         cmd = f"zhuizong campaign standings {show.campaigns[-1]}"
         steps.append(f"竞赛方案: {', '.join(show.campaigns)}  →  {cmd}" if zh
