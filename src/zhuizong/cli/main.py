@@ -156,7 +156,7 @@ def import_(
     """Import a file, all or nothing. 导入数据文件 (全部成功或全部不导入)."""
     from zhuizong.importing.kinds import KINDS
     from zhuizong.importing.report import check_report_path, write_error_report
-    from zhuizong.importing.service import import_file
+    from zhuizong.importing.service import ImportInterrupted, import_file, last_batch_id
 
     if kind not in KINDS:
         raise ZhuizongError(f"未知导入类型 {kind}; 可用: {', '.join(KINDS)}",
@@ -167,11 +167,16 @@ def import_(
     ws.require_ready()
     actor = _actor(ws)
     actor.require("import")
-    with _progress() as prog:
-        task = prog.add_task(f"导入 {kind}", total=None)
-        result = import_file(ws, kind, file, dry_run=dry_run, actor=actor.username,
-                             progress=lambda done, total: prog.update(task, completed=done, total=total),
-                             encoding=encoding)
+    before = last_batch_id(ws)
+    try:
+        with _progress() as prog:
+            task = prog.add_task(f"导入 {kind}", total=None)
+            result = import_file(ws, kind, file, dry_run=dry_run, actor=actor.username,
+                                 progress=lambda done, total: prog.update(task, completed=done, total=total),
+                                 encoding=encoding)
+    except KeyboardInterrupt:
+        # Ctrl-C: the transaction was rolled back as the interruption unwound it
+        raise ImportInterrupted(ws, kind, before) from None
     if errors is not None and result.errors:
         write_error_report(result, errors)
     if fmt == "json":

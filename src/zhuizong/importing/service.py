@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from zhuizong.errors import ZhuizongError
@@ -51,7 +51,7 @@ from zhuizong.store.history import rebuild_history
 from zhuizong.store.models import table
 from zhuizong.workspace import Workspace
 
-__all__ = ["ImportCancelled", "ImportResult", "RowError", "get_kind", "import_file", "import_frame"]
+__all__ = ["ImportCancelled", "ImportInterrupted", "ImportResult", "RowError", "get_kind", "import_file", "import_frame"]
 
 Status = Literal["committed", "dry_run", "rejected", "already_imported"]
 Progress = Callable[[int, int], None]
@@ -146,6 +146,36 @@ def _find_batch(conn: Connection, kind: str, sha: str) -> tuple[int, int] | None
         .order_by(b.c.id.desc()).limit(1)
     ).first()
     return (int(row[0]), int(row[1])) if row and row[2] == sha else None
+
+
+def last_batch_id(ws: Workspace) -> int:
+    """The id of the latest import batch of any kind (0 when none): taken before an import, it
+    tells afterwards whether an interrupted import had committed (:class:`ImportInterrupted`)."""
+    b = table("import_batches")
+    with ws.engine.connect() as conn:
+        return int(conn.execute(select(func.max(b.c.id))).scalar_one() or 0)
+
+
+class ImportInterrupted(ZhuizongError):
+    """The command line's import was interrupted (Ctrl-C, SIGINT). The transaction is rolled back
+    as the interruption unwinds it, so nothing is stored — unless it came after the commit, which
+    the batches recorded since ``before`` tell."""
+
+    exit_code = 130
+
+    def __init__(self, ws: Workspace, kind: str, before: int) -> None:
+        b = table("import_batches")
+        with ws.engine.connect() as conn:
+            done: int | None = conn.execute(select(func.max(b.c.id)).where(
+                b.c.id > before, b.c.kind == kind)).scalar_one()
+        if done is None:
+            super().__init__("导入已中断 (Ctrl-C), 未导入任何行",
+                             "the import was interrupted (Ctrl-C); nothing was imported")
+        else:
+            super().__init__(f"导入在提交之后才被中断 (Ctrl-C): 文件已导入 (批次 {done})",
+                             f"the import was interrupted (Ctrl-C) after it committed: the file "
+                             f"was imported (batch {done})")
+        self.batch_id = done
 
 
 def superseded_sha(sha: str, batch_id: int) -> str:
