@@ -9,6 +9,7 @@ The body-cap tests drive the ASGI app directly: the test client buffers bodies, 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -224,3 +225,140 @@ def _count(ws: Workspace, name: str) -> int:
     with ws.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table(name))).scalar_one())
 
+
+
+# --- malformed requests: a clean page or JSON error, never a 500 ------------------------------
+
+_BIG = "9" * 23  # beyond a 64-bit id
+
+#: (user, method, url, form or None, status, "page" | "json")
+MALFORMED = [
+    ("s", "GET", "/tracking/abc", None, 404, "page"),
+    ("s", "GET", f"/tracking/{_BIG}", None, 404, "page"),
+    ("s", "GET", "/tracking/-1", None, 404, "page"),
+    ("s", "POST", f"/tracking/{_BIG}/record", {"finding": "x"}, 404, "page"),
+    ("s", "POST", "/tracking/raises/abc/answer", {"item_id": "1", "note": "x"}, 404, "page"),
+    ("s", "POST", f"/tracking/raises/{_BIG}/answer", {"item_id": "1", "note": "x"}, 404, "page"),
+    ("s", "POST", "/tracking/raises/1/answer", {"item_id": _BIG, "note": "x"}, 404, "page"),  # no raise 1
+    ("s", "POST", "/tracking/raises/1/answer", {"item_id": "abc", "note": "x"}, 400, "page"),
+    ("s", "POST", "/tracking/1/close", {}, 400, "page"),  # the required reason is missing
+    ("exec", "GET", "/dashboard/trends", None, 400, "page"),  # org and period missing
+    ("exec", "GET", "/dashboard?period=0000", None, 400, "page"),
+    ("exec", "GET", "/report/download?period=2026-05&format=docx", None, 400, "page"),
+    ("exec", "GET", "/nope", None, 404, "page"),
+    ("exec", "GET", "/report.docx", None, 404, "page"),
+    ("exec", "GET", "/static/nope.js", None, 404, "page"),
+    ("s", "GET", f"/api/v1/tracking/items/{_BIG}", None, 404, "json"),
+    ("s", "GET", "/api/v1/tracking/items/abc", None, 422, "json"),
+    ("exec", "GET", "/api/v1/nope", None, 404, "json"),
+    ("exec", "GET", "/api/v1/kpi.docx?period=2026-05", None, 404, "json"),
+    ("exec", "GET", "/api/v1/kpi?period=0000", None, 400, "json"),
+    ("exec", "GET", "/api/v1/kpi", None, 422, "json"),
+    ("exec", "GET", "/api/v1/kpi?period=2026-05&by=nonsense", None, 400, "json"),
+]
+
+
+@pytest.mark.parametrize("user, method, url, form, status, kind", MALFORMED,
+                         ids=[f"{m} {u}" for _w, m, u, *_ in MALFORMED])
+def test_malformed_request_gets_a_clean_answer(world: World, user: str, method: str, url: str,
+                                               form: dict[str, str] | None, status: int, kind: str) -> None:
+    web = world.webs[user]
+    r = web.get(url) if method == "GET" else web.post(url, data=form or {})
+    assert r.status_code == status, (r.status_code, r.text[:300])
+    if kind == "json":
+        body = r.json()
+        assert body["detail"] and body["detail_zh"], body
+    else:
+        assert r.headers["content-type"].startswith("text/html"), r.headers
+        assert "<html" in r.text and '"detail"' not in r.text and "Traceback" not in r.text
+        main = re.sub(r"<[^>]+>", " ", r.text.split("<main", 1)[-1])
+        assert re.search(r"[\u4e00-\u9fff]", main), "the zh page says why in Chinese"
+
+
+def test_malformed_page_request_in_english(world: World) -> None:
+    from tests.web.agency import web_for
+
+    web = web_for(world.ws, "s")
+    try:
+        web.get("/lang/en")
+        r = web.post("/tracking/1/close", data={})
+        assert r.status_code == 400 and "invalid request: reason" in r.text
+        assert "请求参数有误" not in r.text  # one language per screen
+    finally:
+        web.client.close()
+
+
+def _xlsx(sheet_xml: bytes | None = None) -> bytes:
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["agent_code", "date", "meeting", "status"])
+    ws.append(["R1", "2026-05-06", "早会", "present"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    if sheet_xml is None:
+        return buf.getvalue()
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info, sheet_xml if info.filename == "xl/worksheets/sheet1.xml" else data)
+    return out.getvalue()
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def _broken(case: str) -> bytes:
+    if case == "random_bytes":
+        return bytes(range(256)) * 40
+    if case == "empty":
+        return b""
+    if case == "csv_named_xlsx":
+        return "agent_code,date,meeting,status\nR1,2026-05-06,早会,present\n".encode()
+    if case == "zip_without_workbook":
+        return _zip({"hello.txt": b"hi"})
+    if case == "truncated":
+        good = _xlsx()
+        return good[: len(good) // 2]
+    if case == "malformed_sheet_xml":
+        return _xlsx(b'<?xml version="1.0"?><worksheet><sheetData><row r="1"><c r="A1" t="inlineStr">'
+                     b"<is><t>agent_code</t></is></c></row><row")
+    if case == "sheet_xml_with_doctype":  # entity expansion (billion laughs) must not be attempted
+        return _xlsx(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+                     b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><worksheet><sheetData>'
+                     b'<row r="1"><c r="A1" t="inlineStr"><is><t>&b;</t></is></c></row></sheetData></worksheet>')
+    raise AssertionError(case)
+
+
+BROKEN_XLSX = ["random_bytes", "empty", "csv_named_xlsx", "zip_without_workbook", "truncated",
+               "malformed_sheet_xml", "sheet_xml_with_doctype"]
+
+
+@pytest.mark.parametrize("case", BROKEN_XLSX)
+def test_broken_xlsx_upload_gets_a_clean_page(world: World, case: str) -> None:
+    admin = world.webs["admin"]
+    before = _count(world.ws, "import_batches")
+    data = _broken(case)
+    r = admin.post("/imports/upload", data={"kind": "attendance"},
+                   files={"file": ("考勤.xlsx", data,
+                                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")})
+    assert r.status_code == 400, (r.status_code, r.text[:300])
+    assert "<html" in r.text and "Traceback" not in r.text
+    assert 'id="confirm-form"' not in r.text  # nothing to confirm
+    main = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r.text.split("<main", 1)[-1]))
+    assert re.search(r"[\u4e00-\u9fff]", main)
+    assert _count(world.ws, "import_batches") == before

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
@@ -92,6 +93,19 @@ async def csrf_guard(request: Request) -> None:
     request.state.session = sess  # read once per request: deps.page_ctx/api_ctx reuse it
     if not security.tokens_match(token, sess.csrf_token):
         raise PermissionDenied("缺少或错误的 CSRF 令牌", "missing or wrong CSRF token")
+
+
+#: the largest id a path may name: ids are 64-bit integers in both databases (SQLite refuses a
+#: larger Python int with OverflowError, PostgreSQL with an out-of-range error: both were a 500)
+MAX_ID = 2**62
+
+
+def ids_in_range(request: Request) -> None:
+    """A path id (``item_id``, ``raise_id`` …) too large to be stored names nothing: 404, as a
+    missing id, before any route looks it up."""
+    for name, value in request.path_params.items():
+        if name.endswith("_id") and isinstance(value, str) and value.isdigit() and int(value) >= MAX_ID:
+            raise NotFound(f"找不到 {value}", f"{value} not found")
 
 
 def _safe_next(path: str | None) -> str:
@@ -227,7 +241,7 @@ class OneDataVersion:
 def create_app(ws: Workspace) -> FastAPI:
     ws.require_ready()
     app = FastAPI(title="zhuizong API", version=__version__, openapi_url="/api/openapi.json",
-                  docs_url=None, redoc_url=None, dependencies=[Depends(csrf_guard)],
+                  docs_url=None, redoc_url=None, dependencies=[Depends(csrf_guard), Depends(ids_in_range)],
                   description="追踪 zhuizong: agency KPIs and tracking. Authenticate with the "
                               "session cookie from /login; send X-CSRF-Token on changes.")
     app.state.ws = ws
@@ -280,6 +294,21 @@ def create_app(ws: Workspace) -> FastAPI:
     @app.exception_handler(404)
     async def _404(request: Request, exc: Exception) -> Response:
         return error_page(request, 404, "找不到该页面或无权查看", "not found")
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # pages (the API answers its own 422 JSON, web/api.py): a malformed path names no page
+        # (404, as an unknown route); a malformed query or form field is a clean 400 page
+        errors = exc.errors()
+        if any(e.get("loc", ("",))[0] == "path" for e in errors):
+            return error_page(request, 404, "找不到该页面或无权查看", "not found")
+        fields = ", ".join(sorted({str(e.get("loc", ("", "?"))[-1]) for e in errors}))
+        return error_page(request, 400, f"请求参数有误: {fields}", f"invalid request: {fields}")
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        # a number from the request too large for the database (a form field that is an id)
+        return error_page(request, 400, "请求中的数字超出范围", "a number in the request is out of range")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
