@@ -138,10 +138,10 @@ def test_demo_cli_small_on_both_databases(home: Path) -> None:
     tail = r.stdout.split("登录 (密码均为", 1)
     assert len(tail) == 2 and "今日追踪" in tail[0] and "今日追踪" not in tail[1]
     assert "主管" in tail[1] and "supervisor" in tail[1]  # role by name; the username itself
-    # the running month's benefits of the demo's basic law, every kind, in 万元
+    # the running month's benefits of the demo's basic law, every kind, in 元
     flat = tail[0].replace("\n", "")  # the console wraps long lines
     benefits = flat[flat.index("本月利益"):flat.index("--period", flat.index("本月利益"))]
-    for word in ("新人津贴", "底薪", "管理津贴", "育成奖", "万元", "zhuizong assess income"):
+    for word in ("新人津贴", "底薪", "管理津贴", "育成奖", " 元", "zhuizong assess income"):
         assert word in benefits, (word, benefits)
     st = json.loads(subprocess.run([_exe(), "status", "--format", "json"], capture_output=True,
                                    text=True, stdin=subprocess.DEVNULL).stdout)

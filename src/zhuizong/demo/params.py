@@ -86,7 +86,8 @@ class DemoParams(BaseModel):
 
     # --- careers ----------------------------------------------------------------------------
     convert_share: float = Field(0.7, ge=0, le=1, description="probationary agents who convert")
-    convert_window_days: tuple[int, int] = (90, 180)
+    #: from day 45: some convert within three work months and earn the new-agent allowance
+    convert_window_days: tuple[int, int] = (45, 180)
     #: (share, min days, max days) of each further promotion A1→A2, A2→A3, A3→D1
     promotions: tuple[tuple[float, int, int], ...] = (
         (0.5, 180, 540),

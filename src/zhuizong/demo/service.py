@@ -30,7 +30,7 @@ from zhuizong.store.db import atomic
 from zhuizong.workspace import Workspace
 
 #: bump when the generator's output for the same parameters changes (part of the batch hash)
-GENERATOR_VERSION = 2  # 2: goals, daily plans, staff assignments (issue 15)
+GENERATOR_VERSION = 3  # 2: goals, daily plans, staff assignments (issue 15); 3: conversion from day 45
 #: password of the demo users (documented in docs/demo.md; a demo, never a production database)
 DEMO_PASSWORD = "zhuizong-demo"
 

@@ -63,7 +63,7 @@ def demo_lines(ws: Workspace, summary: Any, show: Any, lang: str) -> DemoLines:
                      else f"basic law {a.period}: {parts}  →  {cmd}")
     if show.income:
         kinds = [k for k in BENEFIT_KINDS if k in show.income]
-        parts = ", ".join(f"{BENEFIT_KINDS[k][0 if zh else 1]} {show.income[k] / 10000:,.1f} 万元"
+        parts = ", ".join(f"{BENEFIT_KINDS[k][0]} {show.income[k]:,.0f} 元"
                           if zh else f"{BENEFIT_KINDS[k][1]} {show.income[k]:,.0f} 元" for k in kinds)
         cmd = f"zhuizong assess income --period {show.income_period}"
         steps.append(f"本月利益 {show.income_period} (按当前进度预计): {parts}  →  {cmd}" if zh
