@@ -33,6 +33,7 @@ class _Section(BaseModel):
 # the drivers shipped with zhuizong: sqlite3 (standard library) and psycopg 3 (``postgresql://``
 # alone would ask SQLAlchemy for psycopg2, which is not installed)
 _DB_URL = re.compile(r"^(sqlite(\+pysqlite)?|postgresql\+psycopg)://\S*$")
+_DB_MEMORY = re.compile(r"^sqlite(\+pysqlite)?:///?(:memory:)?(\?.*)?$")
 
 
 class DatabaseSettings(_Section):
@@ -42,10 +43,13 @@ class DatabaseSettings(_Section):
     @classmethod
     def _check_url(cls, v: str) -> str:
         # refused when set, not at the next command: a bad URL would break every command
-        if v and not _DB_URL.match(v.strip()):
+        v = v.strip()
+        # sqlite:// and sqlite:/// are an in-memory database: empty at every command, so the
+        # workspace would look uninitialised for ever
+        if v and (not _DB_URL.match(v) or _DB_MEMORY.match(v)):
             raise ValueError("must be empty (embedded SQLite), sqlite:///PATH or "
                              "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB")
-        return v.strip()
+        return v
 
 
 class CalendarSettings(_Section):
@@ -94,6 +98,17 @@ class TrackingSettings(_Section):
     rules_file: str = "tracking_rules.toml"
     escalation_days: int = Field(1, ge=0, le=30)
     lift_window_days: int = Field(7, ge=1, le=60)
+
+    @field_validator("rules_file")
+    @classmethod
+    def _check_rules_file(cls, v: str) -> str:
+        # a file inside the workspace: not a path out of it (an admin could point the rule page
+        # at any file of the server), not a folder, not empty
+        parts = v.replace("\\", "/").split("/")
+        if (not v.endswith(".toml") or v != v.strip() or v.startswith("/") or ":" in v
+                or any(p in ("", ".", "..") for p in parts) or any(ord(c) < 32 for c in v)):
+            raise ValueError("a .toml file name inside the workspace (no absolute path, no ..)")
+        return v
 
     @field_validator("owner_precedence")
     @classmethod
@@ -214,7 +229,7 @@ _DOCS: dict[str, tuple[str, str, str, str]] = {
         "supervisor first)", "tracking",
     ),
     "tracking.rules_file": (
-        "file name in the workspace", "追踪规则文件 (覆盖/停用/新增默认规则)",
+        "a .toml file name inside the workspace", "追踪规则文件 (覆盖/停用/新增默认规则)",
         "the workspace's tracking rule file: re-threshold, disable or add rules over the defaults",
         "tracking",
     ),

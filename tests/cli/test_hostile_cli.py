@@ -138,6 +138,68 @@ def test_good_database_url_accepted(bare: Path, url: str) -> None:
     assert cli_ok("config", "get", "database.url").strip() == url
 
 
+#: wrong values of every setting (types, ranges, enums, shapes); a new setting without one fails
+#: test_every_setting_has_wrong_values
+WRONG_VALUES: dict[str, tuple[str, ...]] = {
+    "database.url": ("garbage://x", "sqlite://", "sqlite:///", "sqlite:///:memory:"),
+    "calendar.month_basis": ("lunar", "Natural", ""),
+    "calendar.cutoff_day": ("0", "29", "abc", "2.5", "9" * 30),
+    "kpi.premium_basis": ("paid", ""),
+    "kpi.active_rule": ("fyc_at_least:-5", "fyc_at_least:", "fyc_at_least:1.234", "everyone", ""),
+    "kpi.cases": ("both",),
+    "kpi.average_headcount": ("median",),
+    "kpi.persistency_grace_days": ("367", "x"),
+    "import.max_file_mb": ("0", "10001", "1e3"),
+    "import.max_xlsx_uncompressed_mb": ("0", "100001"),
+    "tracking.owner_precedence": ("boss", "", "supervisor,supervisor"),
+    "tracking.rules_file": ("", "/etc/passwd", "../x.toml", "a/../../x.toml", "sub/", "rules.txt",
+                            "C:rules.toml"),
+    "tracking.escalation_days": ("31", "soon"),
+    "tracking.lift_window_days": ("0", "61"),
+    "web.cookie_secure": ("sometimes", "true"),
+    "web.session_hours": ("0", "721"),
+    "web.login_max_failures": ("0", "101"),
+    "web.login_lock_minutes": ("0", "1441"),
+    "web.default_lang": ("fr", "ZH"),
+}
+
+
+def test_every_setting_has_wrong_values() -> None:
+    from zhuizong.settings import SETTINGS
+
+    assert set(WRONG_VALUES) == set(SETTINGS), set(SETTINGS) ^ set(WRONG_VALUES)
+
+
+@pytest.mark.parametrize("key, value", [(k, v) for k, vs in WRONG_VALUES.items() for v in vs])
+def test_wrong_setting_value_refused_at_set_time(bare: Path, key: str, value: str) -> None:
+    before = (bare / "zhuizong.toml").read_text(encoding="utf-8")
+    _clean(*run_cli("config", "set", key, "--", value), key, want=2)
+    assert (bare / "zhuizong.toml").read_text(encoding="utf-8") == before
+
+
+@pytest.mark.parametrize("key, value", [("calendar.cutoff_day", "-1"), ("kpi.persistency_grace_days", "-1"),
+                                        ("tracking.escalation_days", "-3")])
+def test_negative_number_refused(bare: Path, key: str, value: str) -> None:
+    """``--`` lets a negative value through the option parser; the range refuses it."""
+    before = (bare / "zhuizong.toml").read_text(encoding="utf-8")
+    _clean(*run_cli("config", "set", key, "--", value), f"invalid value for {key}", want=2)
+    assert (bare / "zhuizong.toml").read_text(encoding="utf-8") == before
+
+
+@pytest.mark.parametrize("key, value", [("tracking.rules_file", "rules/tracking.toml"),
+                                        ("kpi.active_rule", "fyc_at_least:1000.5"),
+                                        ("tracking.owner_precedence", "trainer,supervisor"),
+                                        ("web.default_lang", "en")])
+def test_good_setting_value_accepted(bare: Path, key: str, value: str) -> None:
+    cli_ok("config", "set", key, value)
+    assert cli_ok("config", "get", key).strip() == value
+
+
+def test_unknown_setting_and_language(bare: Path) -> None:
+    _clean(*run_cli("config", "set", "web.nosuch", "1"), "unknown setting 'web.nosuch'", want=2)
+    _clean(*run_cli("--lang", "fr", "status"), "unknown language fr")
+
+
 def test_config_set_on_a_full_disk(bare: Path) -> None:
     before = (bare / "zhuizong.toml").read_text(encoding="utf-8")
     (bare / "zhuizong.toml.tmp").symlink_to("/dev/full")  # writes fail with ENOSPC

@@ -362,3 +362,34 @@ def test_broken_xlsx_upload_gets_a_clean_page(world: World, case: str) -> None:
     main = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r.text.split("<main", 1)[-1]))
     assert re.search(r"[\u4e00-\u9fff]", main)
     assert _count(world.ws, "import_batches") == before
+
+
+# --- settings from the admin page --------------------------------------------------------------
+
+
+def test_admin_setting_on_a_full_disk_is_a_clean_page(world: World) -> None:
+    admin = world.webs["admin"]
+    toml = world.ws.home / "zhuizong.toml"
+    before = toml.read_text(encoding="utf-8")
+    tmp = world.ws.home / "zhuizong.toml.tmp"
+    tmp.symlink_to("/dev/full")  # writes fail with ENOSPC, as on a full disk
+    try:
+        r = admin.post("/admin/settings", data={"key": "kpi.cases", "value": "gross"})
+    finally:
+        tmp.unlink()
+    assert r.status_code == 507, (r.status_code, r.text[:300])
+    assert "磁盘已满" in r.text and str(toml) in r.text and "Traceback" not in r.text
+    assert toml.read_text(encoding="utf-8") == before
+    assert world.ws.settings.kpi.cases == "net"
+
+
+@pytest.mark.parametrize("key, value", [("tracking.rules_file", "/etc/passwd"),
+                                        ("tracking.rules_file", "../../outside.toml"),
+                                        ("web.session_hours", "0"), ("kpi.active_rule", "anyone"),
+                                        ("database.url", "garbage://x"), ("no.such", "1")])
+def test_admin_setting_wrong_value_is_refused(world: World, key: str, value: str) -> None:
+    toml = world.ws.home / "zhuizong.toml"
+    before = toml.read_text(encoding="utf-8")
+    r = world.webs["admin"].post("/admin/settings", data={"key": key, "value": value})
+    assert r.status_code == 400 and 'id="form-error"' in r.text, (r.status_code, r.text[:300])
+    assert toml.read_text(encoding="utf-8") == before

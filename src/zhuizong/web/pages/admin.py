@@ -4,6 +4,7 @@ org units, settings, plans and the tracking rule configuration. Thin over
 
 from __future__ import annotations
 
+import errno
 from typing import Annotated
 from urllib.parse import quote
 
@@ -158,6 +159,16 @@ def change_setting(ctx: AdminCtx, key: Annotated[str, Form()], value: Annotated[
         if type(e).__name__ == "PermissionDenied":
             raise
         return _settings_page(ctx, error=_msg(ctx, e), error_key=key, status_code=400)
+    except OSError as e:  # a full disk, a read-only workspace: the page says so, nothing changed
+        where = ctx.ws.home / "zhuizong.toml"
+        if e.errno == errno.ENOSPC:
+            err = ZhuizongError(f"磁盘已满, 无法写入 {where}; 设置未改", f"the disk is full: cannot write {where}; "
+                                "the setting is unchanged")
+        else:
+            err = ZhuizongError(f"无法写入 {where} ({e.strerror}); 设置未改",
+                                f"cannot write {where} ({e.strerror}); the setting is unchanged")
+        return _settings_page(ctx, error=_msg(ctx, err), error_key=key,
+                              status_code=507 if e.errno == errno.ENOSPC else 500)
     return RedirectResponse(f"/admin/settings?saved={quote(key)}#s-{quote(key)}", status_code=303)
 
 
