@@ -265,3 +265,52 @@ def test_full_disk_under_an_import(loaded: Path, full_database: None, tmp_path: 
     result = json.loads(out)
     assert code == 6 and result["status"] == "rejected"
     assert "disk is full" in result["errors"][0]["reason_en"]
+
+
+# --- unknown --format on every command that has one ---------------------------------------------
+
+
+def _format_commands() -> list[tuple[str, ...]]:
+    """Every command with a ``--format`` option, walked from the command tree (a new one is
+    covered without listing it here)."""
+    import typer
+
+    from zhuizong.cli.main import app
+
+    out: list[tuple[str, ...]] = []
+
+    def walk(cmd: Any, path: tuple[str, ...]) -> None:
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, (*path, name))
+        elif any("--format" in getattr(p, "opts", ()) for p in cmd.params):
+            out.append(path)
+
+    walk(typer.main.get_command(app), ())
+    return out
+
+
+FORMAT_COMMANDS = _format_commands()
+
+
+def test_format_commands_found() -> None:
+    assert {("kpi",), ("track", "run"), ("assess", "run"), ("status",), ("campaign", "honors")} \
+        <= set(FORMAT_COMMANDS), FORMAT_COMMANDS
+
+
+@pytest.mark.parametrize("command", FORMAT_COMMANDS, ids=" ".join)
+def test_unknown_format_refused_before_the_command_runs(bare: Path, command: tuple[str, ...]) -> None:
+    before = _dump(bare / "zhuizong.db")
+    code, out, err = run_cli(*command, "--format", "docx")
+    _clean(code, out, err, "unknown format 'docx'", want=1)
+    assert _dump(bare / "zhuizong.db") == before  # refused while the command line was read
+
+
+def _dump(db: Path) -> list[str]:
+    """Every row of the database (not its bytes: SQLite may rewrite pages without a change)."""
+    conn = sqlite3.connect(db)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()

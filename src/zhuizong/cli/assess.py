@@ -64,7 +64,7 @@ def assess_run(
     recompute: Annotated[bool, typer.Option("--recompute", help="admin: recompute a closed "
                                                                 "(frozen) period (audited)")] = False,
     limit: Annotated[int, typer.Option("--limit", help="rows to print (table format)")] = 30,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json")] = "table",
+    fmt: Annotated[str, output.format_option("table", "json")] = "table",
 ) -> None:
     """Assess every agent under the rules of their rank; store (closed windows: freeze). 运行考核."""
     from zhuizong.basiclaw.service import ListQuery, list_results, run_assessment
@@ -101,7 +101,7 @@ def assess_list(
     rule: Annotated[str | None, typer.Option("--rule")] = None,
     agent: Annotated[str | None, typer.Option("--agent", help="工号")] = None,
     limit: Annotated[int | None, typer.Option("--limit")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | xlsx")] = "table",
+    fmt: Annotated[str, output.format_option("table", "json", "xlsx")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="file for --format xlsx")] = None,
 ) -> None:
     """Stored results within your scope, with per-criterion gaps. 考核结果清单."""
@@ -130,7 +130,7 @@ def assess_apply(
         "--outcome", help="only these outcomes: convert, promote, demote, contract_end")] = None,
     agent: Annotated[list[str] | None, typer.Option("--agent", help="only these agents "
                                                                     "(repeatable)")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json")] = "table",
+    fmt: Annotated[str, output.format_option("table", "json")] = "table",
 ) -> None:
     """Apply final outcomes as dated rank events (import path; audited; idempotent). 执行考核结果."""
     from zhuizong.basiclaw.service import apply_assessment
@@ -160,7 +160,7 @@ def assess_income(
                                                                 "(frozen) period (audited)")] = False,
     agent: Annotated[str | None, typer.Option("--agent", help="工号")] = None,
     item: Annotated[str | None, typer.Option("--item", help="benefit name in the rule file")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | xlsx")] = "table",
+    fmt: Annotated[str, output.format_option("table", "json", "xlsx")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="file for --format xlsx")] = None,
 ) -> None:
     """Benefit items (新人津贴, 底薪, 管理津贴, 育成奖) per agent, with the projection of open

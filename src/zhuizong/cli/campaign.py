@@ -18,7 +18,7 @@ from zhuizong.errors import ZhuizongError
 
 campaign_app = typer.Typer(help="Sales campaigns (方案): standings, close, honor rolls. 方案.", no_args_is_help=True)
 
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json")]
+FormatOpt = Annotated[str, output.format_option("table", "json")]
 
 
 def _ctx() -> tuple[Any, Any]:
@@ -120,7 +120,7 @@ def campaign_standings(
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today; capped at the end of the grace period)")] = None,
     team: Annotated[str | None, typer.Option("--team", help="add a team ranking at this org level (e.g. group, department; 'all')")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="rows to print (table); all rows for json/xlsx")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | xlsx")] = "table",
+    fmt: Annotated[str, output.format_option("table", "json", "xlsx")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="file for --format xlsx")] = None,
 ) -> None:
     """Ranks, tier reached, gap to the next tier and pace. 方案排名."""
@@ -190,7 +190,7 @@ def campaign_close(
 @campaign_app.command("honors")
 def campaign_honors(
     campaign_id: Annotated[str, typer.Argument(help="campaign id")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="pdf | png | xlsx")] = "pdf",
+    fmt: Annotated[str, output.format_option("pdf", "png", "xlsx")] = "pdf",
     out: Annotated[Path | None, typer.Option("--out", help="output file")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="for a campaign not closed yet (default today)")] = None,
     level: Annotated[str | None, typer.Option("--org-level", help="org level whose names are shown beside each winner (default: the agent's own unit)")] = None,

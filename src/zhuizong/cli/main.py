@@ -50,7 +50,7 @@ app.add_typer(orgs_app, name="orgs")
 app.add_typer(report_app, name="report")
 app.add_typer(analytics_app, name="analytics")
 
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json")]
+FormatOpt = Annotated[str, output.format_option("table", "json")]
 
 
 @app.callback()
@@ -230,7 +230,7 @@ def kpi(
     segment: Annotated[str, typer.Option("--segment", help="none | rank_category | rank | tenure, or parts joined by + (all+rank_category: totals and categories in one call)")] = "none",
     metrics: Annotated[str | None, typer.Option("--metrics", help="comma-separated metric codes")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="to-date period ending on this date (YYYY-MM-DD)")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv | xlsx")] = "table",
+    fmt: Annotated[str, output.format_option("table", "json", "csv", "xlsx")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
     list_: Annotated[bool, typer.Option("--list", help="list the metrics and their formulas")] = False,
     engine: Annotated[str, typer.Option("--engine", help="duckdb (default) | spark: compute live on Spark")] = "duckdb",
@@ -338,7 +338,7 @@ def report_monthly(
     period: Annotated[str, typer.Option("--period", "-p", help="2026-05, 2026Q2, 2026")],
     out: Annotated[Path, typer.Option("--out", help="report.xlsx or report.pdf")],
     org: Annotated[str | None, typer.Option("--org", help="org unit (default: the root)")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="xlsx | pdf (default: from --out)")] = None,
+    fmt: Annotated[str | None, output.format_option("xlsx", "pdf", help="xlsx | pdf (default: from --out)")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="to-date report ending on this date")] = None,
     money: Annotated[str | None, typer.Option("--money", help="yuan | wan (万元)")] = None,
     pdf_font: Annotated[Path | None, typer.Option("--pdf-font", help="TrueType font to embed in the PDF")] = None,

@@ -9,12 +9,30 @@ import sys
 from decimal import Decimal
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from zhuizong.errors import ZhuizongError
+
 #: the language of the output (global option ``--lang``; zh-CN by default): :func:`tr` picks it
 LANG = "zh"
+
+
+def format_option(*choices: str, help: str | None = None) -> Any:
+    """The ``--format/-f`` option of a command, limited to ``choices``: any other value is refused
+    while the command line is read — before the command runs, so a command that writes (``track
+    run``, ``assess run``) changes nothing and none prints a table in place of the format asked."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            shown = ", ".join(choices)
+            raise ZhuizongError(f"不支持的格式 '{value}'; 可用: {shown}",
+                                f"unknown format '{value}'; use one of {shown}")
+        return value
+
+    return typer.Option("--format", "-f", help=help or " | ".join(choices), callback=check)
 
 
 def tr(zh: str, en: str) -> str:

@@ -15,7 +15,7 @@ from zhuizong.errors import ZhuizongError
 track_app = typer.Typer(help="Daily tracking (追踪): items, records, digests. 每日追踪.", no_args_is_help=True)
 
 DateOpt = Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json")]
+FormatOpt = Annotated[str, output.format_option("table", "json")]
 #: items per page of `track list` as a table (issue 16: a list never prints 1,115 rows at once)
 LIST_LIMIT = 50
 STATUS_ZH = {"open": "待跟进", "recorded": "已记录", "escalated": "已升级", "done": "已完成", "closed": "已关闭"}
@@ -257,7 +257,7 @@ def _pct(v: float | None) -> str:
 def track_effectiveness(
     period: Annotated[str | None, typer.Option("--period", help="2026-05, 2026Q2, 2026 or a date range")] = None,
     by: Annotated[str, typer.Option("--by", help="owner | rule | org | link (--coverage: owner | org)")] = "owner",
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | xlsx")] = "table",
+    fmt: Annotated[str, output.format_option("table", "json", "xlsx")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="file for --format xlsx")] = None,
     coverage_: Annotated[bool, typer.Option(
         "--coverage", help="care coverage: share of agents in force contacted in the last 7 and 30 days")] = False,
