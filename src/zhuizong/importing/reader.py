@@ -807,6 +807,73 @@ def check_dimension(path: Path, member: str | None, title: str) -> None:
         )
 
 
+#: cells the reader walks in rows reaching beyond column Z (openpyxl pads every row to its last
+#: cell): a few hundred times what the widest import file needs
+MAX_XLSX_WIDE_CELLS = 16_000_000
+_ROW_NUM_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\sr="(\d+)"')
+_WIDE_CELL_RE = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]{2,})(\d+)"')
+
+
+def check_extent(path: Path, member: str | None, title: str) -> None:
+    """Refuse a sheet whose real rows and cells would make the reader walk far more cells than it
+    holds, in one streamed pass over its XML before a cell is read: a row numbered beyond Excel's
+    1,048,576 (the reader would yield every missing row before it: a 5 KB file with one row
+    numbered 900,000,000,000 never ended), a cell beyond column ``MAX_XLSX_COLUMNS``, or more than
+    ``MAX_XLSX_WIDE_CELLS`` cells in rows reaching past column Z (each row is padded to its last
+    cell: 200,000 rows with one cell in column XFD are 3 billion cells in a 1 MB file). The
+    declared ``<dimension>`` is checked apart (:func:`check_dimension`); this pass finds what a
+    file hides behind a modest one."""
+    if not member:
+        return
+
+    def refuse(zh: str, en: str) -> ReadRejected:
+        return _reject(f"工作表 {title!r} {zh}; 请只保留数据区域后另存",
+                       f"sheet {title!r} {en}; keep only the data and save again")
+
+    with zipfile.ZipFile(path) as zf:
+        try:
+            fh = zf.open(member.lstrip("/"))
+        except KeyError:
+            return
+        with fh:
+            carry = b""
+            wide = width = 0
+            row = -1
+            while True:
+                chunk = fh.read(1 << 20)
+                buf = carry + chunk
+                if chunk:
+                    cut = buf.rfind(b">") + 1
+                    body, carry = buf[:cut], buf[cut:]
+                else:
+                    body, carry = buf, b""
+                for m in _ROW_NUM_RE.finditer(body):
+                    if int(m.group(1)) > MAX_XLSX_ROWS:
+                        n = int(m.group(1))
+                        raise refuse(f"有一行的行号为 {n:,}, 超过 Excel 的上限 {MAX_XLSX_ROWS:,} 行",
+                                     f"has a row numbered {n:,}, beyond Excel's "
+                                     f"{MAX_XLSX_ROWS:,} rows")
+                for m in _WIDE_CELL_RE.finditer(body):
+                    col, r = _col_number(m.group(1).decode()), int(m.group(2))
+                    if col > MAX_XLSX_COLUMNS:
+                        ref = (m.group(1) + m.group(2)).decode()
+                        raise refuse(f"有单元格 {ref} 位于第 {col:,} 列: 导入文件最多 "
+                                     f"{MAX_XLSX_COLUMNS} 列",
+                                     f"has a cell {ref} in column {col:,}: an import file has "
+                                     f"at most {MAX_XLSX_COLUMNS} columns")
+                    if r != row:
+                        wide, row, width = wide + width, r, col
+                    else:
+                        width = max(width, col)
+                    if wide + width > MAX_XLSX_WIDE_CELLS:
+                        raise refuse(f"的行延伸到 Z 列之后, 读取需要遍历超过 "
+                                     f"{MAX_XLSX_WIDE_CELLS:,} 个单元格",
+                                     f"has rows reaching past column Z that would make the "
+                                     f"reader walk more than {MAX_XLSX_WIDE_CELLS:,} cells")
+                if not chunk:
+                    break
+
+
 def _pick_sheet(sheets: list, kind: ImportKind):  # type: ignore[no-untyped-def,type-arg]
     """The sheet named after the kind (code or Chinese label) among the visible ones, else the
     first visible sheet. Hidden (and very hidden) sheets are never imported."""
@@ -829,6 +896,7 @@ def _read_workbook(path: Path, wb: object, kind: ImportKind,
             f"工作表 {ws.title!r} 不是数据表", f"sheet {ws.title!r} is not a worksheet"
         )
     check_dimension(path, getattr(ws, "_worksheet_path", None), ws.title)
+    check_extent(path, getattr(ws, "_worksheet_path", None), ws.title)
     if hasattr(ws, "reset_dimensions"):
         # rows and columns as they are in the file, never padded to the declared range
         ws.reset_dimensions()

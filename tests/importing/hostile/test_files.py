@@ -92,6 +92,23 @@ def _truncate(xml: bytes) -> bytes:
     return xml[: len(xml) // 2]
 
 
+def _append_rows(rows: bytes) -> Callable[[bytes], bytes]:
+    """Rows added at the end of the sheet data, behind the modest ``<dimension>`` openpyxl wrote."""
+    def change(xml: bytes) -> bytes:
+        return xml.replace(b"</sheetData>", rows + b"</sheetData>", 1)
+    return change
+
+
+def _cells(col: bytes, first: int, n: int) -> bytes:
+    """``n`` rows from ``first`` on, each with one number in column ``col``."""
+    return b"".join(b'<row r="%d"><c r="%s%d" t="n"><v>1</v></c></row>' % (i, col, i)
+                    for i in range(first, first + n))
+
+
+def _agents_sheet(change: Callable[[bytes], bytes]) -> bytes:
+    return _patch_sheet(_xlsx([("agents", AGENT_ROWS, "visible")]), change)
+
+
 @dataclass(frozen=True)
 class FileCase:
     name: str
@@ -166,6 +183,23 @@ FILE_CASES: tuple[FileCase, ...] = (
              suffix=".xlsx", errors=((0, "", "absurd"),)),
     FileCase("declared_range_too_tall_but_real_rows_few", "agents",
              _patch_sheet(_xlsx([("agents", AGENT_ROWS, "visible")]), _dimension(b"A1:E1048576")),
+             suffix=".xlsx", counts=(1, 0, 0),
+             stored=(("agents", {"agent_code": "N001"}, {"agent_name": "可见表"}),)),
+    # real rows and cells behind a modest declared range: one streamed pass refuses them
+    FileCase("row_numbered_beyond_excel", "agents",
+             _agents_sheet(_append_rows(_cells(b"A", 900_000_000_000, 1))), suffix=".xlsx",
+             errors=((0, "", "row numbered 900,000,000,000, beyond Excel's 1,048,576 rows"),)),
+    FileCase("cell_in_column_xfd", "agents", _agents_sheet(_append_rows(_cells(b"XFD", 3, 1))),
+             suffix=".xlsx", errors=((0, "", "a cell XFD3 in column 16,384"),)),
+    FileCase("rows_padded_past_the_cell_budget", "agents",
+             _agents_sheet(_append_rows(_cells(b"ALL", 3, 20_000))), suffix=".xlsx",
+             errors=((0, "", "walk more than 16,000,000 cells"),)),
+    FileCase("value_past_column_z_is_a_row_error", "agents",
+             _agents_sheet(_append_rows(_cells(b"AB", 3, 1))), suffix=".xlsx",
+             errors=((3, "AB", "column without header"),)),
+    FileCase("empty_styled_cell_far_right_is_ignored", "agents",
+             _agents_sheet(lambda x: x.replace(b"</row></sheetData>",
+                                               b'<c r="AMJ2" s="0"/></row></sheetData>', 1)),
              suffix=".xlsx", counts=(1, 0, 0),
              stored=(("agents", {"agent_code": "N001"}, {"agent_name": "可见表"}),)),
     FileCase("truncated_sheet_xml", "agents",
