@@ -204,6 +204,13 @@ def _print_import(result: Any, errors_path: Path | None) -> None:
         c.print(f"  行数 rows {result.rows_total:,} · 新增 inserted {result.inserted:,} · "
                 f"更新 updated {result.updated:,} · 未变 unchanged {result.unchanged:,} · "
                 f"{result.duration_s:.2f}s", highlight=False)
+        if result.source:
+            c.print(f"  读取 read as: {result.source}", highlight=False)
+        if result.preview:
+            # the names as they would be stored: mojibake shows here, before a commit
+            cols = [k for k in result.preview[0] if k != "row"]
+            c.print(output.table("名称预览 preview of names", ["行 row", *cols],
+                                 [[p["row"], *(p[k] for k in cols)] for p in result.preview]))
         return
     shown = result.errors[:50]
     output.err_console.print(output.table(

@@ -70,10 +70,43 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     batch_id: int | None = None
     duration_s: float = 0.0
+    #: a dry run's preview of names: the first rows' key and name columns as they would be
+    #: stored, so garbled text (mojibake) is seen before anything is committed (:func:`preview`)
+    preview: list[dict[str, str]] = field(default_factory=list)
+    #: how a dry run read the file: ``CSV utf-8``, ``CSV gb18030``, ``XLSX sheet 'premiums'``
+    source: str = ""
 
     @property
     def ok(self) -> bool:
         return self.status != "rejected"
+
+
+#: rows in a dry run's preview of names
+PREVIEW_ROWS = 5
+
+
+def preview(v: Validated, limit: int = PREVIEW_ROWS) -> list[dict[str, str]]:
+    """The first ``limit`` rows of ``v``: row number, key columns and the name columns (``*_name``,
+    ``title``; else every free-text column) as they would be stored. ``[]`` for a kind without
+    free text (premiums …: codes, dates and amounts are checked, not guessed)."""
+    k = v.kind
+    text = [c for c in k.columns if c.type == "text" and (c.db_column or c.code) in v.columns]
+    names = [c for c in text if c.code.endswith("_name") or c.code == "title"] or text
+    if not names:
+        return []
+    cols = [c for c in k.columns if c.key and (c.db_column or c.code) in v.columns] + names
+    out: list[dict[str, str]] = []
+    for i in range(min(limit, len(v))):
+        d = {"row": str(int(v.rows[i]))}
+        for c in cols:
+            val = v.columns[c.db_column or c.code][i].as_py()
+            d[c.code] = "" if val is None else str(val)
+        out.append(d)
+    return out
+
+
+def _source(raw: reader.RawTable) -> str:
+    return f"XLSX sheet {raw.sheet!r}" if raw.sheet else f"CSV {raw.encoding or ''}".strip()
 
 
 class ImportCancelled(ZhuizongError):
@@ -263,7 +296,10 @@ def import_file(ws: Workspace, kind: str, path: Path, *, dry_run: bool = False,
             _checkpoint(cancelled)
             if outer is not None:
                 outer(done, total)
-    return _apply(ws, k, v, name, sha, dry_run=dry_run, actor=actor, progress=progress, t0=t0)
+    result = _apply(ws, k, v, name, sha, dry_run=dry_run, actor=actor, progress=progress, t0=t0)
+    if result.status == "dry_run":
+        result.preview, result.source = preview(v), _source(raw)
+    return result
 
 
 def import_frame(ws: Workspace, kind: str, frame: pd.DataFrame, *, source_name: str,
@@ -473,6 +509,8 @@ class _Stream:
         self.ref_errors: list[RowError] = []
         self.min_date: dt.date | None = None
         self.max_date: dt.date | None = None
+        self.preview: list[dict[str, str]] = []
+        self.source = ""
 
     def dates(self, v: Validated) -> None:
         if v.min_date is not None:
@@ -520,6 +558,8 @@ def _import_chunks(ws: Workspace, k: ImportKind, path: Path, name: str, sha: str
                 st.map_errors += errors
                 continue
             v = validate_columns(k, columns, raw.rows, duplicates=False)
+            if not st.preview:
+                st.preview, st.source = preview(v), _source(raw)
             st.row_errors += v.errors
             st.ref_errors += check_references(conn, v, known)
             st.dates(v)
@@ -552,7 +592,10 @@ def _import_chunks(ws: Workspace, k: ImportKind, path: Path, name: str, sha: str
                             lambda batch_id: merge_stage(conn, k, stage, cols, batch_id, slices))
 
     try:
-        return _transaction(ws, k, name, sha, lambda: st.rows, body, dry_run=dry_run, t0=t0)
+        result = _transaction(ws, k, name, sha, lambda: st.rows, body, dry_run=dry_run, t0=t0)
+        if result.status == "dry_run":
+            result.preview, result.source = st.preview, st.source
+        return result
     except reader.ReadRejected as exc:  # a malformed row in a later chunk: as for a whole file
         return _rejected(k, name, sha, exc.errors, t0)
     except reader.Stop:
