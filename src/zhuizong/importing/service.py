@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from zhuizong.errors import ZhuizongError
@@ -90,8 +90,8 @@ def preview(v: Validated, limit: int = PREVIEW_ROWS) -> list[dict[str, str]]:
     ``title``; else every free-text column) as they would be stored. ``[]`` for a kind without
     free text (premiums …: codes, dates and amounts are checked, not guessed)."""
     k = v.kind
-    text = [c for c in k.columns if c.type == "text" and (c.db_column or c.code) in v.columns]
-    names = [c for c in text if c.code.endswith("_name") or c.code == "title"] or text
+    free = [c for c in k.columns if c.type == "text" and (c.db_column or c.code) in v.columns]
+    names = [c for c in free if c.code.endswith("_name") or c.code == "title"] or free
     if not names:
         return []
     cols = [c for c in k.columns if c.key and (c.db_column or c.code) in v.columns] + names
@@ -404,6 +404,22 @@ def _apply(ws: Workspace, k: ImportKind, v: Validated, name: str, sha: str, *, d
     return _transaction(ws, k, name, sha, lambda: n, body, dry_run=dry_run, t0=t0)
 
 
+#: kinds whose structure check (:mod:`zhuizong.importing.structure`) reads what the others write
+STRUCTURE_KINDS = ("org_units", "agents", "agent_events")
+#: pg_advisory_xact_lock key taken by their imports
+_STRUCTURE_LOCK = 7_140_531_219
+
+
+def _lock_structure(conn: Connection, k: ImportKind) -> None:
+    """Imports of the org tree and the reporting lines run one at a time. On PostgreSQL (read
+    committed) two of them could each pass the check against the tree as it was before both and
+    together commit a cycle (``X1`` under ``X2`` in one file, ``X2`` under ``X1`` in another:
+    write skew, no row conflict); a transaction-scoped advisory lock, taken before anything is
+    read, serialises them. SQLite's ``BEGIN IMMEDIATE`` already excludes every other writer."""
+    if conn.dialect.name == "postgresql" and k.name in STRUCTURE_KINDS:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STRUCTURE_LOCK})
+
+
 def _transaction(ws: Workspace, k: ImportKind, name: str, sha: str, rows: Callable[[], int],
                  body: Callable[[Connection], tuple[int, Counts]], *, dry_run: bool,
                  t0: float) -> ImportResult:
@@ -413,6 +429,7 @@ def _transaction(ws: Workspace, k: ImportKind, name: str, sha: str, rows: Callab
     goes)."""
     try:
         with atomic(ws.engine) as conn:
+            _lock_structure(conn, k)
             found = _find_batch(conn, k.name, sha)
             if found is not None:
                 return ImportResult(k.name, name, sha, "already_imported", found[1], 0, 0, 0, [],
