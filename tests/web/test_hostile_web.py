@@ -393,3 +393,99 @@ def test_admin_setting_wrong_value_is_refused(world: World, key: str, value: str
     r = world.webs["admin"].post("/admin/settings", data={"key": key, "value": value})
     assert r.status_code == 400 and 'id="form-error"' in r.text, (r.status_code, r.text[:300])
     assert toml.read_text(encoding="utf-8") == before
+
+
+# --- out of scope answers exactly like missing ------------------------------------------------
+
+MISSING = {"agent": "NOPE404", "item": "987654", "org": "NOPE404"}
+
+#: (url with {id}, kind of id): every API and page route that takes an id in its path or query
+SCOPED_ROUTES = [
+    ("/agents/{id}", "agent"),
+    ("/api/v1/agents/{id}", "agent"),
+    ("/api/v1/agents/{id}/activity", "agent"),
+    ("/tracking/{id}", "item"),
+    ("/api/v1/tracking/items/{id}", "item"),
+    ("/dashboard?org={id}", "org"),
+    ("/dashboard?org={id}&period=2026-05", "org"),
+    ("/dashboard?org={id}&period=2019-01", "org"),  # a period without data
+    ("/dashboard/care?org={id}", "org"),
+    ("/dashboard/trends?org={id}&period=2026-05", "org"),
+    ("/report?org={id}&period=2026-05", "org"),
+    ("/report?org={id}&period=2019-01", "org"),
+    ("/report/download?org={id}&period=2026-05", "org"),
+    ("/report/download?org={id}&period=2026-05&format=pdf", "org"),
+    ("/agents?org={id}", "org"),
+    ("/basic-law?org={id}", "org"),
+    ("/basic-law/download?org={id}", "org"),
+    ("/api/v1/kpi?org={id}&period=2026-05", "org"),
+    ("/api/v1/kpi?org={id}&period=2026-05&by=children", "org"),
+    ("/api/v1/kpi.csv?org={id}&period=2026-05", "org"),
+    ("/api/v1/kpi.xlsx?org={id}&period=2026-05", "org"),
+    ("/api/v1/basic-law/results?org={id}", "org"),
+]
+#: who asks, and what they may not see: (id, its name) per kind
+HIDDEN = {
+    "exec": {"agent": ("X", "外分主管"), "org": ("B2", "二分公司"), "item": ("X", "外分主管")},
+    "s": {"agent": ("Q", "同级主管"), "org": ("G2", "二组"), "item": ("Q", "同级主管")},
+}
+
+
+def _text(r: Any) -> str:
+    if r.headers.get("content-type", "").startswith("application/json"):
+        return r.text
+    body = r.text.split("<main", 1)[-1].split("</main>", 1)[0]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip()
+
+
+@pytest.mark.parametrize("user", sorted(HIDDEN))
+@pytest.mark.parametrize("url, kind", SCOPED_ROUTES, ids=[u for u, _k in SCOPED_ROUTES])
+def test_out_of_scope_answers_like_missing(world: World, user: str, url: str, kind: str) -> None:
+    code, name = HIDDEN[user][kind]
+    ident = code
+    if kind == "item":
+        ident = str(next(x["id"] for x in world.items
+                         if x["subject_type"] == "agent" and x["subject_code"] == code))
+    web = world.webs[user]
+    hidden, missing = web.get(url.format(id=ident)), web.get(url.format(id=MISSING[kind]))
+    assert hidden.status_code == missing.status_code, (hidden.status_code, missing.status_code,
+                                                        _text(hidden)[:200], _text(missing)[:200])
+    assert hidden.status_code != 200 or kind == "org", hidden.status_code
+    assert name not in hidden.text, f"the hidden {kind}'s name {name} shows"
+    a, b = _text(hidden).replace(ident, "{id}"), _text(missing).replace(MISSING[kind], "{id}")
+    assert a == b, (a[:300], b[:300])
+
+
+def test_kpi_without_org_names_no_root_outside_the_scope(world: World,
+                                                          tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A second root (HQ2) the users do not see: /api/v1/kpi without org names neither root to a
+    user with a reporting line only, and only their own units to a user with two tops."""
+    from tests.kpi_cli.builders import cli_ok
+    from zhuizong.access import users
+    from zhuizong.store.db import atomic
+
+    home = agency.sqlite_copy(tmp_path_factory.mktemp("roots") / "ws",
+                              tmp_path_factory.mktemp("agency-template2"))
+    csv = home.parent / "orgs.csv"
+    csv.write_text("org_code,org_name,parent_code,level\nHQ2,第二总公司,,branch\nB9,九分公司,HQ2,branch\n",
+                   encoding="utf-8")
+    with agency.env(""):
+        cli_ok("--home", str(home), "import", "org_units", str(csv))
+        ws = Workspace.open(home)
+        with atomic(ws.engine) as conn:  # exec also sees B9 (under the other root): two tops
+            users.grant_scope(conn, "exec", "org_subtree", org_code="B9")
+        webs = {u: web_for(ws, u) for u in ("s", "nos", "exec", "r1")}
+        try:
+            for u in ("s", "nos", "r1"):
+                r = webs[u].get("/api/v1/kpi?period=2026-05")
+                assert r.status_code in (400, 404), (u, r.status_code, r.text[:200])
+                assert r.json()["detail"] and r.json()["detail_zh"]
+                for root in ("HQ2", "HQ", "第二总公司", "总公司"):
+                    assert root not in r.text, (u, root, r.text)
+            r = webs["exec"].get("/api/v1/kpi?period=2026-05")
+            assert r.status_code == 400, r.text
+            assert "B1" in r.text and "B9" in r.text and "HQ" not in r.text, r.text
+        finally:
+            for w in webs.values():
+                w.client.close()
+            ws.engine.dispose()

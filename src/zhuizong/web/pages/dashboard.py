@@ -202,7 +202,10 @@ def team_chart(ctx: Ctx, board: svc.TeamBoard) -> dict[str, Any]:
 
 
 def no_data(ctx: Ctx, page: str, org: str, period: str, through: Any) -> Response:
-    """A period after the last day of data: "本期无数据" with links back (dashboard, report)."""
+    """A period after the last day of data: "本期无数据" with links back (dashboard, report).
+    An org unit outside the user's scope is not found, as a missing one (its name not shown)."""
+    if org not in {o.org_code for o in svc.visible_orgs(ctx.ws, ctx.actor)}:
+        raise NotFound(f"找不到机构 {org}", f"org unit {org} not found")
     name = ctx.names.org(org)
     return ctx.render("dashboard/no_data.html", page=page, org=org, org_label=name, period=period,
                       through=through, last=svc.last_closed_month(ctx.ws, through), **helpers(ctx))
