@@ -314,3 +314,42 @@ def _dump(db: Path) -> list[str]:
         return list(conn.iterdump())
     finally:
         conn.close()
+
+
+# --- a read-only database ----------------------------------------------------------------------
+
+
+def _read_only_error(dialect: str) -> Exception:
+    if dialect == "sqlite":  # a read-only database file or folder
+        return sqlite3.OperationalError("attempt to write a readonly database")
+    # a hot standby, or default_transaction_read_only = on
+    return psycopg.errors.ReadOnlySqlTransaction("cannot execute INSERT in a read-only transaction")
+
+
+@pytest.fixture
+def read_only_database(loaded: Path) -> Iterator[None]:
+    """Every write statement fails as a read-only database answers it (each driver's own error)."""
+
+    def refuse(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "CREATE", "COPY")):
+            raise _read_only_error(conn.dialect.name)
+
+    event.listen(Engine, "before_cursor_execute", refuse)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "before_cursor_execute", refuse)
+
+
+@pytest.mark.parametrize("command", [
+    ("users", "add", "newbie", "--name", "新人", "--role", "agent", "--password", "pw-123456789"),
+    ("track", "run", "--date", "2026-05-29"),
+    ("assess", "run", "--period", "2026Q2", "--date", "2026-06-30", "--rules",
+     str(Path(__file__).parents[2] / "src/zhuizong/basiclaw/examples/ladder.toml")),
+    ("campaign", "define", "--id", "ro", "--name", "只读", "--period", "2026-05", "--measure", "fyp",
+     "--tier", "铜:1000"),
+], ids=["users_add", "track_run", "assess_run", "campaign_define"])
+def test_read_only_database_is_a_clean_error(read_only_database: None, command: tuple[str, ...]) -> None:
+    code, out, err = run_cli(*command)
+    _clean(code, out, err, "the database is read-only", want=EXIT_OS_ERROR)
+    assert "disk is full" not in err  # says what it is

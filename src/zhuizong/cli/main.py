@@ -753,7 +753,11 @@ def _hoist_global_options(argv: list[str]) -> list[str]:
 EXIT_OS_ERROR = 7
 
 _DISK_FULL_WORDS = ("database or disk is full", "no space left on device", "disk full",
-                    "attempt to write a readonly database", "could not extend file")
+                    "could not extend file")
+#: a database that cannot be written: a read-only SQLite file or folder, a PostgreSQL standby or
+#: default_transaction_read_only
+_READ_ONLY_WORDS = ("attempt to write a readonly database", "read-only transaction",
+                    "read-only file system", "readonly database")
 
 
 def _os_error_text(exc: OSError) -> tuple[str, str]:
@@ -766,14 +770,14 @@ def _os_error_text(exc: OSError) -> tuple[str, str]:
     return (f"文件系统错误{where}: {reason}", f"file system error{where}: {reason}")
 
 
-def _disk_full(exc: BaseException) -> bool:
+def _disk_full(exc: BaseException, words: tuple[str, ...] = _DISK_FULL_WORDS) -> bool:
     """A database error that means the disk (or the database file) cannot take more writes."""
     seen: set[int] = set()
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:
         seen.add(id(e))
         text = str(e).lower()
-        if any(w in text for w in _DISK_FULL_WORDS):
+        if any(w in text for w in words):
             return True
         e = e.__cause__ or e.__context__ or getattr(e, "orig", None)
     return False
@@ -797,6 +801,10 @@ def main(argv: list[str] | None = None) -> None:
         output.error(zh, en)
         sys.exit(EXIT_OS_ERROR)
     except Exception as exc:
+        if _disk_full(exc, _READ_ONLY_WORDS):
+            output.error("数据库只读, 无法写入 (未保存任何更改)",
+                         "the database is read-only: nothing was saved")
+            sys.exit(EXIT_OS_ERROR)
         if _disk_full(exc):
             output.error("磁盘已满或数据库无法写入: 请释放空间后重试 (未保存任何更改)",
                          "the disk is full or the database cannot be written: free some space "
