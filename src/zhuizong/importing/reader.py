@@ -790,9 +790,11 @@ def check_dimension(path: Path, member: str | None, title: str) -> None:
             return
         with fh:
             head = fh.read(1 << 16)
-    m = _DIM_RE.search(head)
-    if m is None:
-        return
+    for m in _DIM_RE.finditer(head):  # every one: a hostile file may declare two
+        _check_declared(m, title)
+
+
+def _check_declared(m: re.Match[bytes], title: str) -> None:
     c1, r1, c2, r2 = m.groups()
     cols = _col_number((c2 or c1).decode()) - _col_number(c1.decode()) + 1
     rows = int(r2 or r1) - int(r1) + 1

@@ -181,6 +181,11 @@ FILE_CASES: tuple[FileCase, ...] = (
     FileCase("declared_range_beyond_excel_rows", "agents",
              _patch_sheet(_xlsx([("agents", AGENT_ROWS, "visible")]), _dimension(b"A1:E2000000")),
              suffix=".xlsx", errors=((0, "", "absurd"),)),
+    FileCase("second_dimension_declares_the_bomb", "agents",
+             _patch_sheet(_xlsx([("agents", AGENT_ROWS, "visible")]),
+                          lambda x: x.replace(b"<sheetData", b'<dimension ref="A1:XFD1048576"/>'
+                                              b"<sheetData", 1)),
+             suffix=".xlsx", errors=((0, "", "declares the range A1:XFD1048576"),)),
     FileCase("declared_range_too_tall_but_real_rows_few", "agents",
              _patch_sheet(_xlsx([("agents", AGENT_ROWS, "visible")]), _dimension(b"A1:E1048576")),
              suffix=".xlsx", counts=(1, 0, 0),
