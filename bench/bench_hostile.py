@@ -5,7 +5,7 @@ time, maximum resident set); the body cap is measured against a live ``zhuizong 
 anonymous 600 MB body streamed to ``/login`` (time to the answer, the server's peak
 memory before and after). Prints a Markdown table for docs/perf.md.
 
-    python bench/bench_hostile.py [--work /tmp/bench-hostile]
+    python bench/bench_hostile.py [--work /tmp/bench-hostile] [--rows N] [--valid-rows N]
 """
 
 from __future__ import annotations
@@ -59,10 +59,40 @@ def _xlsx(change: bytes) -> bytes:
         for item in src.infolist():
             data = src.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
-                data = re.sub(rb'<dimension ref="[^"]*"/>', b"", data)
+                data = re.sub(rb'<dimension ref="[^"]*"\s*/>', b"", data)
                 data = data.replace(b"<sheetData", change + b"<sheetData", 1)
             z.writestr(item, data)
     return out.getvalue()
+
+
+def _xlsx_rows(rows: bytes) -> bytes:
+    """The small workbook with ``rows`` (sheet XML) added after its data, behind the modest
+    ``<dimension>`` openpyxl wrote."""
+    data = _xlsx(b"")
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in src.infolist():
+            d = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                d = d.replace(b"</sheetData>", rows + b"</sheetData>", 1)
+            z.writestr(item, d)
+    return out.getvalue()
+
+
+def _cells(col: bytes, first: int, n: int) -> bytes:
+    return b"".join(b'<row r="%d"><c r="%s%d" t="n"><v>1</v></c></row>' % (i, col, i)
+                    for i in range(first, first + n))
+
+
+def _big_valid_csv(path: Path, rows: int) -> None:
+    """A valid UTF-8 premium file of ``rows`` rows (new keys: a dry run would insert them all)."""
+    with path.open("w", encoding="utf-8") as f:
+        f.write(PREM)
+        chunk = 100_000
+        for start in range(0, rows, chunk):
+            f.write("".join(f"V{i:010d},Q{i:010d},A1,MAIN,2026-05-05,new,{100 + i % 5000}.00\n"
+                            for i in range(start, min(start + chunk, rows))))
 
 
 def _big_mixed_csv(path: Path, rows: int) -> None:
@@ -135,6 +165,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", default="/tmp/bench-hostile")
     ap.add_argument("--rows", type=int, default=5_000_000, help="rows of the mixed-encoding file")
+    ap.add_argument("--valid-rows", type=int, default=0,
+                    help="rows of a valid premium file dry-run as well (0: skip; 8 M ≈ 440 MB)")
     a = ap.parse_args()
     work = Path(a.work)
     shutil.rmtree(work, ignore_errors=True)
@@ -163,15 +195,29 @@ def main() -> None:
             z.writestr(item, d[: len(d) // 2] if item.filename.endswith("sheet1.xml") else d)
     mixed = work / "mixed_encoding.csv"
     _big_mixed_csv(mixed, a.rows)
+    far_row = work / "far_row.xlsx"
+    far_row.write_bytes(_xlsx_rows(_cells(b"A", 900_000_000_000, 1)))
+    xfd = work / "xfd_rows.xlsx"
+    xfd.write_bytes(_xlsx_rows(_cells(b"XFD", 3, 200_000)))
     cases = [
         (f"XLSX declaring A1:XFD1048576 ({bomb.stat().st_size / 1024:.1f} KB)",
          ("import", "premiums", str(bomb))),
         ("XLSX with truncated sheet XML", ("import", "premiums", str(broken))),
+        (f"XLSX with one row numbered 900,000,000,000 ({far_row.stat().st_size / 1024:.1f} KB)",
+         ("import", "premiums", str(far_row))),
+        (f"XLSX with 200,000 rows holding a cell in column XFD ({xfd.stat().st_size / 1e6:.1f} MB)",
+         ("import", "premiums", str(xfd))),
         ("`import premiums /dev/zero`", ("import", "premiums", "/dev/zero")),
         ("`import premiums <a folder>`", ("import", "premiums", str(work))),
         (f"UTF-8 premium file, {a.rows:,} rows ({mixed.stat().st_size / 1e6:.0f} MB), one GBK row "
          "at the end, dry run", ("import", "premiums", str(mixed), "--dry-run")),
     ]
+    if a.valid_rows:
+        valid = work / "valid.csv"
+        _big_valid_csv(valid, a.valid_rows)
+        cases.append((f"valid premium file, {a.valid_rows:,} rows "
+                      f"({valid.stat().st_size / 1e6:.0f} MB), dry run",
+                      ("import", "premiums", str(valid), "--dry-run")))
     print(f"load average before: {os.getloadavg()}")
     print("| case | wall | peak memory | exit | first line of the refusal |")
     print("|---|---|---|---|---|")
