@@ -394,6 +394,12 @@ def test_gain_of_the_next_rank_on_the_agents_home(agency: Workspace, tmp_path: P
     home = my_home(agency, actor, through=dt.date(2026, 6, 15))
     assert home.rank_gain is not None
     assert (home.rank_gain["next_rank"], home.rank_gain["gain"]) == ("D1", Decimal("2200"))
+    # and the agent's own benefits this month at the current pace: 5,000 FYC by 15 June → 10,000
+    # at month end: the 2,000 tier of base pay (A2/A3); nobody else's items
+    assert [(b["item"], b["amount"], b["status"]) for b in home.rank_gain["benefits"]] == [
+        ("base_a2", Decimal("2000.00"), "provisional")]
+    assert home.rank_gain["benefits"][0]["note_zh"] == "按当前进度本月底薪 2,000 元"
+    assert "元" not in home.rank_gain["benefits"][0]["note_en"]  # one language per screen
     # the page shows the rest at once and loads the gain after it (/me/gain): the same number
     assert my_home(agency, actor, through=dt.date(2026, 6, 15), with_gain=False).rank_gain is None
     assert my_rank_gain(agency, actor, through=dt.date(2026, 6, 15)) == home.rank_gain

@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from tests.web.live import PHONE, browser_or_skip, clean_env, phone_login, serving
 from zhuizong.access import users as access_users
+from zhuizong.basiclaw.service import install_demo_basic_law
 from zhuizong.demo.params import DemoParams
 from zhuizong.demo.service import DEMO_PASSWORD, build_demo
 from zhuizong.importing.service import import_frame
@@ -76,6 +77,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Worksp
     assert import_frame(ws, "agent_goals", goal, source_name="test").status == "committed"
     track_run(ws, END + dt.timedelta(days=1))
     results.build(ws, through=END)
+    install_demo_basic_law(ws)  # as `zhuizong demo` does: 我的 shows the agent's benefits
     with serving(ws) as base:
         yield base, ws
 
@@ -232,6 +234,10 @@ def test_agent_day(site: tuple[str, Workspace]) -> None:
         assert page.locator("#me-production [data-goal]").count() >= 1, "no own goal on 我的"
         assert page.locator("#no-goals").count() == 0
         assert page.locator("#me-worklog table tr").count() >= 2  # header + the own work log
+        # the benefits of the demo's basic law load after the page: this month's, in Chinese
+        page.wait_for_selector("#me-benefits, #me-rank-gain-none", timeout=60_000)
+        assert page.locator("#me-benefits [data-benefit]").count() >= 1, "no benefit on 我的"
+        assert "元" in page.locator("#me-benefits").inner_text()
         assert _latin(page) == []
         _no_sideways_scroll(page)
         page.screenshot(path=str(OUT / "day-5-agent-me.png"), full_page=True)

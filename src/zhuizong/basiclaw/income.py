@@ -190,7 +190,7 @@ def _new_agent(ctx: _Ctx, name: str, b: Benefit) -> list[dict[str, Any]]:
             continue  # outside the schedule (none after its last month)
         amt = as_decimal(tier.amount)
         fyc = ctx.fyc.get(a.agent_code, ZERO)
-        zh, en = f"第 {wm} 个工作月 {tz} {yuan(amt)} 元", f"work month {wm}: {te} {yuan(amt)} 元"
+        zh, en = f"第 {wm} 个工作月 {tz} {yuan(amt)} 元", f"work month {wm}: {te} {yuan(amt)} yuan"
         due = True
         if b.reach_rank is not None:
             rn = ctx.law.ranks[b.reach_rank].name
@@ -226,7 +226,7 @@ def _new_agent(ctx: _Ctx, name: str, b: Benefit) -> list[dict[str, Any]]:
         if due and not now_ok:
             gap = min_fyc - fyc
             zh += f"; FYC 差 {yuan(gap)} 元达 {yuan(min_fyc)} 元"
-            en += f"; {yuan(gap)} 元 FYC short of {yuan(min_fyc)} 元"
+            en += f"; {yuan(gap)} yuan FYC short of {yuan(min_fyc)} yuan"
         rows.append(_row(ctx, name, b, a.agent_code, a.rank_code, a.org_code,
                          basis=Decimal(wm), basis_now=Decimal(wm), rate=None,
                          amount=amt if proj_ok else ZERO, amount_now=amt if now_ok else ZERO,
@@ -262,7 +262,7 @@ def _base_pay(ctx: _Ctx, name: str, b: Benefit) -> list[dict[str, Any]]:
         lead_zh = "按当前进度本月" if ctx.open else ""
         lead_en = "at the current pace, " if ctx.open else ""
         zh = f"{lead_zh}{tz} {yuan(amt)} 元"
-        en = f"{lead_en}{te} {yuan(amt)} 元"
+        en = f"{lead_en}{te} {yuan(amt)} yuan"
         nxt = next((t for t in b.tiers[i_proj + 1:]), None)
         next_amount = next_gap = None
         if nxt is not None:
@@ -275,7 +275,7 @@ def _base_pay(ctx: _Ctx, name: str, b: Benefit) -> list[dict[str, Any]]:
                 next_gap = max(as_decimal(nxt.min_fyc) - fyc, ZERO)
                 next_amount = as_decimal(nxt.amount)
                 zh += f"; 再做 {yuan(next_gap)} 元 FYC 可达 {yuan(next_amount)} 元档"
-                en += f"; {yuan(next_gap)} 元 more FYC reaches the {yuan(next_amount)} 元 tier"
+                en += f"; {yuan(next_gap)} yuan more FYC reaches the {yuan(next_amount)} yuan tier"
         rows.append(_row(ctx, name, b, a.agent_code, a.rank_code, a.org_code, basis=pfyc,
                          basis_now=fyc, rate=None, amount=amt, amount_now=amt_now, zh=zh, en=en,
                          next_amount=next_amount, next_gap=next_gap))
@@ -296,12 +296,12 @@ def _management(ctx: _Ctx, name: str, b: Benefit) -> list[dict[str, Any]]:
         g = groups[a.agent_code]
         pg = ctx.proj(g)
         zh = f"直辖组 FYC {yuan(money(pg))} 元 × {_pct(rate)}"
-        en = f"direct group FYC {yuan(money(pg))} 元 × {_pct(rate)}"
+        en = f"direct group FYC {yuan(money(pg))} yuan × {_pct(rate)}"
         gap = None
         if pg < bar:
             gap = bar - g
             zh += f"; 直辖组 FYC 未达 {yuan(bar)} 元, 不发放{tz}"
-            en += f"; below the {yuan(bar)} 元 group FYC bar: no {te}"
+            en += f"; below the {yuan(bar)} yuan group FYC bar: no {te}"
         rows.append(_row(ctx, name, b, a.agent_code, a.rank_code, a.org_code, basis=pg,
                          basis_now=g, rate=rate, amount=pg * rate if pg >= bar else ZERO,
                          amount_now=g * rate if g >= bar else ZERO, zh=zh, en=en,
@@ -339,11 +339,11 @@ def _breeding(ctx: _Ctx, name: str, b: Benefit) -> list[dict[str, Any]]:
         grp = groups[m]
         pg = ctx.proj(grp)
         zh = f"第 {int(g)} 代育成组 {m} 第 {year} 年: 组 FYC {yuan(money(pg))} 元 × {_pct(rate)}"
-        en = (f"generation {int(g)} group {m}, year {year}: group FYC {yuan(money(pg))} 元 × "
+        en = (f"generation {int(g)} group {m}, year {year}: group FYC {yuan(money(pg))} yuan × "
               f"{_pct(rate)}")
         if pg < bar:
             zh += f"; 组 FYC 未达 {yuan(bar)} 元, 不发放{tz}"
-            en += f"; below the {yuan(bar)} 元 group FYC bar: no {te}"
+            en += f"; below the {yuan(bar)} yuan group FYC bar: no {te}"
         rows.append(_row(ctx, name, b, anc, str(info.rank_code[anc]), str(info.org_code[anc]),
                          basis=pg, basis_now=grp, rate=rate,
                          amount=pg * rate if pg >= bar else ZERO,
@@ -395,11 +395,12 @@ def evaluate_income(ws: Workspace, law: BasicLaw, period: str, as_of: dt.date, *
 def rank_gain(ws: Workspace, law: BasicLaw, period: str, as_of: dt.date, *,
               snap: compiler.Snapshot | None = None,
               current: pd.DataFrame | None = None,
-              agents: set[str] | None = None) -> pd.DataFrame:
+              agents: set[str] | None = None, envs: Envs | None = None) -> pd.DataFrame:
     """Per agent in force: the monthly benefits (projected ``amount``) at the current rank and at
     the next rank of the ladder on the same production, and the gain (agent_code, rank_code,
     next_rank, current, at_next, gain). Agents at the top of the ladder have no row.
-    ``agents``: these agents only (one agent's home asks for its own row)."""
+    ``agents``: these agents only (one agent's home asks for its own row). ``envs``: windows
+    already computed with ``current`` (see :func:`evaluate_income`)."""
     snap = snap or compiler.Snapshot.open(ws)
     per = parse_period(period, engine.basis(ws))
     day = min(as_of, per.end)
@@ -410,7 +411,7 @@ def rank_gain(ws: Workspace, law: BasicLaw, period: str, as_of: dt.date, *,
     cols = ["agent_code", "rank_code", "next_rank", "current", "at_next", "gain"]
     if not up or not law.benefits:
         return pd.DataFrame(columns=cols)
-    envs: Envs = {}
+    envs = {} if envs is None else envs
     now = (current if current is not None
            else evaluate_income(ws, law, period, as_of, snap=snap, envs=envs, agents=agents))
     nxt = evaluate_income(ws, law, period, as_of, snap=snap, rank_of=up, envs=envs,

@@ -240,4 +240,44 @@ def rank_gains(ws: Workspace, actor: Actor, as_of: dt.date | None = None,
     return g[g.agent_code.isin(keep)].reset_index(drop=True)
 
 
-__all__ = ["IncomeRun", "closed", "list_income", "rank_gains", "run_income", "write_xlsx"]
+def agent_benefits(ws: Workspace, actor: Actor, code: str,
+                   as_of: dt.date | None = None) -> dict[str, Any] | None:
+    """One agent's benefits of the month containing ``as_of``, computed live for that agent only:
+    ``benefits`` (item, titles, amount at the current pace, status, notes) and the gain of the next
+    rank (``next_rank``, ``gain``; None at the top of the ladder). None without benefit rules or
+    when the agent is outside the actor's scope (one answer for both: nothing is named)."""
+    actor.require("view_assessment")
+    as_of = as_of or dt.date.today()
+    if not rules_path(ws).exists():
+        return None
+    law = load_law(ws)
+    if not law.benefits:
+        return None
+    a = table("agents")
+    with ws.require_ready().connect() as conn:
+        scope = scope_for(conn, actor)
+        seen = conn.execute(select(a.c.agent_code).where(
+            a.c.agent_code == code, scope.agent_filter(a.c.agent_code))).scalar_one_or_none()
+    if seen is None:
+        return None
+    y, m = engine.basis(ws).month_of(as_of)
+    period = f"{y:04d}-{m:02d}"
+    envs: income.Envs = {}
+    items = income.evaluate_income(ws, law, period, as_of, envs=envs, agents={code})
+    gain = income.rank_gain(ws, law, period, as_of, current=items, agents={code}, envs=envs)
+    out: list[dict[str, Any]] = []
+    for r in items.itertuples(index=False):
+        b = law.benefits[r.item]
+        kz, ke = config.BENEFIT_KINDS[b.kind]
+        out.append({"item": r.item, "kind": r.kind, "source": r.source or None,
+                    "title_zh": b.title or kz, "title_en": b.title_en or ke,
+                    "amount": r.amount, "status": r.status,
+                    "note_zh": r.note_zh, "note_en": r.note_en})
+    row = gain.iloc[0] if not gain.empty else None
+    return {"period": period, "benefits": out,
+            "next_rank": None if row is None else row.next_rank,
+            "gain": None if row is None else row.gain}
+
+
+__all__ = ["IncomeRun", "agent_benefits", "closed", "list_income", "rank_gains", "run_income",
+           "write_xlsx"]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from zhuizong.access.actor import SYSTEM, Actor
 from zhuizong.basiclaw import service as bl_service
-from zhuizong.basiclaw.income_service import rank_gains
+from zhuizong.basiclaw.income_service import agent_benefits
 from zhuizong.campaigns import service as campaigns_service
 from zhuizong.errors import ZhuizongError
 from zhuizong.services.activity import recent_activity
@@ -190,19 +190,22 @@ def _basic_law_gap(ws: Workspace, actor: Actor, code: str) -> list[dict[str, Any
 
 
 def _rank_gain(ws: Workspace, actor: Actor, code: str, on: dt.date) -> dict[str, Any] | None:
-    """晋升后每月多 X 元 for the agent (None: no benefit rules, top of the ladder, no right)."""
+    """The agent's benefits this month (``benefits``: items at the current pace) and 晋升后每月多
+    X 元 (``next_rank``, ``next_rank_name``, ``gain``; None at the top of the ladder); None
+    without benefit rules or without the right to see them."""
     reader = _own(actor, code)
     if reader is None:
         return None
-    g = rank_gains(ws, reader, on, {code})
-    if g.empty:
+    b = agent_benefits(ws, reader, code, on)
+    if b is None:
         return None
-    row = g.iloc[0]
-    ranks = Base.metadata.tables["ranks"]
-    with ws.require_ready().connect() as conn:
-        name = conn.execute(select(ranks.c.rank_name)
-                            .where(ranks.c.rank_code == row.next_rank)).scalar_one_or_none()
-    return {"next_rank": row.next_rank, "next_rank_name": name or row.next_rank, "gain": row.gain}
+    name = None
+    if b["next_rank"] is not None:
+        ranks = Base.metadata.tables["ranks"]
+        with ws.require_ready().connect() as conn:
+            name = conn.execute(select(ranks.c.rank_name)
+                                .where(ranks.c.rank_code == b["next_rank"])).scalar_one_or_none()
+    return {**b, "next_rank_name": name or b["next_rank"]}
 
 
 def my_rank_gain(ws: Workspace, actor: Actor, *, through: dt.date | None = None

@@ -423,6 +423,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "my_bl_met": ("已达标", "met"),
     "my_rank_gain": ("晋升为{rank}后每月多 {gain} 元 (按本月业绩)",
                      "at {rank}: {gain} yuan more a month (on this month's production)"),
+    "my_benefits": ("本月利益", "This month's benefits"),
+    "my_benefit_projected": ("按当前进度预计", "at the current pace"),
     "my_no_basic_law": ("暂无考核结果。", "No assessment results yet."),
     "my_write_log": ("填写今日工作日志", "Write today's work log"),
     "track_status.open": ("待跟进", "open"),
