@@ -438,3 +438,21 @@ def test_income_is_scoped_and_exported(agency: Workspace, tmp_path: Path) -> Non
     by_key = {(r[0], r[4], r[6] or ""): r[10] for r in rows[1:]}
     for i in whole["items"]:
         assert by_key[(i["agent_code"], i["item"], i["source"] or "")] == pytest.approx(i["amount"])
+
+
+def test_income_table_in_one_language(agency: Workspace, tmp_path: Path) -> None:
+    """The table of ``assess income`` is worded in ``--lang`` only: Chinese by default, English
+    complete (names of people stay as they are)."""
+    rules = _law_file(tmp_path)
+    code, zh, err = run_cli("assess", "income", "--period", "2026-06", "--date", "2026-06-15",
+                            "--rules", str(rules))
+    assert code == 0, err
+    assert "收入明细" in zh and "底薪" in zh and "按当前进度预计" in zh
+    for word in ("income", "agent", "amount", "projected", "stored"):
+        assert word not in zh, word
+    code, en, err = run_cli("--lang", "en", "assess", "income", "--period", "2026-06", "--date",
+                            "2026-06-15", "--rules", str(rules))
+    assert code == 0, err
+    assert "income items" in en and "base pay" in en and "projected" in en
+    for word in ("收入", "底薪", "元", "按当前进度", "窗口"):
+        assert word not in en, word

@@ -186,30 +186,38 @@ def assess_income(
     if fmt == "xlsx":
         path = out or Path(f"income-{res.period}.xlsx")
         write_xlsx(rows, path)
-        output.console.print(f"已写入 / written: {path} ({len(rows)})", highlight=False)
+        output.console.print(output.tr(f"已写入 {path} ({len(rows)} 项)",
+                                       f"written: {path} ({len(rows)} items)"), highlight=False)
         return
-    state = ("已冻结, 返回已存结果 / frozen: stored items returned" if res.frozen and res.closed
-             else "已存结果 / stored items" if res.frozen else
-             "窗口已结束, 已冻结 / closed: items frozen" if res.closed else
-             "窗口未结束, 按当前进度预计 / open: projected at the current pace")
-    output.console.print(f"收入 income {res.period} (截至 as of {res.as_of}, {res.rules_name}): "
-                         f"{state}", highlight=False)
+    tr = output.tr
+    state = (tr("已冻结, 返回已存结果", "frozen: stored items returned") if res.frozen and res.closed
+             else tr("已存结果", "stored items") if res.frozen else
+             tr("窗口已结束, 已冻结", "closed: items frozen") if res.closed else
+             tr("窗口未结束, 按当前进度预计", "open: projected at the current pace"))
+    output.console.print(tr(f"收入 {res.period} (截至 {res.as_of}, {res.rules_name}): {state}",
+                            f"income {res.period} (as of {res.as_of}, {res.rules_name}): {state}"),
+                         highlight=False)
     if res.rules_changed:
-        output.console.print("注意: 规则文件在冻结后已修改; 需重算请由管理员使用 --recompute / "
-                             "note: the rule file changed since the items were frozen",
-                             highlight=False)
+        output.console.print(tr("注意: 规则文件在冻结后已修改; 需重算请由管理员使用 --recompute",
+                                "note: the rule file changed since the items were frozen; an "
+                                "administrator may --recompute"), highlight=False)
 
     def amt(v: Any) -> str:
         return "" if v is None else f"{v:,.2f}"
 
+    en = output.LANG == "en"
     table = [[f"{r['agent_name']} {r['agent_code']}", r["rank_code"],
-              f"{r['kind_zh']} {r['item']}" + (f" ← {r['source']}" if r["source"] else ""),
+              (r["kind"].replace("_", " ") if en else r["kind_zh"]) + f" {r['item']}"
+              + (f" ← {r['source']}" if r["source"] else ""),
               amt(r["basis"]), "" if r["rate"] is None else f"{r['rate'] * 100:g}%",
-              amt(r["amount"]) + ("" if r["status"] == "final" else " *"), r["note_zh"]]
+              amt(r["amount"]) + ("" if r["status"] == "final" else " *"),
+              r["note_en"] if en else r["note_zh"]]
              for r in rows]
-    output.console.print(output.table(f"收入明细 income items {res.period} ({len(rows)})",
-                                      ["人员 agent", "职级 rank", "项目 item", "基数 basis",
-                                       "比例 rate", "金额 amount (元)", "说明 note"], table))
+    output.console.print(output.table(
+        tr(f"收入明细 {res.period} ({len(rows)} 项)", f"income items {res.period} ({len(rows)})"),
+        [tr("人员", "agent"), tr("职级", "rank"), tr("项目", "item"), tr("基数", "basis"),
+         tr("比例", "rate"), tr("金额 (元)", "amount (yuan)"), tr("说明", "note")], table))
     if any(r["status"] != "final" for r in rows):
-        output.console.print("* 窗口未结束: 金额按当前进度预计 / window still open: amounts "
-                             "projected at the current pace", highlight=False)
+        output.console.print(tr("* 窗口未结束: 金额按当前进度预计",
+                                "* window still open: amounts projected at the current pace"),
+                             highlight=False)
