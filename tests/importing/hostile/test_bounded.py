@@ -22,6 +22,7 @@ from tests.importing.hostile.test_files import (
     _append_rows,
     _cells,
     _dimension,
+    _with_shared_strings,
 )
 from tests.kpi_cli.builders import run_cli
 from zhuizong.importing import reader
@@ -74,6 +75,26 @@ def test_the_same_workbook_is_read_without_the_hostile_part(tmp_path: Path,
     raw = reader.read_file(path, KINDS["agents"], ImportSettings())
     assert cells_read == ["agents"] and len(raw) == 1
     assert raw.columns[1].to_pylist() == [AGENT_ROWS[1][1]]
+
+
+def test_shared_strings_refused_before_the_workbook_is_opened(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openpyxl
+
+    opened: list[Path] = []
+    real = openpyxl.load_workbook
+    monkeypatch.setattr(openpyxl, "load_workbook",
+                        lambda p, *a, **k: opened.append(p) or real(p, *a, **k))
+    path = tmp_path / "strings.xlsx"
+    path.write_bytes(_with_shared_strings(_agents_sheet(lambda x: x), 50_000))
+    with pytest.raises(reader.ReadRejected) as exc:
+        reader.read_file(path, KINDS["agents"], ImportSettings())
+    assert "holds 50,000 strings for 10 cells" in exc.value.errors[0].reason_en
+    assert opened == []
+    # at the limit (two strings a cell + the slack) the workbook is opened and read
+    path.write_bytes(_with_shared_strings(_agents_sheet(lambda x: x), 2 * 10 + 10_000))
+    assert len(reader.read_file(path, KINDS["agents"], ImportSettings())) == 1
+    assert opened == [path]
 
 
 @pytest.mark.parametrize("name", ["declared_a1_xfd1048576", "row_900_billion"])

@@ -8,6 +8,7 @@ and nothing stored; a committed file stores the values stated.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -109,6 +110,33 @@ def _agents_sheet(change: Callable[[bytes], bytes]) -> bytes:
     return _patch_sheet(_xlsx([("agents", AGENT_ROWS, "visible")]), change)
 
 
+def _with_shared_strings(data: bytes, n: int, sheet_rows: bytes = b"") -> bytes:
+    """``data`` (an XLSX) with a shared-string table of ``n`` strings (none used unless
+    ``sheet_rows`` use them) and ``sheet_rows`` added to its first sheet."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                body = body.replace(b"</Relationships>", (
+                    b'<Relationship Id="rIdSST" Type="http://schemas.openxmlformats.org/'
+                    b'officeDocument/2006/relationships/sharedStrings" '
+                    b'Target="sharedStrings.xml"/></Relationships>'))
+            elif info.filename == "[Content_Types].xml":
+                body = body.replace(b"</Types>", (
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'))
+            elif info.filename == "xl/worksheets/sheet1.xml" and sheet_rows:
+                body = body.replace(b"</sheetData>", sheet_rows + b"</sheetData>", 1)
+            dst.writestr(info.filename, body)
+        dst.writestr("xl/sharedStrings.xml", (
+            b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
+            b'spreadsheetml/2006/main" count="%d" uniqueCount="%d">' % (n, n)
+            + b"".join(b"<si><t>%07d</t></si>" % k for k in range(n)) + b"</sst>"))
+    return out.getvalue()
+
+
 @dataclass(frozen=True)
 class FileCase:
     name: str
@@ -207,6 +235,18 @@ FILE_CASES: tuple[FileCase, ...] = (
                                                b'<c r="AMJ2" s="0"/></row></sheetData>', 1)),
              suffix=".xlsx", counts=(1, 0, 0),
              stored=(("agents", {"agent_code": "N001"}, {"agent_name": "可见表"}),)),
+    FileCase("shared_strings_far_beyond_the_cells", "agents",
+             _with_shared_strings(_xlsx([("agents", AGENT_ROWS, "visible")]), 200_000),
+             suffix=".xlsx", errors=((0, "", "holds 200,000 strings for 10 cells"),)),
+    FileCase("shared_strings_used_by_the_cells", "agents",
+             _with_shared_strings(_xlsx([("agents", AGENT_ROWS, "visible")]), 3,
+                                  b'<row r="3"><c r="A3" t="s"><v>0</v></c><c r="B3" t="s"><v>1</v>'
+                                  b'</c><c r="C3"><v>46027</v></c><c r="D3" t="inlineStr"><is><t>'
+                                  b'T011</t></is></c><c r="E3" t="inlineStr"><is><t>AG</t></is>'
+                                  b'</c></row>'),
+             suffix=".xlsx", counts=(2, 0, 0),
+             stored=(("agents", {"agent_code": "0000000"}, {"agent_name": "0000001",
+                                                            "hire_date": dt.date(2026, 1, 5)}),)),
     FileCase("truncated_sheet_xml", "agents",
              _patch_sheet(_xlsx([("agents", AGENT_ROWS, "visible")]), _truncate),
              suffix=".xlsx", errors=((0, "", "corrupt"),)),
