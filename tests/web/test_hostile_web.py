@@ -489,3 +489,40 @@ def test_kpi_without_org_names_no_root_outside_the_scope(world: World,
             for w in webs.values():
                 w.client.close()
             ws.engine.dispose()
+
+
+# --- a database that cannot take the write ----------------------------------------------------
+
+
+@pytest.mark.parametrize("message, status, words", [
+    ("database or disk is full", 507, ("磁盘已满", "the disk is full")),
+    ("attempt to write a readonly database", 503, ("数据库只读", "the database is read-only")),
+])
+def test_full_or_read_only_database_is_a_clean_answer(world: World, message: str, status: int,
+                                                      words: tuple[str, str]) -> None:
+    """A tracking record written on a full disk or a read-only database: the page and the API
+    say so (not a bare 500), and nothing is stored."""
+    import sqlite3
+
+    from sqlalchemy import Engine, event
+
+    def refuse(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            raise sqlite3.OperationalError(message)
+
+    item = next(x["id"] for x in world.items if x["subject_code"] == "R1")
+    s = world.webs["s"]
+    before = _count(world.ws, "track_records")
+    event.listen(Engine, "before_cursor_execute", refuse)
+    try:
+        page = s.post(f"/tracking/{item}/record",
+                      data={"method": "phone", "outcome": "contacted", "finding": "满盘"})
+        api = s.post(f"/api/v1/tracking/items/{item}/records",
+                     json={"method": "phone", "outcome": "contacted", "finding": "满盘"})
+    finally:
+        event.remove(Engine, "before_cursor_execute", refuse)
+    assert page.status_code == status, (page.status_code, page.text[:300])
+    assert words[0] in page.text and "<html" in page.text and "Traceback" not in page.text
+    assert api.status_code == status and api.json()["detail"].startswith(words[1]), api.text
+    assert words[0] in api.json()["detail_zh"]
+    assert _count(world.ws, "track_records") == before

@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -106,6 +107,28 @@ def ids_in_range(request: Request) -> None:
     for name, value in request.path_params.items():
         if name.endswith("_id") and isinstance(value, str) and value.isdigit() and int(value) >= MAX_ID:
             raise NotFound(f"找不到 {value}", f"{value} not found")
+
+
+#: what a driver says when the disk is full / the database cannot be written (as the CLI's
+#: ``cli.main._DISK_FULL_WORDS`` / ``_READ_ONLY_WORDS``: SQLite and PostgreSQL messages)
+_FULL_WORDS = ("database or disk is full", "no space left on device", "disk full", "could not extend file")
+_READ_ONLY_WORDS = ("attempt to write a readonly database", "read-only transaction",
+                    "read-only file system", "readonly database")
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """"full", "read_only" or None for a database error (its chain of causes included)."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        text = str(e).lower()
+        if any(w in text for w in _FULL_WORDS):
+            return "full"
+        if any(w in text for w in _READ_ONLY_WORDS):
+            return "read_only"
+        e = e.__cause__ or e.__context__ or getattr(e, "orig", None)
+    return None
 
 
 def _safe_next(path: str | None) -> str:
@@ -290,6 +313,18 @@ def create_app(ws: Workspace) -> FastAPI:
     @app.exception_handler(ZhuizongError)
     async def _bad_request(request: Request, exc: ZhuizongError) -> Response:
         return error_page(request, 400, exc.zh, exc.en)
+
+    @app.exception_handler(DBAPIError)
+    async def _storage(request: Request, exc: DBAPIError) -> Response:
+        # a database that cannot take the write (the transaction was rolled back: nothing saved)
+        kind = storage_problem(exc)
+        if kind == "full":
+            return error_page(request, 507, "磁盘已满, 未保存任何更改: 请联系管理员释放空间",
+                              "the disk is full: nothing was saved; ask the administrator to free space")
+        if kind == "read_only":
+            return error_page(request, 503, "数据库只读, 未保存任何更改",
+                              "the database is read-only: nothing was saved")
+        raise exc
 
     @app.exception_handler(404)
     async def _404(request: Request, exc: Exception) -> Response:
