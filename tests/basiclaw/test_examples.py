@@ -81,7 +81,7 @@ def test_ladder_example(workspace: Workspace, tmp_path: Path) -> None:
     assert (ok["outcome"], ok["target_rank"], ok["gap_zh"]) == ("convert", "A1", "")
     assert r["T_FYC", "T_convert"]["outcome"] == "extra_period"
     assert r["T_FYC", "T_convert"]["gap_zh"] == "差 200 元 FYC"
-    assert r["T_FYC", "T_convert"]["gap_en"] == "200 元 FYC short"
+    assert r["T_FYC", "T_convert"]["gap_en"] == "200 yuan FYC short"
     c = _crit(r["T_FYC", "T_convert"], "fyc")
     assert (c["actual"], c["threshold"], c["gap"], c["met"]) == (1000.0, 1200.0, 200.0, False)
     assert r["T_CASE", "T_convert"]["gap_zh"] == "差 1 件新契约"

@@ -456,3 +456,21 @@ def test_income_table_in_one_language(agency: Workspace, tmp_path: Path) -> None
     assert "income items" in en and "base pay" in en and "projected" in en
     for word in ("收入", "底薪", "元", "按当前进度", "窗口"):
         assert word not in en, word
+
+
+def test_assessment_tables_in_one_language(agency: Workspace, tmp_path: Path) -> None:
+    """``assess run`` and ``assess list`` print in ``--lang`` only: English names the metric and
+    the outcome (not the rule file's Chinese label or 元), Chinese has no English words."""
+    rules = _law_file(tmp_path)
+    (agency.home / "basic_law.toml").write_text(rules.read_text("utf-8"), "utf-8")
+    code, en, err = run_cli("--lang", "en", "assess", "run", "--period", "2026-06", "--date",
+                            "2026-06-15", "--limit", "50")
+    assert code == 0, err
+    assert "outcomes" in en and "results (first" in en and "FYC" in en
+    for word in ("考核", "结果", "元", "窗口", "维持", "晋升"):
+        assert word not in en, word
+    code, zh, err = run_cli("assess", "list", "--period", "2026-06")
+    assert code == 0, err
+    assert "考核结果" in zh and "差" in zh
+    for word in ("results", "outcome", "short", "agent ", "window"):
+        assert word not in zh, word

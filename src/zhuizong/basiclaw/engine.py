@@ -382,7 +382,8 @@ def gap_texts(metric: str, label: str, gap: float | Decimal) -> tuple[str, str]:
     ``Decimal`` gap; a count is rounded up)."""
     md = METRICS[metric]
     name_zh = label or md.noun_zh or md.zh
-    name_en = label or md.en
+    # a rule file's label is the insurer's own (Chinese) wording: English screens name the metric
+    name_en = md.en
     if md.unit == "rate":  # percentage points, an exact gap rounded up to 0.1 (never "差 0.0")
         pts = (f"{(gap * 100).quantize(Decimal('0.1'), rounding=ROUND_CEILING)}"
                if isinstance(gap, Decimal) else f"{gap * 100:.1f}")
@@ -391,7 +392,7 @@ def gap_texts(metric: str, label: str, gap: float | Decimal) -> tuple[str, str]:
         n = math.ceil(gap) if isinstance(gap, Decimal) else math.ceil(gap - 1e-9)
         return f"差 {n:,} {md.unit_zh}{name_zh}", f"{n:,} {name_en} short"
     amount = _num(gap, "money")
-    return f"差 {amount} 元 {name_zh}", f"{amount} 元 {name_en} short"
+    return f"差 {amount} 元 {name_zh}", f"{amount} yuan {name_en} short"
 
 
 def _floats(values: Any) -> np.ndarray:

@@ -37,23 +37,31 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def _print_rows(title: str, rows: list[dict[str, Any]]) -> None:
+    from zhuizong.basiclaw.config import METRICS
+
     def crit(c: dict[str, Any]) -> str:
         mark = "✓" if c["met"] else "✗"
+        m = METRICS.get(c.get("metric", ""))
+        name = m.en if (output.LANG == "en" and m is not None) else c["criterion"]
         proj = "" if c["projection"] == c["actual"] else f" →{c['projection']:,.0f}"
-        return f"{mark}{c['criterion']} {c['actual']:,.2f}/{c['threshold']:,.2f}{proj}" \
-            if c["actual"] is not None and c["threshold"] is not None else f"{mark}{c['criterion']}"
+        return f"{mark}{name} {c['actual']:,.2f}/{c['threshold']:,.2f}{proj}" \
+            if c["actual"] is not None and c["threshold"] is not None else f"{mark}{name}"
 
+    en, tr = output.LANG == "en", output.tr
     table = [[f"{r['agent_name']} {r['agent_code']}", r["org_code"], r["rank_code"], r["rule"],
-              f"{r['outcome_zh']} {r['outcome']}" + ("" if r["status"] == "final" else " *"),
-              r["target_rank"] or "", "; ".join(crit(c) for c in r["criteria"]), r["gap_zh"]]
+              (r["outcome"].replace("_", " ") if en else r["outcome_zh"])
+              + ("" if r["status"] == "final" else " *"),
+              r["target_rank"] or "", "; ".join(crit(c) for c in r["criteria"]),
+              (r.get("gap_en") or "") if en else r["gap_zh"]]
              for r in rows]
-    output.console.print(output.table(title, ["人员 agent", "机构 org", "职级 rank", "规则 rule",
-                                              "结果 outcome", "目标 target", "指标 criteria",
-                                              "差距 gap"], table))
+    output.console.print(output.table(title, [tr("人员", "agent"), tr("机构", "org"),
+                                              tr("职级", "rank"), tr("规则", "rule"),
+                                              tr("结果", "outcome"), tr("目标", "target"),
+                                              tr("指标", "criteria"), tr("差距", "gap")], table))
     if any(r["status"] != "final" for r in rows):
-        output.console.print("* 考核窗口未结束: 结果为临时结果, 预计值 (→) 按当前进度线性推算 / "
-                             "window still open: provisional, → = projection at the current pace",
-                             highlight=False)
+        output.console.print(tr("* 考核窗口未结束: 结果为临时结果, 预计值 (→) 按当前进度线性推算",
+                                "* window still open: provisional, → = projection at the current "
+                                "pace"), highlight=False)
 
 
 @assess_app.command("run")
@@ -67,7 +75,7 @@ def assess_run(
     fmt: Annotated[str, output.format_option("table", "json")] = "table",
 ) -> None:
     """Assess every agent under the rules of their rank; store (closed windows: freeze). 运行考核."""
-    from zhuizong.basiclaw.service import ListQuery, list_results, run_assessment
+    from zhuizong.basiclaw.service import OUTCOME_ZH, ListQuery, list_results, run_assessment
 
     ws, actor = _ctx()
     res = run_assessment(ws, actor, period, as_of=_date(date), rules=rules, recompute=recompute)
@@ -76,20 +84,27 @@ def assess_run(
     if fmt == "json":
         output.print_json({"run": res.as_dict(), "results": rows})
         return
-    state = ("已冻结, 返回已存结果 / frozen: stored results returned" if res.frozen else
-             "窗口已结束, 结果已冻结 / closed: results frozen" if res.closed else
-             "窗口未结束, 临时结果 / open: provisional results")
-    output.console.print(f"考核 assessment {res.period} (截至 as of {res.as_of}, run #{res.run_id}, "
-                         f"{res.rules_name}): {state}; {res.seconds:.1f} s", highlight=False)
+    tr = output.tr
+    state = (tr("已冻结, 返回已存结果", "frozen: stored results returned") if res.frozen else
+             tr("窗口已结束, 结果已冻结", "closed: results frozen") if res.closed else
+             tr("窗口未结束, 临时结果", "open: provisional results"))
+    output.console.print(tr(f"考核 {res.period} (截至 {res.as_of}, 第 {res.run_id} 次运行, "
+                            f"{res.rules_name}): {state}; {res.seconds:.1f} 秒",
+                            f"assessment {res.period} (as of {res.as_of}, run #{res.run_id}, "
+                            f"{res.rules_name}): {state}; {res.seconds:.1f} s"), highlight=False)
     if res.rules_changed:
-        output.console.print("注意: 规则文件在冻结后已修改; 需重算请由管理员使用 --recompute / "
-                             "note: the rule file changed since the results were frozen",
-                             highlight=False)
-    summary = [[rule, ", ".join(f"{k} {v}" for k, v in sorted(c.items()))]
+        output.console.print(tr("注意: 规则文件在冻结后已修改; 需重算请由管理员使用 --recompute",
+                                "note: the rule file changed since the results were frozen; an "
+                                "administrator may --recompute"), highlight=False)
+    def word(k: str) -> str:
+        return k.replace("_", " ") if output.LANG == "en" else OUTCOME_ZH.get(k, k)
+
+    summary = [[rule, ", ".join(f"{word(k)} {v}" for k, v in sorted(c.items()))]
                for rule, c in sorted(res.counts.items())]
-    output.console.print(output.table("结果汇总 outcomes", ["规则 rule", "人数 agents"], summary))
+    output.console.print(output.table(tr("结果汇总", "outcomes"), [tr("规则", "rule"),
+                                                                tr("人数", "agents")], summary))
     if rows and limit:
-        _print_rows(f"考核结果 results (前 {len(rows)} 条 / first {len(rows)})", rows)
+        _print_rows(tr(f"考核结果 (前 {len(rows)} 条)", f"results (first {len(rows)})"), rows)
 
 
 @assess_app.command("list")
@@ -116,9 +131,11 @@ def assess_list(
     if fmt == "xlsx":
         path = out or Path(f"assessment-{period}.xlsx")
         write_xlsx(rows, path)
-        output.console.print(f"已写入 / written: {path} ({len(rows)})", highlight=False)
+        output.console.print(output.tr(f"已写入 {path} ({len(rows)} 条)",
+                                       f"written: {path} ({len(rows)})"), highlight=False)
         return
-    _print_rows(f"考核结果 results {period} ({len(rows)})", rows)
+    _print_rows(output.tr(f"考核结果 {period} ({len(rows)} 条)", f"results {period} ({len(rows)})"),
+                rows)
 
 
 @assess_app.command("apply")
@@ -140,15 +157,19 @@ def assess_apply(
     if fmt == "json":
         output.print_json(res.as_dict())
         return
-    rows = [[c["agent_code"], c["rule"], f"{c['outcome_zh']} {c['outcome']}", c["from_rank"],
+    en, tr = output.LANG == "en", output.tr
+    rows = [[c["agent_code"], c["rule"],
+             c["outcome"].replace("_", " ") if en else c["outcome_zh"], c["from_rank"],
              c["to_rank"] or "—", c["event_type"], c["event_date"]] for c in res.changes]
-    verb = {"dry_run": "预演, 未写入 / dry run, nothing written",
-            "committed": f"已写入人员异动 / written as agent_events (batch {res.batch_id})",
-            "already_imported": "已执行过 / already applied",
-            "nothing": "没有待执行的结果 / nothing to apply"}[res.status]
-    output.console.print(output.table(f"考核执行 apply {res.period}: {verb}",
-                                      ["工号 agent", "规则 rule", "结果 outcome", "原职级 from",
-                                       "新职级 to", "异动 event", "生效日 date"], rows))
+    verb = {"dry_run": tr("预演, 未写入", "dry run, nothing written"),
+            "committed": tr(f"已写入人员异动 (批次 {res.batch_id})",
+                            f"written as agent_events (batch {res.batch_id})"),
+            "already_imported": tr("已执行过", "already applied"),
+            "nothing": tr("没有待执行的结果", "nothing to apply")}[res.status]
+    output.console.print(output.table(
+        tr(f"考核执行 {res.period}: {verb}", f"apply {res.period}: {verb}"),
+        [tr("工号", "agent"), tr("规则", "rule"), tr("结果", "outcome"), tr("原职级", "from"),
+         tr("新职级", "to"), tr("异动", "event"), tr("生效日", "date")], rows))
 
 
 @assess_app.command("income")
