@@ -353,3 +353,23 @@ def test_read_only_database_is_a_clean_error(read_only_database: None, command: 
     code, out, err = run_cli(*command)
     _clean(code, out, err, "the database is read-only", want=EXIT_OS_ERROR)
     assert "disk is full" not in err  # says what it is
+
+
+# --- ids beyond 64 bits ------------------------------------------------------------------------
+
+BIG = "9" * 23
+
+
+@pytest.mark.parametrize("command, words", [
+    (("track", "show", BIG), "tracking item"),
+    (("track", "record", BIG, "--method", "phone", "--outcome", "contacted"), "tracking item"),
+    (("track", "close", BIG, "--reason", "x"), "tracking item"),
+    (("track", "reassign", BIG, "--to", "admin"), "tracking item"),
+    (("track", "snooze", BIG, "--until", "2027-01-01"), "tracking item"),
+    (("track", "raise", BIG, "--category", "other", "--note", "x"), "tracking item"),
+    (("track", "answer", BIG, "--note", "x"), "raise"),
+    (("track", "show", "0"), "tracking item"),
+], ids=lambda c: " ".join(c[:2]) if isinstance(c, tuple) else c)
+def test_id_beyond_64_bits_is_not_found(loaded: Path, command: tuple[str, ...], words: str) -> None:
+    code, out, err = run_cli(*command)
+    _clean(code, out, err, f"{words} {command[2]} not found", want=4)

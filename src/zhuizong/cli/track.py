@@ -10,12 +10,31 @@ import typer
 
 from zhuizong.cli import output
 from zhuizong.cli.state import _actor, _ws
-from zhuizong.errors import ZhuizongError
+from zhuizong.errors import NotFound, ZhuizongError
 
 track_app = typer.Typer(help="Daily tracking (追踪): items, records, digests. 每日追踪.", no_args_is_help=True)
 
 DateOpt = Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")]
 FormatOpt = Annotated[str, output.format_option("table", "json")]
+#: ids are 64-bit in both databases: a larger number names nothing (SQLite refused it with an
+#: OverflowError traceback)
+MAX_ID = 2**62
+
+
+def _item_id(value: int) -> int:
+    if not 0 < value < MAX_ID:
+        raise NotFound(f"找不到追踪事项 {value}", f"tracking item {value} not found")
+    return value
+
+
+def _raise_id(value: int) -> int:
+    if not 0 < value < MAX_ID:
+        raise NotFound(f"找不到上报 {value}", f"raise {value} not found")
+    return value
+
+
+ItemId = Annotated[int, typer.Argument(callback=_item_id)]
+RaiseId = Annotated[int, typer.Argument(callback=_raise_id)]
 #: items per page of `track list` as a table (issue 16: a list never prints 1,115 rows at once)
 LIST_LIMIT = 50
 STATUS_ZH = {"open": "待跟进", "recorded": "已记录", "escalated": "已升级", "done": "已完成", "closed": "已关闭"}
@@ -107,7 +126,7 @@ def _page_footer(offset: int, shown: int, total: int) -> str:
 
 
 @track_app.command("show")
-def track_show(item_id: int, fmt: FormatOpt = "table") -> None:
+def track_show(item_id: ItemId, fmt: FormatOpt = "table") -> None:
     """One item with its reasons, records and history. 追踪事项详情."""
     from zhuizong.tracking.service import LINK_ZH, show_item
 
@@ -132,7 +151,7 @@ def track_show(item_id: int, fmt: FormatOpt = "table") -> None:
 
 @track_app.command("record")
 def track_record(
-    item_id: int,
+    item_id: ItemId,
     method: Annotated[str, typer.Option("--method", help="phone | wechat | face_to_face | accompany | other")],
     outcome: Annotated[str, typer.Option("--outcome", help="contacted | committed | resolved | no_answer | refused | other")],
     finding: Annotated[str | None, typer.Option("--finding", help="what was found 发现的情况")] = None,
@@ -158,7 +177,7 @@ def track_record(
 
 @track_app.command("close")
 def track_close(
-    item_id: int,
+    item_id: ItemId,
     reason: Annotated[str, typer.Option("--reason", help="why it is closed")],
     date: DateOpt = None,
     fmt: FormatOpt = "table",
@@ -176,7 +195,7 @@ def track_close(
 
 @track_app.command("reassign")
 def track_reassign(
-    item_id: int,
+    item_id: ItemId,
     to: Annotated[str, typer.Option("--to", help="username of the new owner (in your scope) 转派给")],
     date: DateOpt = None,
     fmt: FormatOpt = "table",
@@ -195,7 +214,7 @@ def track_reassign(
 
 @track_app.command("snooze")
 def track_snooze(
-    item_id: int,
+    item_id: ItemId,
     until: Annotated[str, typer.Option("--until", help="YYYY-MM-DD: out of the inbox until this day 暂缓到")],
     date: DateOpt = None,
     fmt: FormatOpt = "table",
@@ -315,7 +334,7 @@ def track_effectiveness(
 
 @track_app.command("raise")
 def track_raise(
-    item_id: int,
+    item_id: ItemId,
     category: Annotated[str, typer.Option(
         "--category", help="attitude 心态 | family 家庭 | complaint 客户投诉 | health 健康 | resource 需要支持 | other 其他")],
     note: Annotated[str, typer.Option("--note", help="what was found and what is needed 情况说明")],
@@ -357,7 +376,7 @@ def track_raises(
 
 @track_app.command("answer")
 def track_answer(
-    raise_id: int,
+    raise_id: RaiseId,
     note: Annotated[str, typer.Option("--note", help="the answer 回复")],
     date: DateOpt = None,
     fmt: FormatOpt = "table",
