@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from decimal import Decimal
+from typing import Any
 
 from tests.web.conftest import DEMO_PERIOD, DemoWeb
 from zhuizong.kpi.engine import KpiRequest
@@ -69,12 +70,24 @@ def test_drill_down_and_agents_behind_numbers(demo_web: DemoWeb) -> None:
     link = f"/agents?org={root}&amp;period={DEMO_PERIOD}&amp;filter=active"
     assert link in r.text
     active = Decimal(_cards(r.text)["active"])
-    r3 = c.get(html.unescape(link))
-    assert r3.status_code == 200
-    assert len(re.findall(r'<tr data-agent="', r3.text)) == int(active)
+    assert _listed(c, html.unescape(link)) == int(active)
     new = Decimal(_cards(r.text)["new_hires"])
-    r4 = c.get(f"/agents?org={root}&period={DEMO_PERIOD}&filter=new_hires")
-    assert len(re.findall(r'<tr data-agent="', r4.text)) == int(new)
+    assert _listed(c, f"/agents?org={root}&period={DEMO_PERIOD}&filter=new_hires") == int(new)
+
+
+def _listed(c: Any, url: str) -> int:
+    """Agents listed at ``url`` over all its pages (the list pages by 100), each once."""
+    seen: list[str] = []
+    while True:
+        r = c.get(url)
+        assert r.status_code == 200
+        seen += re.findall(r'<tr data-agent="([^"]+)"', r.text)
+        nxt = re.search(r'href="([^"]+&amp;page=\d+)">下一页', r.text)
+        if nxt is None:
+            break
+        url = html.unescape(nxt.group(1))
+    assert len(seen) == len(set(seen)), "an agent listed twice"
+    return len(seen)
 
 
 def test_scope_outside_is_404(demo_web: DemoWeb) -> None:
