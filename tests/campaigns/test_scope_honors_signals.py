@@ -47,7 +47,7 @@ def test_scope_honors_signals(workspace: Workspace, tmp_path: Path) -> None:
     f = campaign_file(tmp_path)
     assert json.loads(cli_ok("campaign", "define", str(f), "--format", "json"))["campaigns"] == [
         {"id": "nov", "status": "created"}]
-    assert "unchanged" in cli_ok("campaign", "define", str(f))
+    assert "未变" in cli_ok("campaign", "define", str(f))  # unchanged, in the output language
     bad = campaign_file(tmp_path, 'eligibility = { orgs = ["NOPE"] }', "bad.toml")
     code, _out, err = run_cli("campaign", "define", str(bad))
     assert code == 2 and "bad.toml" in err and "eligibility.orgs" in err and "NOPE" in err

@@ -160,9 +160,9 @@ def _agents_of(ws: Workspace, org: str) -> set[str]:
 
 def test_cli_build_and_kpi_read(demo_ws: Workspace) -> None:
     out = cli_ok("analytics", "build", "--date", "2026-05-20")
-    assert "results built" in out
+    assert "指标结果已生成" in out  # Chinese by default, one language (tests/cli/test_cli_one_language.py)
     again = cli_ok("analytics", "build", "--date", "2026-05-20")
-    assert "results current" in again  # nothing recomputed
+    assert "指标结果已是最新" in again  # nothing recomputed
     v = table("kpi_result_versions")
     with demo_ws.engine.connect() as conn:
         periods = json.loads(conn.execute(select(v.c.periods)).scalar_one())

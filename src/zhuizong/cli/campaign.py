@@ -19,6 +19,12 @@ from zhuizong.errors import ZhuizongError
 campaign_app = typer.Typer(help="Sales campaigns (方案): standings, close, honor rolls. 方案.", no_args_is_help=True)
 
 FormatOpt = Annotated[str, output.format_option("table", "json")]
+#: a campaign's phase in English (Chinese: ``phase_zh`` of the service, STATUS_ZH)
+PHASE_EN = {"upcoming": "upcoming", "running": "running", "grace": "free-look grace period",
+            "closable": "ready to close", "closed": "closed"}
+#: what ``campaign define`` did to each campaign
+DEFINED = {"created": ("已新建", "created"), "updated": ("已更新", "updated"),
+           "unchanged": ("未变", "unchanged")}
 
 
 def _ctx() -> tuple[Any, Any]:
@@ -91,7 +97,8 @@ def campaign_define(
         output.print_json({"campaigns": res})
         return
     for r in res:
-        output.console.print(f"{r['id']}: {r['status']}", highlight=False)
+        said = DEFINED.get(r["status"])
+        output.console.print(f"{r['id']}: {output.tr(*said) if said else r['status']}", highlight=False)
 
 
 @campaign_app.command("list")
@@ -100,6 +107,7 @@ def campaign_list(
     fmt: FormatOpt = "table",
 ) -> None:
     """Campaigns you may see, with their phase. 方案列表."""
+    from zhuizong.campaigns.config import MEASURES
     from zhuizong.campaigns.service import list_campaigns
 
     ws, actor = _ctx()
@@ -107,11 +115,17 @@ def campaign_list(
     if fmt == "json":
         output.print_json({"campaigns": items})
         return
-    rows = [[x["id"], x["name"], x["measure_zh"].split(" ")[0], f"{x['start']} ~ {x['end']}", str(x["grace_days"]),
-             x["phase_zh"], str(x["days_left"]), " / ".join(f"{t['name']} {t['threshold']:,g}" for t in x["tiers"])]
+    tr, en = output.tr, output.LANG == "en"
+    rows = [[x["id"], x["name"],
+             MEASURES[x["measure"]].en if en and x["measure"] in MEASURES else x["measure_zh"].split(" ")[0],
+             f"{x['start']} ~ {x['end']}", str(x["grace_days"]),
+             PHASE_EN.get(x["phase"], x["phase"]) if en else x["phase_zh"], str(x["days_left"]),
+             " / ".join(f"{t['name']} {t['threshold']:,g}" for t in x["tiers"])]
             for x in items]
-    output.console.print(output.table(f"方案 campaigns ({len(items)})",
-                                      ["ID", "名称", "指标", "期间", "观察天数", "状态", "剩余天数", "档位"], rows))
+    output.console.print(output.table(
+        tr(f"方案 ({len(items)})", f"campaigns ({len(items)})"),
+        ["ID", tr("名称", "name"), tr("指标", "measure"), tr("期间", "period"), tr("观察天数", "grace days"),
+         tr("状态", "phase"), tr("剩余天数", "days left"), tr("档位", "tiers")], rows))
 
 
 @campaign_app.command("standings")
@@ -135,27 +149,36 @@ def campaign_standings(
     if fmt == "xlsx":
         path = out or Path(f"campaign-{campaign_id}.xlsx")
         write_xlsx(st, path)
-        output.console.print(f"已写入 / written: {path}", highlight=False)
+        output.console.print(output.tr(f"已写入: {path}", f"written: {path}"), highlight=False)
         return
     if fmt != "table":
         raise ZhuizongError(f"无法识别的格式 {fmt}", f"unknown format {fmt}: use table, json or xlsx")
-    c = st.campaign
+    c, tr = st.campaign, output.tr
     money = MEASURES[c.measure].money
     w = st.window
-    head = (f"{c.name} ({c.id}) · {MEASURES[c.measure].zh} · {c.start} ~ {c.end} · 截至 {w.as_of}"
-            f"{' · 已结案 (冻结)' if st.frozen else f' · 剩余 {w.days_left} 天'} · 参与 {st.eligible:,} 人")
+    if output.LANG == "en":
+        head = (f"{c.name} ({c.id}) · {MEASURES[c.measure].en} · {c.start} ~ {c.end} · as of {w.as_of}"
+                f"{' · closed (frozen)' if st.frozen else f' · {w.days_left} days left'}"
+                f" · {st.eligible:,} eligible")
+    else:
+        head = (f"{c.name} ({c.id}) · {MEASURES[c.measure].zh} · {c.start} ~ {c.end} · 截至 {w.as_of}"
+                f"{' · 已结案 (冻结)' if st.frozen else f' · 剩余 {w.days_left} 天'} · 参与 {st.eligible:,} 人")
     rows = [[str(x.position), x.agent_code, x.agent_name, x.org_name or x.org_code, _num(x.value, money),
              str(x.cases), x.tier or "—", x.next_tier or "—", _num(x.gap, money),
              _num(x.projection, money), x.projected_tier or "—"]
             for x in st.rows.head(limit or 30).itertuples(index=False)]
-    output.console.print(output.table(head, ["名次", "工号", "姓名", "机构", "业绩", "件数", "已达档位",
-                                             "下一档", "差距", "预计", "预计档位"], rows))
+    output.console.print(output.table(head, [
+        tr("名次", "rank"), tr("工号", "code"), tr("姓名", "name"), tr("机构", "org"), tr("业绩", "result"),
+        tr("件数", "cases"), tr("已达档位", "tier reached"), tr("下一档", "next tier"), tr("差距", "gap"),
+        tr("预计", "projection"), tr("预计档位", "projected tier")], rows))
     for lv, tdf in st.teams.items():
         trows = [[str(x.position), x.org_code, x.org_name, _num(x.value, money), str(x.members),
                   str(x.achievers), _num(x.value_per_member, money)]
                  for x in tdf.head(limit or 30).itertuples(index=False)]
-        output.console.print(output.table(f"团队排名 team ranking ({lv})",
-                                          ["名次", "代码", "机构", "业绩", "人数", "达档人数", "人均"], trows))
+        output.console.print(output.table(
+            tr(f"团队排名 ({lv})", f"team ranking ({lv})"),
+            [tr("名次", "rank"), tr("代码", "code"), tr("机构", "org"), tr("业绩", "result"),
+             tr("人数", "members"), tr("达档人数", "achievers"), tr("人均", "per member")], trows))
 
 
 @campaign_app.command("close")
@@ -178,13 +201,18 @@ def campaign_close(
                            "winners": as_records(win[["position", "agent_code", "agent_name", "org_code",
                                                       "org_name", "value", "tier"]])})
         return
-    money = MEASURES[st.campaign.measure].money
-    output.console.print(
-        f"{'已结案' if changed else '此前已结案, 结果未变'} / {'closed' if changed else 'already closed, unchanged'}: "
-        f"{st.campaign.id} (结果截至 {st.window.as_of}, 参与 {st.eligible:,} 人, 达档 {len(win):,} 人)", highlight=False)
+    money, tr = MEASURES[st.campaign.measure].money, output.tr
+    cid, as_of = st.campaign.id, st.window.as_of
+    output.console.print(tr(
+        f"{'已结案' if changed else '此前已结案, 结果未变'}: {cid} "
+        f"(结果截至 {as_of}, 参与 {st.eligible:,} 人, 达档 {len(win):,} 人)",
+        f"{'closed' if changed else 'already closed, unchanged'}: {cid} "
+        f"(results as of {as_of}, {st.eligible:,} eligible, {len(win):,} reached a tier)"), highlight=False)
     rows = [[x.tier, str(x.position), x.agent_code, x.agent_name, x.org_name or x.org_code, _num(x.value, money)]
             for x in win.itertuples(index=False)]
-    output.console.print(output.table("获奖名单 winners", ["档位", "名次", "工号", "姓名", "机构", "业绩"], rows))
+    output.console.print(output.table(tr("获奖名单", "winners"), [
+        tr("档位", "tier"), tr("名次", "rank"), tr("工号", "code"), tr("姓名", "name"), tr("机构", "org"),
+        tr("业绩", "result")], rows))
 
 
 @campaign_app.command("honors")
@@ -205,4 +233,4 @@ def campaign_honors(
     path = out or Path(f"honors-{campaign_id}.{fmt}")
     build_honors(ws, actor, campaign_id, fmt, path, as_of=_date(as_of, "--as-of"), org_level=level,
                  font_file=font)
-    output.console.print(f"已写入 / written: {path}", highlight=False)
+    output.console.print(output.tr(f"已写入: {path}", f"written: {path}"), highlight=False)

@@ -78,10 +78,8 @@ def init() -> None:
     """Create the workspace and its database schema (runs migrations; safe to repeat). 初始化工作区."""
     ws = _ws()
     changed = ws.init()
-    output.console.print(
-        f"{'已初始化' if changed else '已是最新'} / {'initialised' if changed else 'up to date'}: "
-        f"{ws.home}  ({ws.db_display})", highlight=False
-    )
+    done = output.tr("已初始化", "initialised") if changed else output.tr("已是最新", "up to date")
+    output.console.print(f"{done}: {ws.home}  ({ws.db_display})", highlight=False)
 
 
 @app.command()
@@ -94,12 +92,17 @@ def status(fmt: FormatOpt = "table") -> None:
     if fmt == "json":
         output.print_json(st.__dict__)
         return
-    c = output.console
-    c.print(f"工作区 workspace: {st.home}", highlight=False)
-    c.print(f"数据库 database: {st.database} ({st.dialect}, schema {st.schema_revision})", highlight=False)
-    c.print(output.table("行数 / row counts", ["table", "rows"], [[k, f"{v:,}"] for k, v in st.row_counts.items()]))
+    c, tr = output.console, output.tr
+    c.print(tr(f"工作区: {st.home}", f"workspace: {st.home}"), highlight=False)
+    c.print(tr(f"数据库: {st.database} ({st.dialect}, 结构版本 {st.schema_revision})",
+               f"database: {st.database} ({st.dialect}, schema {st.schema_revision})"), highlight=False)
+    # table names and import kinds are the codes of the system of record (docs/configuration.md)
+    c.print(output.table(tr("行数", "row counts"), [tr("数据表", "table"), tr("行数", "rows")],
+                         [[k, f"{v:,}"] for k, v in st.row_counts.items()]))
     c.print(output.table(
-        "最近导入 / last imports", ["id", "kind", "file", "rows", "ins", "upd", "same", "by", "at"],
+        tr("最近导入", "last imports"),
+        ["ID", tr("类型", "kind"), tr("文件", "file"), tr("行数", "rows"), tr("新增", "inserted"),
+         tr("更新", "updated"), tr("未变", "unchanged"), tr("操作人", "by"), tr("时间", "at")],
         [[b["id"], b["kind"], b["file_name"], b["rows_total"], b["rows_inserted"], b["rows_updated"],
           b["rows_unchanged"], b["actor"], b["finished_at"].strftime("%Y-%m-%d %H:%M:%S")]
          for b in st.last_imports]))
@@ -170,7 +173,7 @@ def import_(
     before = last_batch_id(ws)
     try:
         with _progress() as prog:
-            task = prog.add_task(f"导入 {kind}", total=None)
+            task = prog.add_task(output.tr(f"导入 {kind}", f"importing {kind}"), total=None)
             result = import_file(ws, kind, file, dry_run=dry_run, actor=actor.username,
                                  progress=lambda done, total: prog.update(task, completed=done, total=total),
                                  encoding=encoding)
@@ -190,26 +193,38 @@ def import_(
 
 
 _STATUS_TEXT = {
-    "committed": "已导入 / committed",
-    "dry_run": "试运行, 未提交 / dry run, nothing committed",
-    "rejected": "已拒绝, 未导入任何行 / rejected, nothing imported",
-    "already_imported": "该文件已导入过, 未重复导入 / file already imported, not applied again",
+    "committed": ("已导入", "committed"),
+    "dry_run": ("试运行, 未提交", "dry run, nothing committed"),
+    "rejected": ("已拒绝, 未导入任何行", "rejected, nothing imported"),
+    "already_imported": ("该文件已导入过, 未重复导入", "file already imported, not applied again"),
 }
 
 
+def _column_label(kind: str, code: str) -> str:
+    """An import column's header in the output language (its code is the English header)."""
+    from zhuizong.importing.kinds import KINDS
+
+    spec = KINDS.get(kind)
+    label = next((c.zh for c in spec.columns if c.code == code), code) if spec else code
+    return output.tr(label, code)
+
+
 def _print_import(result: Any, errors_path: Path | None) -> None:
-    c = output.console
-    c.print(f"{result.kind} ← {result.file_name}: {_STATUS_TEXT[result.status]}", highlight=False)
+    c, tr = output.console, output.tr
+    c.print(f"{result.kind} ← {result.file_name}: {tr(*_STATUS_TEXT[result.status])}", highlight=False)
     if result.status != "rejected":
-        c.print(f"  行数 rows {result.rows_total:,} · 新增 inserted {result.inserted:,} · "
-                f"更新 updated {result.updated:,} · 未变 unchanged {result.unchanged:,} · "
-                f"{result.duration_s:.2f}s", highlight=False)
+        c.print(tr(f"  行数 {result.rows_total:,} · 新增 {result.inserted:,} · 更新 {result.updated:,} · "
+                   f"未变 {result.unchanged:,} · {result.duration_s:.2f} 秒",
+                   f"  rows {result.rows_total:,} · inserted {result.inserted:,} · "
+                   f"updated {result.updated:,} · unchanged {result.unchanged:,} · "
+                   f"{result.duration_s:.2f}s"), highlight=False)
         if result.source:
-            c.print(f"  读取 read as: {result.source}", highlight=False)
+            c.print(tr(f"  读取方式: {result.source}", f"  read as: {result.source}"), highlight=False)
         if result.preview:
             # the names as they would be stored: mojibake shows here, before a commit
             cols = [k for k in result.preview[0] if k != "row"]
-            c.print(output.table("名称预览 preview of names", ["行 row", *cols],
+            c.print(output.table(tr("名称预览", "preview of names"),
+                                 [tr("行", "row"), *(_column_label(result.kind, k) for k in cols)],
                                  [[p["row"], *(p[k] for k in cols)] for p in result.preview]))
         return
     shown = result.errors[:50]
@@ -252,9 +267,11 @@ def kpi(
     from zhuizong.kpi.service import format_value, kpi_report, to_csv, write_xlsx
 
     if list_:
+        # the code is what --metrics takes; name and formula in the output language
+        tr = output.tr
         output.console.print(output.table(
-            "指标 / metrics", ["code", "指标", "metric", "公式", "formula"],
-            [[m.code, m.zh, m.en, m.formula_zh, m.formula_en] for m in METRICS.values()]))
+            tr("指标", "metrics"), [tr("代码", "code"), tr("指标", "metric"), tr("公式", "formula")],
+            [[m.code, tr(m.zh, m.en), tr(m.formula_zh, m.formula_en)] for m in METRICS.values()]))
         return
     if fmt not in KPI_FORMATS:
         raise ZhuizongError(f"不支持的格式 {fmt!r}; 可用: {', '.join(KPI_FORMATS)}",
@@ -288,7 +305,7 @@ def kpi(
         if not out:
             raise ZhuizongError("xlsx 需要 --out 文件", "--format xlsx needs --out FILE")
         write_xlsx(result, out)
-        output.console.print(f"已写入 written: {out}", highlight=False)
+        output.console.print(output.tr(f"已写入: {out}", f"written: {out}"), highlight=False)
     else:
         p = result.period
         title = (f"{result.org_code} · {p.label} ({p.start} … {p.end})\n"
@@ -325,11 +342,14 @@ def _kpi_table(result: Any, title: str, format_value: Any) -> Any:
         cells[(r.metric, col)] = r
     metrics = list(dict.fromkeys(r.metric for r in result.rows))
     single = len(cols) == 1
-    heads = ["指标 metric"] + (["值 value", "分子 num", "分母 den"] if single else
-                              [f"{u}" + ("" if s == "all" else f" {s}") for u, s in cols])
+    tr = output.tr
+    # the metric's name in the output language; its code (for --metrics) is in `kpi --list`
+    heads = [tr("指标", "metric")] + ([tr("值", "value"), tr("分子", "numerator"),
+                                       tr("分母", "denominator")] if single else
+                                      [f"{u}" + ("" if s == "all" else f" {s}") for u, s in cols])
     rows = []
     for m in metrics:
-        line = [f"{METRICS[m].zh} {m}"]
+        line = [tr(METRICS[m].zh, METRICS[m].en)]
         for col in cols:
             r = cells.get((m, col))
             line.append("" if r is None else format_value(m, r.value))
@@ -360,7 +380,7 @@ def report_monthly(
     path = build_monthly(ws, _actor(ws), period, org, out, kind,  # type: ignore[arg-type]
                          as_of=dt.date.fromisoformat(as_of) if as_of else None,
                          money=money, pdf_font=pdf_font)  # type: ignore[arg-type]
-    output.console.print(f"已写入 written: {path}", highlight=False)
+    output.console.print(output.tr(f"已写入: {path}", f"written: {path}"), highlight=False)
 
 
 @report_app.command("cohort")
@@ -378,10 +398,10 @@ def report_cohort(
     ws = _ws()
     actor = _actor(ws)
     path = build_cohort(ws, actor, from_month, to_month, org, out)
-    output.console.print(f"已写入 written: {path}", highlight=False)
+    output.console.print(output.tr(f"已写入: {path}", f"written: {path}"), highlight=False)
     if heatmap:
         png = cohort_heatmap_png(ws, actor, from_month, to_month, org, heatmap, kind=kind)  # type: ignore[arg-type]
-        output.console.print(f"已写入 written: {png}", highlight=False)
+        output.console.print(output.tr(f"已写入: {png}", f"written: {png}"), highlight=False)
 
 
 @analytics_app.command("rebuild")
@@ -401,7 +421,8 @@ def analytics_rebuild() -> None:
             prog.update(tasks[phase], completed=done, total=total or None)
 
         info = snapshot.rebuild(ws, progress=report)
-    output.console.print(f"分析快照已重建 / snapshot rebuilt: {info.path} ({info.seconds:.1f}s)",
+    output.console.print(output.tr(f"分析快照已重建: {info.path} ({info.seconds:.1f} 秒)",
+                                   f"snapshot rebuilt: {info.path} ({info.seconds:.1f}s)"),
                          highlight=False)
 
 
@@ -423,19 +444,22 @@ def _build_store(ws: Workspace, date: str | None = None, force: bool = False,
         through = dt.date.fromisoformat(date) if date else None
     except ValueError:
         raise ZhuizongError(f"日期格式应为 YYYY-MM-DD: {date}", f"--date must be YYYY-MM-DD: {date}") from None
+    tr = output.tr
     with _progress() as prog:
-        task = prog.add_task("指标结果 results", total=None)
+        task = prog.add_task(tr("指标结果", "results"), total=None)
         info = results.build(ws, through=through, force=force, engine=engine, master=master,
                              progress=lambda done, total, label:
                              prog.update(task, completed=done, total=total,
-                                         description=f"指标结果 results {label}"))
+                                         description=tr(f"指标结果 {label}", f"results {label}")))
+    v = info.version[:12]
     if info.built:
-        output.console.print(f"指标结果已生成 / results built: {info.periods} 个期间 periods, "
-                             f"{info.rows:,} 行 rows ({info.seconds:.1f}s), 版本 version {info.version[:12]}",
-                             highlight=False)
+        output.console.print(tr(f"指标结果已生成: {info.periods} 个期间, {info.rows:,} 行 "
+                                f"({info.seconds:.1f} 秒), 版本 {v}",
+                                f"results built: {info.periods} periods, {info.rows:,} rows "
+                                f"({info.seconds:.1f}s), version {v}"), highlight=False)
     else:
-        output.console.print(f"指标结果已是最新 / results current: 版本 version {info.version[:12]} "
-                             f"({info.rows:,} 行 rows)", highlight=False)
+        output.console.print(tr(f"指标结果已是最新: 版本 {v} ({info.rows:,} 行)",
+                                f"results current: version {v} ({info.rows:,} rows)"), highlight=False)
 
 
 @analytics_app.command("build")
@@ -590,7 +614,7 @@ def users_add(
     actor.require("manage_users")
     with atomic(ws.require_ready()) as conn:
         users.create_user(conn, username, name, roles=role, agent_code=agent, password=password, actor=actor.username)
-    output.console.print(f"已创建用户 user created: {username}", highlight=False)
+    output.console.print(output.tr(f"已创建用户: {username}", f"user created: {username}"), highlight=False)
 
 
 @users_app.command("grant")
@@ -619,7 +643,7 @@ def users_grant(
                               org_code=value if scope_type == "org_subtree" else None,
                               agent_code=None if scope_type == "org_subtree" else value,
                               actor=actor.username)
-    output.console.print(f"{username}: {g}", highlight=False)
+    output.console.print(f"{username}: {_scope_text(g)}", highlight=False)
 
 
 @users_app.command("roles")
@@ -631,9 +655,24 @@ def users_roles(username: str, roles: Annotated[str, typer.Argument(help="comma-
     ws = _ws()
     actor = _actor(ws)
     actor.require("manage_users")
+    given = [r.strip() for r in roles.split(",") if r.strip()]
     with atomic(ws.require_ready()) as conn:
-        users.set_roles(conn, username, [r.strip() for r in roles.split(",") if r.strip()], actor=actor.username)
-    output.console.print(f"{username}: {roles}", highlight=False)
+        users.set_roles(conn, username, given, actor=actor.username)
+    output.console.print(f"{username}: {_roles_text(given)}", highlight=False)
+
+
+def _roles_text(roles: Any) -> str:
+    """Role names in the output language (the web's words: ``role.supervisor`` → 主管)."""
+    from zhuizong.web.i18n import t
+
+    return output.tr("、", ", ").join(t(f"role.{r}", output.LANG) for r in roles)
+
+
+def _scope_text(g: Any) -> str:
+    """A data scope in the output language: 机构及下属 B01 / Org unit and below B01."""
+    from zhuizong.web.i18n import t
+
+    return f"{t(f'scope.{g.scope_type}', output.LANG)} {g.org_code or g.agent_code}"
 
 
 @users_app.command("list")
@@ -649,10 +688,14 @@ def users_list(fmt: FormatOpt = "table") -> None:
     if fmt == "json":
         output.print_json([{**u.__dict__, "grants": [str(g) for g in u.grants]} for u in infos])
         return
+    tr = output.tr
     output.console.print(output.table(
-        "用户 / users", ["username", "name", "agent", "roles", "scopes", "active"],
-        [[u.username, u.display_name, u.agent_code, ",".join(u.roles), ", ".join(map(str, u.grants)),
-          "yes" if u.is_active else "no"] for u in infos]))
+        tr("用户", "users"),
+        [tr("用户名", "username"), tr("姓名", "name"), tr("工号", "agent"), tr("角色", "roles"),
+         tr("数据范围", "scopes"), tr("启用", "active")],
+        [[u.username, u.display_name, u.agent_code, _roles_text(u.roles),
+          ", ".join(_scope_text(g) for g in u.grants),
+          tr("是", "yes") if u.is_active else tr("否", "no")] for u in infos]))
 
 
 # --- scoped reads ------------------------------------------------------------------------------
@@ -673,8 +716,11 @@ def agents_list(
     if fmt == "json":
         output.print_json({"agents": [r.__dict__ for r in rows]})
         return
+    tr = output.tr
     output.console.print(output.table(
-        f"人员 / agents ({len(rows):,})", ["工号", "姓名", "机构", "职级", "主管", "入司", "离司"],
+        tr(f"人员 ({len(rows):,})", f"agents ({len(rows):,})"),
+        [tr("工号", "code"), tr("姓名", "name"), tr("机构", "org"), tr("职级", "rank"),
+         tr("主管", "supervisor"), tr("入司", "hired"), tr("离司", "left")],
         [[r.agent_code, r.agent_name, r.org_code, r.rank_code, r.supervisor_code, r.hire_date, r.leave_date]
          for r in rows]))
 
@@ -692,11 +738,14 @@ def agents_show(code: str, fmt: FormatOpt = "table") -> None:
     if fmt == "json":
         output.print_json({"agent": d.agent.__dict__, "spells": d.spells, "history": d.history})
         return
-    a = d.agent
-    output.console.print(f"{a.agent_code} {a.agent_name} · {a.org_code} · {a.rank_code} · 主管 {a.supervisor_code or '-'}",
-                         highlight=False)
-    output.console.print(output.table("在职期间 / spells", ["入司 hire", "离司 leave"], [list(s) for s in d.spells]))
-    output.console.print(output.table("履历 / history", ["from", "to", "rank", "org", "supervisor"],
+    a, tr = d.agent, output.tr
+    output.console.print(f"{a.agent_code} {a.agent_name} · {a.org_code} · {a.rank_code} · "
+                         f"{tr('主管', 'supervisor')} {a.supervisor_code or '-'}", highlight=False)
+    output.console.print(output.table(tr("在职期间", "spells"), [tr("入司", "hired"), tr("离司", "left")],
+                                      [list(s) for s in d.spells]))
+    output.console.print(output.table(tr("履历", "history"),
+                                      [tr("起", "from"), tr("止", "to"), tr("职级", "rank"),
+                                       tr("机构", "org"), tr("主管", "supervisor")],
                                       [list(h) for h in d.history]))
 
 
@@ -712,7 +761,10 @@ def orgs_list(fmt: FormatOpt = "table") -> None:
     if fmt == "json":
         output.print_json({"org_units": [r.__dict__ for r in rows]})
         return
-    output.console.print(output.table(f"机构 / org units ({len(rows):,})", ["代码", "名称", "上级", "层级"],
+    tr = output.tr
+    output.console.print(output.table(tr(f"机构 ({len(rows):,})", f"org units ({len(rows):,})"),
+                                      [tr("代码", "code"), tr("名称", "name"), tr("上级", "parent"),
+                                       tr("层级", "level")],
                                       [[r.org_code, r.org_name, r.parent_code, r.level] for r in rows]))
 
 

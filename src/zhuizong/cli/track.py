@@ -65,11 +65,12 @@ def track_run(date: DateOpt = None, fmt: FormatOpt = "table") -> None:
     if fmt == "json":
         output.print_json(s.as_dict())
         return
-    output.console.print(
-        f"追踪事项 {s.date}: 待跟进 {s.live}; 新增 {s.opened}, 延续 {s.carried}, 自动关闭 {s.auto_closed}, 升级 {s.escalated} "
-        f"(触发对象 {s.subjects_fired}, 触发原因 {s.reasons_fired}; {s.seconds:.1f} s)\n"
+    output.console.print(output.tr(
+        f"追踪事项 {s.date}: 待跟进 {s.live}; 新增 {s.opened}, 延续 {s.carried}, 自动关闭 {s.auto_closed}, "
+        f"升级 {s.escalated} (触发对象 {s.subjects_fired}, 触发原因 {s.reasons_fired}; {s.seconds:.1f} 秒)",
         f"tracking {s.date}: live {s.live}; opened {s.opened}, carried {s.carried}, auto-closed {s.auto_closed}, "
-        f"escalated {s.escalated}", highlight=False)
+        f"escalated {s.escalated} (subjects {s.subjects_fired}, reasons {s.reasons_fired}; {s.seconds:.1f} s)"),
+        highlight=False)
 
 
 @track_app.command("list")
@@ -128,25 +129,43 @@ def _page_footer(offset: int, shown: int, total: int) -> str:
 @track_app.command("show")
 def track_show(item_id: ItemId, fmt: FormatOpt = "table") -> None:
     """One item with its reasons, records and history. 追踪事项详情."""
-    from zhuizong.tracking.service import LINK_ZH, show_item
+    from rich.markup import escape
+
+    from zhuizong.tracking.service import (
+        LINK_EN,
+        LINK_ZH,
+        METHOD_EN,
+        METHOD_ZH,
+        OUTCOME_EN,
+        OUTCOME_ZH,
+        show_item,
+    )
+    from zhuizong.web.i18n import t
 
     ws, actor = _ctx()
     x = show_item(ws, actor, item_id)
     if fmt == "json":
         output.print_json(x)
         return
-    c = output.console
-    c.print(f"[bold]#{x['id']} {x['subject_name']} ({x['subject_code']})[/] · {LINK_ZH.get(x['link'], x['link'])} · "
-            f"{x['status']} · 负责人 {x['tracked_by'] or '—'} · 期限 {x['due_date']}", highlight=False)
+    c, tr, en = output.console, output.tr, output.LANG == "en"
+    links, status_of = (LINK_EN, STATUS_EN) if en else (LINK_ZH, STATUS_ZH)
+    methods, outcomes = (METHOD_EN, OUTCOME_EN) if en else (METHOD_ZH, OUTCOME_ZH)
+    c.print(f"[bold]#{x['id']} {escape(x['subject_name'] or '')} ({x['subject_code']})[/] · "
+            f"{links.get(x['link'], x['link'])} · {status_of.get(x['status'], x['status'])} · "
+            f"{tr('负责人', 'owner')} {escape(x['tracked_by'] or '—')} · {tr('期限', 'due')} {x['due_date']}",
+            highlight=False)
+    # the rule code stays (it names the rule in tracking_rules.toml); the facts are in --format json
     for r in x["reasons"]:
         mark = "•" if r["active"] else "✓"
-        c.print(f"  {mark} {r['message']}  ({r['rule']}, {r['first_seen']}–{r['last_seen']}) {r['facts']}",
-                highlight=False)
+        c.print(f"  {mark} {r['message_en'] if en else r['message']}  "
+                f"({r['rule']}, {r['first_seen']}–{r['last_seen']})", highlight=False, markup=False)
     for r in x["records"]:
-        c.print(f"  ✎ {r['date']} {r['author_name'] or r['author']}: {r['method']} → {r['outcome']} "
-                f"{r['finding'] or ''} {('下次 ' + r['next_date']) if r['next_date'] else ''}", highlight=False)
-    for e in x["events"]:
-        c.print(f"  · {e['date']} {e['event']} {e['detail'] or ''}", highlight=False)
+        nxt = tr(f"下次 {r['next_date']}", f"next {r['next_date']}") if r["next_date"] else ""
+        c.print(f"  ✎ {r['date']} {r['author_name'] or r['author']}: {methods.get(r['method'], r['method'])} → "
+                f"{outcomes.get(r['outcome'], r['outcome'])} {r['finding'] or ''} {nxt}", highlight=False,
+                markup=False)
+    for e in x["events"]:  # an event's detail (codes) is in --format json
+        c.print(f"  · {e['date']} {t('track_event.' + e['event'], output.LANG)}", highlight=False, markup=False)
 
 
 @track_app.command("record")
@@ -172,7 +191,9 @@ def track_record(
     if fmt == "json":
         output.print_json(x)
         return
-    output.console.print(f"已记录 / recorded: #{x['id']} → {x['status']}", highlight=False)
+    status = (STATUS_EN if output.LANG == "en" else STATUS_ZH).get(x["status"], x["status"])
+    output.console.print(output.tr(f"已记录: #{x['id']} → {status}", f"recorded: #{x['id']} → {status}"),
+                         highlight=False)
 
 
 @track_app.command("close")
@@ -190,7 +211,7 @@ def track_close(
     if fmt == "json":
         output.print_json(x)
         return
-    output.console.print(f"已关闭 / closed: #{x['id']}", highlight=False)
+    output.console.print(output.tr(f"已关闭: #{x['id']}", f"closed: #{x['id']}"), highlight=False)
 
 
 @track_app.command("reassign")
@@ -263,9 +284,15 @@ def track_digest(
     if not send and out is None:
         for x in ds:
             output.console.print(x.markdown, highlight=False, markup=False)
-    output.console.print(f"{len(ds)} 份日报 / digests", highlight=False)
+    # the digests above are the messages as they are sent (tracking.service.digests), not this screen
+    output.console.print(output.tr(f"{len(ds)} 份日报", f"{len(ds)} digests"), highlight=False)
     if report is not None:
         output.print_json(report)
+
+
+#: the groups of `track effectiveness --by`
+EFFECT_BY = {"owner": ("负责人", "owner"), "rule": ("规则", "rule"), "org": ("机构", "org unit"),
+             "link": ("环节", "link")}
 
 
 def _pct(v: float | None) -> str:
@@ -285,9 +312,20 @@ def track_effectiveness(
     """Coverage, timeliness, resolution and outcome lift of tracking; report-up (上报) answers;
     care coverage with --coverage. 追踪效果."""
     from zhuizong.tracking.effectiveness import coverage, effectiveness, write_xlsx
-    from zhuizong.tracking.service import RAISE_CATEGORY_ZH
+    from zhuizong.tracking.service import RAISE_CATEGORY_EN, RAISE_CATEGORY_ZH
 
     ws, actor = _ctx()
+    tr = output.tr
+
+    def group(x: dict[str, Any]) -> list[str]:
+        # the service's own words, in the output language: the total (合计), agents without a
+        # supervisor (key "—", 无主管)
+        if x["key"] == "total":
+            return [tr("合计", "total"), ""]
+        if x["key"] == "—" and x["name"] == "无主管":
+            return ["—", tr("无主管", "no supervisor")]
+        return [x["key"], x["name"]]
+
     if coverage_:
         cov = coverage(ws, actor, _date(date), by)
         if fmt == "json":
@@ -295,12 +333,14 @@ def track_effectiveness(
             return
         if fmt != "table":
             raise ZhuizongError("--coverage 只支持 table 或 json", "--coverage supports table or json only")
-        rows_c = [[x["key"], x["name"], str(x["agents"]),
+        rows_c = [[*group(x), str(x["agents"]),
                    f"{x['contacted_7']} ({_pct(x['share_7'])})", f"{x['contacted_30']} ({_pct(x['share_30'])})"]
                   for x in [*cov["rows"], cov["total"]]]
         output.console.print(output.table(
-            f"关怀覆盖率 care coverage {cov['date']} (按 {'主管' if by == 'owner' else '机构'})",
-            ["分组", "名称", "在职人数", "近 7 天已联系", "近 30 天已联系"], rows_c))
+            tr(f"关怀覆盖率 {cov['date']} (按{'主管' if by == 'owner' else '机构'})",
+               f"care coverage {cov['date']} (by {'supervisor' if by == 'owner' else 'org unit'})"),
+            [tr("分组", "group"), tr("名称", "name"), tr("在职人数", "agents in force"),
+             tr("近 7 天已联系", "contacted in 7 days"), tr("近 30 天已联系", "contacted in 30 days")], rows_c))
         return
     if period is None:
         raise ZhuizongError("请给出 --period (或 --coverage)", "give --period (or --coverage)")
@@ -311,24 +351,31 @@ def track_effectiveness(
     if fmt == "xlsx":
         path = out or Path(f"tracking-effectiveness-{res['period']['label']}.xlsx")
         write_xlsx(res, path)
-        output.console.print(f"已写入 / written: {path}", highlight=False)
+        output.console.print(tr(f"已写入: {path}", f"written: {path}"), highlight=False)
         return
     pct = _pct
     rz = res["raises"]
     med = rz["median_hours_to_answer"]
-    raise_line = (f"上报 {rz['raised']} 项, 已回复 {rz['answered']} 项, 待回复 {rz['open']} 项, "
-                  f"回复用时中位数 {'—' if med is None else f'{med:.1f} 小时'}")
+    raise_line = tr(f"上报 {rz['raised']} 项, 已回复 {rz['answered']} 项, 待回复 {rz['open']} 项, "
+                    f"回复用时中位数 {'—' if med is None else f'{med:.1f} 小时'}",
+                    f"raised {rz['raised']}, answered {rz['answered']}, waiting {rz['open']}, "
+                    f"median time to answer {'—' if med is None else f'{med:.1f} hours'}")
+    categories = RAISE_CATEGORY_EN if output.LANG == "en" else RAISE_CATEGORY_ZH
     if rz["by_category"]:
-        raise_line += " (" + ", ".join(f"{RAISE_CATEGORY_ZH.get(c, c)} {v['raised']}"
+        raise_line += " (" + ", ".join(f"{categories.get(c, c)} {v['raised']}"
                                        for c, v in rz["by_category"].items()) + ")"
 
-    rows = [[x["key"], x["name"], str(x["items"]), pct(x["coverage"]), pct(x["timeliness"]),
+    rows = [[*group(x), str(x["items"]), pct(x["coverage"]), pct(x["timeliness"]),
              pct(x["resolution"]), f"{x['tracked_moved']}/{x['tracked']}", f"{x['untracked_moved']}/{x['untracked']}",
              "—" if x["lift_points"] is None else f"{x['lift_points']:+.1f}"]
             for x in [*res["rows"], res["total"]]]
+    by_zh, by_en = EFFECT_BY.get(res["by"], (res["by"], res["by"]))
+    label, days = res["period"]["label"], res["window_days"]
     output.console.print(output.table(
-        f"追踪效果 tracking effectiveness {res['period']['label']} (by {res['by']}, {res['window_days']} 天)",
-        ["分组", "名称", "事项", "覆盖率", "及时率", "解决率", "追踪后改善", "未追踪改善", "提升(点)"], rows))
+        tr(f"追踪效果 {label} (按{by_zh}, {days} 天)", f"tracking effectiveness {label} (by {by_en}, {days} days)"),
+        [tr("分组", "group"), tr("名称", "name"), tr("事项", "items"), tr("覆盖率", "coverage"),
+         tr("及时率", "timeliness"), tr("解决率", "resolution"), tr("追踪后改善", "tracked, improved"),
+         tr("未追踪改善", "untracked, improved"), tr("提升(点)", "lift (points)")], rows))
     output.console.print(raise_line, highlight=False)
 
 
@@ -349,8 +396,9 @@ def track_raise(
     if fmt == "json":
         output.print_json(x)
         return
-    output.console.print(f"已上报 / raised: 上报 {x['id']} · #{x['item_id']} → "
-                         f"{x['raised_to_name'] or x['raised_to']} ({x['raised_to']})", highlight=False)
+    to = f"{x['raised_to_name'] or x['raised_to']} ({x['raised_to']})"
+    output.console.print(output.tr(f"已上报: 上报 {x['id']} · #{x['item_id']} → {to}",
+                                   f"raised: raise {x['id']} · #{x['item_id']} → {to}"), highlight=False)
 
 
 @track_app.command("raises")
@@ -360,18 +408,23 @@ def track_raises(
 ) -> None:
     """Raises by you or to you (an admin: all in scope). 上报清单."""
     from zhuizong.tracking.raises import list_raises
+    from zhuizong.tracking.service import RAISE_CATEGORY_EN
 
     ws, actor = _ctx()
     xs = list_raises(ws, actor, open_only=open_)
     if fmt == "json":
         output.print_json({"raises": xs})
         return
-    rows = [[str(x["id"]), f"#{x['item_id']} {x['subject_name']} {x['subject_code'] or ''}", x["category_zh"],
+    tr, en = output.tr, output.LANG == "en"
+    rows = [[str(x["id"]), f"#{x['item_id']} {x['subject_name']} {x['subject_code'] or ''}",
+             RAISE_CATEGORY_EN.get(x["category"], x["category"]) if en else x["category_zh"],
              x["note"], f"{x['raised_by_name'] or x['raised_by']} → {x['raised_to_name'] or x['raised_to']}",
-             x["raised_on"], "待回复" if x["open"] else f"{x['answer']} ({x['hours_to_answer']:.1f} 小时)"]
+             x["raised_on"], tr("待回复", "waiting") if x["open"]
+             else f"{x['answer']} ({x['hours_to_answer']:.1f} {tr('小时', 'hours')})"]
             for x in xs]
-    output.console.print(output.table(f"上报 raises ({len(xs)})", ["ID", "事项 item", "类别", "说明", "上报 → 上级",
-                                                                  "日期", "回复"], rows))
+    output.console.print(output.table(tr(f"上报 ({len(xs)})", f"raises ({len(xs)})"), [
+        "ID", tr("事项", "item"), tr("类别", "category"), tr("说明", "note"), tr("上报 → 上级", "by → to"),
+        tr("日期", "date"), tr("回复", "answer")], rows))
 
 
 @track_app.command("answer")
@@ -389,7 +442,9 @@ def track_answer(
     if fmt == "json":
         output.print_json(x)
         return
-    output.console.print(f"已回复 / answered: 上报 {x['id']} ({x['hours_to_answer']:.1f} 小时)", highlight=False)
+    h = x["hours_to_answer"]
+    output.console.print(output.tr(f"已回复: 上报 {x['id']} ({h:.1f} 小时)",
+                                   f"answered: raise {x['id']} ({h:.1f} hours)"), highlight=False)
 
 
 @track_app.command("assign")
@@ -405,13 +460,22 @@ def track_assign(
     ws, actor = _ctx()
     if remove:
         done = unassign(ws, actor, role, org)
-        output.console.print(("已取消 / removed" if done else "无此分工 / no such assignment") + f": {role} {org}",
-                             highlight=False)
+        said = output.tr("已取消", "removed") if done else output.tr("无此分工", "no such assignment")
+        output.console.print(f"{said}: {_role_name(role)} {org}", highlight=False)
         return
     if username is None:
         raise ZhuizongError("请给出用户名 (或 --remove)", "give a USERNAME (or --remove)")
     a = assign(ws, actor, role, org, username)
-    output.console.print(f"已分配 / assigned: {a['role']} {a['org_code']} → {a['username']}", highlight=False)
+    output.console.print(output.tr(f"已分配: {_role_name(a['role'])} {a['org_code']} → {a['username']}",
+                                   f"assigned: {_role_name(a['role'])} {a['org_code']} → {a['username']}"),
+                         highlight=False)
+
+
+def _role_name(role: str) -> str:
+    """A staff role in the output language (the web's words)."""
+    from zhuizong.web.i18n import t
+
+    return t(f"role.{role}", output.LANG)
 
 
 @track_app.command("assignments")
@@ -424,6 +488,8 @@ def track_assignments(fmt: FormatOpt = "table") -> None:
     if fmt == "json":
         output.print_json({"assignments": rows})
         return
-    output.console.print(output.table(f"追踪分工 assignments ({len(rows)})", ["角色 role", "机构 org", "用户 user"],
-                                      [[f"{r['role_zh']} {r['role']}", f"{r['org_name']} {r['org_code']}",
+    tr = output.tr
+    output.console.print(output.table(tr(f"追踪分工 ({len(rows)})", f"assignments ({len(rows)})"),
+                                      [tr("角色", "role"), tr("机构", "org"), tr("用户", "user")],
+                                      [[_role_name(r["role"]), f"{r['org_name']} {r['org_code']}",
                                         f"{r['display_name']} {r['username']}"] for r in rows]))

@@ -45,7 +45,7 @@ def test_preview_shows_the_decoded_names(ws: Workspace, tmp_path: Path) -> None:
     assert got["preview"] == [{"row": str(i + 2), "agent_code": f"N{i:03d}", "agent_name": n}
                               for i, n in enumerate(NAMES[:5])]
     table = cli_ok("import", "agents", str(path), "--dry-run")
-    assert "名称预览 preview of names" in table and "读取 read as: CSV gb18030" in table
+    assert "名称预览" in table and "读取方式: CSV gb18030" in table and "姓名" in table  # the column's name
     assert all(n in table for n in NAMES[:5]) and NAMES[5] not in table
     assert counts(ws) == sizes and snapshot(ws) == before
     ws.engine.dispose()
