@@ -145,6 +145,7 @@ READ_ONLY = [
     ("track", "effectiveness", "--period", "2026-05"),
     ("track", "effectiveness", "--coverage", "--date", TODAY.isoformat()),
     ("track", "raises"),
+    ("track", "run", "--date", TODAY.isoformat()),  # the day again: idempotent, its summary
     ("track", "assignments"),
     ("config", "get", "calendar.cutoff_day"),
     ("init",),
