@@ -264,3 +264,24 @@ def test_unknown_kind_and_missing_file(ws: Workspace, admin: tuple[TestClient, s
     assert r.status_code == 400
     uploads = ws.home / "uploads"
     assert not uploads.exists() or not [p for p in uploads.iterdir() if not (p / "meta.json").exists()]
+
+
+def test_dry_run_shows_how_the_file_was_read_and_a_preview_of_names(
+        ws: Workspace, admin: tuple[TestClient, str]) -> None:
+    """Issue 19, item 2: the web dry run shows the names as they would be stored (a GB18030 file
+    decoded to 张伟, not mojibake) and how the file was read; nothing is stored before confirming."""
+    c, token = admin
+    o = table("org_units")
+    with ws.engine.connect() as conn:
+        parent = conn.execute(select(o.c.org_code).where(o.c.parent_code.is_(None))).scalar_one()
+    body = ("org_code,org_name,parent_code,level\n"
+            f"ZZP1,张伟营业部,{parent},group\nZZP2,李娜营业部,{parent},group\n")
+    r = upload(c, token, "org_units", "units.csv", body.encode("gb18030"))
+    assert r.status_code == 200, r.text
+    assert 'id="dry-run-ok"' in r.text
+    assert "读取方式: CSV gb18030" in r.text
+    table_html = r.text[r.text.index('id="preview"'):]
+    table_html = table_html[:table_html.index("</table>")]
+    assert "张伟营业部" in table_html and "李娜营业部" in table_html and "ZZP1" in table_html
+    assert "机构名称" in table_html or "名称" in table_html  # the Chinese column header
+    assert rows(ws, "org_units", org_code="ZZP1") == []  # a dry run stores nothing

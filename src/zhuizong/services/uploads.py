@@ -96,6 +96,10 @@ class Meta:
     batch_id: int | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
     n_errors: int = 0
+    #: the dry run's preview of names as they would be stored and how the file was read
+    #: (``ImportResult.preview`` / ``.source``): garbled text is seen before confirming
+    preview: list[dict[str, str]] = field(default_factory=list)
+    source: str = ""
 
     @property
     def expires(self) -> dt.datetime:
@@ -184,6 +188,7 @@ def _record(meta: Meta, result: ImportResult) -> None:
     meta.updated, meta.unchanged, meta.batch_id = result.updated, result.unchanged, result.batch_id
     meta.n_errors = len(result.errors)
     meta.errors = [asdict(e) for e in result.errors[:500]]
+    meta.preview, meta.source = list(result.preview), result.source
 
 
 def dry_run(ws: Workspace, actor: Actor, staged: Staged, kind: str,

@@ -244,6 +244,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tools.s.late": ("迟到", "Late"),
     "tools.s.leave": ("请假", "Leave"),
     "tools.s.absent": ("缺席", "Absent"),
+    "imp.read_as": ("读取方式: {how}", "read as: {how}"),
+    "imp.preview": ("名称预览 (导入后将显示为)", "Preview of names (as they will be stored)"),
+    "imp.preview_hint": ("如出现乱码, 请取消并用正确的编码另存文件 (或在命令行使用 --encoding)。",
+                         "If the names look garbled, cancel and save the file in the right encoding "
+                         "(or pass --encoding on the command line)."),
     "imp.check": ("检查结果", "Check"),
     "imp.dry_ok": ("检查通过: 共 {rows} 行, 将新增 {ins} 行、更新 {upd} 行、{same} 行不变。确认后才会写入。",
                    "Check passed: {rows} rows; {ins} new, {upd} updated, {same} unchanged. Nothing is written until you confirm."),

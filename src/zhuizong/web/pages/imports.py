@@ -23,6 +23,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
 from zhuizong.errors import ZhuizongError
+from zhuizong.importing.kinds import KINDS
 from zhuizong.importing.service import ImportCancelled
 from zhuizong.services import uploads
 from zhuizong.web.deps import Ctx, page_ctx
@@ -142,10 +143,27 @@ def _msg(ctx: Ctx, e: ZhuizongError) -> str:
     return e.en if ctx.lang == "en" else e.zh
 
 
+def _labels(ctx: Ctx) -> dict[str, Any]:
+    """How the dry run's preview is worded: column headers (the kind's Chinese header, or the
+    English code in words) and how the file was read."""
+    en = ctx.lang == "en"
+
+    def col_label(kind: str, code: str) -> str:
+        spec = KINDS.get(kind)
+        zh = next((c.zh for c in spec.columns if c.code == code), code) if spec else code
+        return code.replace("_", " ") if en else zh
+
+    def source_label(source: str) -> str:
+        return source if en else source.replace("XLSX sheet", "XLSX 工作表")
+
+    return {"col_label": col_label, "source_label": source_label}
+
+
 def _index(ctx: Ctx, *, error: str | None = None, meta: uploads.Meta | None = None,
            done: uploads.Meta | None = None, kind: str | None = None, status_code: int = 200) -> Response:
     uploads.cleanup(ctx.ws)
-    return ctx.render("imports/index.html", kinds=uploads.kinds(), history=uploads.batch_history(ctx.ws, ctx.actor),
+    return ctx.render("imports/index.html", **_labels(ctx), kinds=uploads.kinds(),
+                      history=uploads.batch_history(ctx.ws, ctx.actor),
                       max_mb=ctx.ws.settings.import_.max_file_mb, error=error, meta=meta, done=done,
                       kind=kind or (meta.kind if meta else None),
                       errors=uploads.row_errors(meta) if meta else [],
