@@ -33,6 +33,8 @@ CARE_WINDOW = 3
 #: goal metric → (column of the base frame with the month-to-date actual, Chinese name)
 GOAL_ACTUALS = {"fyp": ("mtd_fyp", "FYP"), "cases": ("mtd_cases", "件数"),
                 "visits": ("mtd_visits", "拜访"), "interviews": ("mtd_interviews", "面谈")}
+#: the goals' names on English screens (the reasons' message_en)
+GOAL_EN = {"fyp": "FYP", "cases": "cases", "visits": "visits", "interviews": "interviews"}
 _ATTENDED = ("present", "late")
 
 SIGNALS: dict[str, tuple[str, str]] = {
@@ -43,6 +45,7 @@ SIGNALS: dict[str, tuple[str, str]] = {
     "goal_attainment": ("个人目标最低达成率 (0–1, 各目标中最落后的一项)",
                         "lowest attainment of the own goals (0–1, the goal most behind)"),
     "goal_metric": ("最落后的个人目标 (中文名)", "the own goal most behind (Chinese name)"),
+    "goal_metric_en": ("最落后的个人目标 (英文名)", "the own goal most behind (English name)"),
     "goal_behind_points": ("个人目标落后时间进度 (百分点)",
                            "(time progress − lowest own goal attainment) × 100, in points"),
     "plans_in_use": ("近 30 天是否有人填写日计划 (1/0)", "1 if anyone filed a daily plan in the last 30 days"),
@@ -115,6 +118,7 @@ def agentday_signals(ws: Workspace, d: dt.date, base: pd.DataFrame) -> pd.DataFr
         out[f"goal_{metric}"] = np.nan
     out["goal_attainment"] = np.nan
     out["goal_metric"] = None
+    out["goal_metric_en"] = None
     out["goal_behind_points"] = np.nan
     if not goals.empty:
         goals = goals[goals.metric.isin(list(GOAL_ACTUALS)) & (goals.target.astype(float) > 0)]
@@ -133,6 +137,7 @@ def agentday_signals(ws: Workspace, d: dt.date, base: pd.DataFrame) -> pd.DataFr
             which = att[has].idxmin(axis=1)
             out["goal_attainment"] = idx.map(low).to_numpy()
             out["goal_metric"] = idx.map(which.map(lambda m: GOAL_ACTUALS[m][1])).to_numpy()
+            out["goal_metric_en"] = idx.map(which.map(GOAL_EN.get)).to_numpy()
             prog = b["time_progress"].astype(float)
             out["goal_behind_points"] = idx.map(((prog - low) * 100).round(4)).to_numpy()
 

@@ -445,16 +445,15 @@ def digests(ws: Workspace, actor: Actor, d: dt.date) -> list[DigestText]:
         name = names.get(who, who)
         title = f"追踪日报 {d.isoformat()} · {name}"
         lines = [f"## {title}", "",
-                 f"待跟进 **{len(its)}** 项, 其中逾期 **{len(overdue)}** 项 "
-                 f"({len(its)} open, {len(overdue)} overdue)", ""]
+                 f"待跟进 **{len(its)}** 项, 其中逾期 **{len(overdue)}** 项", ""]
         if raised.get(who):
-            lines.append(f"### 待回复上报 Raised to you ({len(raised[who])})")
+            lines.append(f"### 待回复上报 ({len(raised[who])})")
             for r in raised[who]:
                 lines.append(f"- 上报 {r.id} · #{r.item_id} {names.get(r.subject_code, '')} ({r.subject_code}) · "
                              f"{RAISE_CATEGORY_ZH.get(r.category, r.category)} · {r.note} · "
                              f"{names.get(r.raised_by, r.raised_by)} {r.raised_on.isoformat()} 上报")
             lines.append("")
-        for section, rows in (("逾期 Overdue", overdue), ("待跟进 Open", [x for x in its if x not in overdue])):
+        for section, rows in (("逾期", overdue), ("待跟进", [x for x in its if x not in overdue])):
             if not rows:
                 continue
             lines.append(f"### {section}")
