@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -231,20 +231,25 @@ def _disk_full_error(dialect: str) -> Exception:
     return psycopg.errors.DiskFull('could not extend file "base/16384/2619": No space left on device')
 
 
-@pytest.fixture
-def full_database(loaded: Path) -> Iterator[None]:
-    """Every write statement fails as the database does when its disk is full (the DB-API error
-    each driver raises, wrapped by SQLAlchemy as for a real full disk)."""
+def _writes_fail(error: Callable[[str], Exception]) -> Iterator[None]:
+    """While it runs, every write statement fails with ``error(dialect)`` (the DB-API error the
+    driver raises, wrapped by SQLAlchemy as for the real condition)."""
 
     def refuse(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "CREATE", "COPY")):
-            raise _disk_full_error(conn.dialect.name)
+            raise error(conn.dialect.name)
 
     event.listen(Engine, "before_cursor_execute", refuse)
     try:
         yield
     finally:
         event.remove(Engine, "before_cursor_execute", refuse)
+
+
+@pytest.fixture
+def full_database(loaded: Path) -> Iterator[None]:
+    """Every write statement fails as the database does when its disk is full."""
+    yield from _writes_fail(_disk_full_error)
 
 
 @pytest.mark.parametrize("command", [
@@ -329,16 +334,7 @@ def _read_only_error(dialect: str) -> Exception:
 @pytest.fixture
 def read_only_database(loaded: Path) -> Iterator[None]:
     """Every write statement fails as a read-only database answers it (each driver's own error)."""
-
-    def refuse(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "CREATE", "COPY")):
-            raise _read_only_error(conn.dialect.name)
-
-    event.listen(Engine, "before_cursor_execute", refuse)
-    try:
-        yield
-    finally:
-        event.remove(Engine, "before_cursor_execute", refuse)
+    yield from _writes_fail(_read_only_error)
 
 
 @pytest.mark.parametrize("command", [
