@@ -19,8 +19,10 @@ import re
 import stat
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -684,31 +686,42 @@ def check_zip(path: Path, settings: ImportSettings) -> None:
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 
 
-def _merged_ranges(path: Path, member: str | None) -> list[tuple[str, int, int]]:
-    """(ref, first row, last row) of every merged range in a sheet (streamed, not loaded whole)."""
+@contextmanager
+def _sheet_xml(path: Path, member: str | None) -> Iterator[IO[bytes] | None]:
+    """The XML of one sheet of the workbook at ``path``, opened for streaming; None when the
+    sheet has no member in the archive (nothing to check)."""
     if not member:
-        return []
-    member = member.lstrip("/")
-    out: list[tuple[str, int, int]] = []
+        yield None
+        return
     with zipfile.ZipFile(path) as zf:
         try:
-            fh = zf.open(member)
+            fh = zf.open(member.lstrip("/"))
         except KeyError:
-            return []
+            yield None
+            return
         with fh:
-            tail = b""
-            while chunk := fh.read(1 << 20):
-                buf = tail + chunk
-                if b"mergeCell" in buf:
-                    for m in _MERGE_RE.finditer(buf):
-                        c1, r1, c2, r2 = m.groups()
-                        ref = f"{c1.decode()}{r1.decode()}" + (
-                            f":{c2.decode()}{r2.decode()}" if c2 else ""
-                        )
-                        out.append((ref, int(r1), int(r2 or r1)))
-                # an element split across chunks is matched with the next chunk (the set below
-                # drops the repeats)
-                tail = buf[-300:]
+            yield fh
+
+
+def _merged_ranges(path: Path, member: str | None) -> list[tuple[str, int, int]]:
+    """(ref, first row, last row) of every merged range in a sheet (streamed, not loaded whole)."""
+    out: list[tuple[str, int, int]] = []
+    with _sheet_xml(path, member) as fh:
+        if fh is None:
+            return []
+        tail = b""
+        while chunk := fh.read(1 << 20):
+            buf = tail + chunk
+            if b"mergeCell" in buf:
+                for m in _MERGE_RE.finditer(buf):
+                    c1, r1, c2, r2 = m.groups()
+                    ref = f"{c1.decode()}{r1.decode()}" + (
+                        f":{c2.decode()}{r2.decode()}" if c2 else ""
+                    )
+                    out.append((ref, int(r1), int(r2 or r1)))
+            # an element split across chunks is matched with the next chunk (the set below
+            # drops the repeats)
+            tail = buf[-300:]
     return sorted(set(out), key=lambda t: (t[1], t[0]))
 
 
@@ -823,15 +836,10 @@ def check_dimension(path: Path, member: str | None, title: str) -> None:
     """Refuse a sheet whose declared range is absurd, from the first 64 KB of its XML (where
     ``<dimension>`` is), before a cell is read: a 5 KB file declaring ``A1:XFD1048576`` would
     otherwise have the reader walk 17 billion empty cells."""
-    if not member:
-        return
-    with zipfile.ZipFile(path) as zf:
-        try:
-            fh = zf.open(member.lstrip("/"))
-        except KeyError:
+    with _sheet_xml(path, member) as fh:
+        if fh is None:
             return
-        with fh:
-            head = fh.read(1 << 16)
+        head = fh.read(1 << 16)
     for m in _DIM_RE.finditer(head):  # every one: a hostile file may declare two
         _check_declared(m, title)
 
@@ -867,55 +875,49 @@ def check_extent(path: Path, member: str | None, title: str) -> None:
     cell: 200,000 rows with one cell in column XFD are 3 billion cells in a 1 MB file). The
     declared ``<dimension>`` is checked apart (:func:`check_dimension`); this pass finds what a
     file hides behind a modest one."""
-    if not member:
-        return
-
     def refuse(zh: str, en: str) -> ReadRejected:
         return _reject(f"工作表 {title!r} {zh}; 请只保留数据区域后另存",
                        f"sheet {title!r} {en}; keep only the data and save again")
 
-    with zipfile.ZipFile(path) as zf:
-        try:
-            fh = zf.open(member.lstrip("/"))
-        except KeyError:
+    with _sheet_xml(path, member) as fh:
+        if fh is None:
             return
-        with fh:
-            carry = b""
-            wide = width = 0
-            row = -1
-            while True:
-                chunk = fh.read(1 << 20)
-                buf = carry + chunk
-                if chunk:
-                    cut = buf.rfind(b">") + 1
-                    body, carry = buf[:cut], buf[cut:]
+        carry = b""
+        wide = width = 0
+        row = -1
+        while True:
+            chunk = fh.read(1 << 20)
+            buf = carry + chunk
+            if chunk:
+                cut = buf.rfind(b">") + 1
+                body, carry = buf[:cut], buf[cut:]
+            else:
+                body, carry = buf, b""
+            for m in _ROW_NUM_RE.finditer(body):
+                if int(m.group(1)) > MAX_XLSX_ROWS:
+                    n = int(m.group(1))
+                    raise refuse(f"有一行的行号为 {n:,}, 超过 Excel 的上限 {MAX_XLSX_ROWS:,} 行",
+                                 f"has a row numbered {n:,}, beyond Excel's "
+                                 f"{MAX_XLSX_ROWS:,} rows")
+            for m in _WIDE_CELL_RE.finditer(body):
+                col, r = _col_number(m.group(1).decode()), int(m.group(2))
+                if col > MAX_XLSX_COLUMNS:
+                    ref = (m.group(1) + m.group(2)).decode()
+                    raise refuse(f"有单元格 {ref} 位于第 {col:,} 列: 导入文件最多 "
+                                 f"{MAX_XLSX_COLUMNS} 列",
+                                 f"has a cell {ref} in column {col:,}: an import file has "
+                                 f"at most {MAX_XLSX_COLUMNS} columns")
+                if r != row:
+                    wide, row, width = wide + width, r, col
                 else:
-                    body, carry = buf, b""
-                for m in _ROW_NUM_RE.finditer(body):
-                    if int(m.group(1)) > MAX_XLSX_ROWS:
-                        n = int(m.group(1))
-                        raise refuse(f"有一行的行号为 {n:,}, 超过 Excel 的上限 {MAX_XLSX_ROWS:,} 行",
-                                     f"has a row numbered {n:,}, beyond Excel's "
-                                     f"{MAX_XLSX_ROWS:,} rows")
-                for m in _WIDE_CELL_RE.finditer(body):
-                    col, r = _col_number(m.group(1).decode()), int(m.group(2))
-                    if col > MAX_XLSX_COLUMNS:
-                        ref = (m.group(1) + m.group(2)).decode()
-                        raise refuse(f"有单元格 {ref} 位于第 {col:,} 列: 导入文件最多 "
-                                     f"{MAX_XLSX_COLUMNS} 列",
-                                     f"has a cell {ref} in column {col:,}: an import file has "
-                                     f"at most {MAX_XLSX_COLUMNS} columns")
-                    if r != row:
-                        wide, row, width = wide + width, r, col
-                    else:
-                        width = max(width, col)
-                    if wide + width > MAX_XLSX_WIDE_CELLS:
-                        raise refuse(f"的行延伸到 Z 列之后, 读取需要遍历超过 "
-                                     f"{MAX_XLSX_WIDE_CELLS:,} 个单元格",
-                                     f"has rows reaching past column Z that would make the "
-                                     f"reader walk more than {MAX_XLSX_WIDE_CELLS:,} cells")
-                if not chunk:
-                    break
+                    width = max(width, col)
+                if wide + width > MAX_XLSX_WIDE_CELLS:
+                    raise refuse(f"的行延伸到 Z 列之后, 读取需要遍历超过 "
+                                 f"{MAX_XLSX_WIDE_CELLS:,} 个单元格",
+                                 f"has rows reaching past column Z that would make the "
+                                 f"reader walk more than {MAX_XLSX_WIDE_CELLS:,} cells")
+            if not chunk:
+                break
 
 
 def _pick_sheet(sheets: list, kind: ImportKind):  # type: ignore[no-untyped-def,type-arg]
