@@ -152,6 +152,24 @@ def check_structure(conn: Connection, kind_name: str, columns: Mapping[str, pa.A
 # --- current supervisors ----------------------------------------------------------------------
 
 
+def _merged_parents(conn: Connection, frame: pd.DataFrame, column: str
+                    ) -> tuple[dict[str, str | None], dict[str, int]]:
+    """The ``agents`` rows' undated ``column`` (supervisor or recruiter) over the merged result:
+    agent → parent as stored, overwritten by the file's rows; and agent → the file row (first)."""
+    t = db_table("agents")
+    parent: dict[str, str | None] = {
+        str(code): (None if p is None else str(p))
+        for code, p in conn.execute(select(t.c.agent_code, t.c[column])).all()
+    }
+    row_of: dict[str, int] = {}
+    for code, p, row in zip(frame.agent_code, frame[column], frame.zz_row, strict=True):
+        if pd.isna(code):
+            continue
+        row_of.setdefault(code, int(row))
+        parent[code] = None if p is None or (isinstance(p, float) and np.isnan(p)) else p
+    return parent, row_of
+
+
 def _current_lines(conn: Connection, frame: pd.DataFrame, reported: set[int]) -> list[RowError]:
     """The ``agents`` rows' own ``supervisor_code`` (the current line, read undated by the
     scope's reporting-line grants and the team board) stays a forest too: the dated check alone
@@ -160,16 +178,7 @@ def _current_lines(conn: Connection, frame: pd.DataFrame, reported: set[int]) ->
     already refused on ``supervisor_code`` (not repeated)."""
     if "supervisor_code" not in frame or "agent_code" not in frame:
         return []
-    t = db_table("agents")
-    parent: dict[str, str | None] = {
-        str(code): (None if sup is None else str(sup))
-        for code, sup in conn.execute(select(t.c.agent_code, t.c.supervisor_code)).all()
-    }
-    row_of: dict[str, int] = {}
-    for rec in frame[frame.agent_code.notna()].itertuples(index=False):
-        row_of.setdefault(rec.agent_code, int(rec.zz_row))
-        s = rec.supervisor_code
-        parent[rec.agent_code] = None if s is None or (isinstance(s, float) and np.isnan(s)) else s
+    parent, row_of = _merged_parents(conn, frame, "supervisor_code")
     out: list[RowError] = []
     for cyc in forest_cycles(parent):
         mine = sorted((row_of[c], c) for c in cyc if c in row_of)
@@ -198,16 +207,7 @@ def _recruiters(conn: Connection, frame: pd.DataFrame) -> list[RowError]:
     through the people they recruited (the recruiter is not dated: the ``agents`` row's value)."""
     if "recruiter_code" not in frame or "agent_code" not in frame:
         return []
-    t = db_table("agents")
-    parent: dict[str, str | None] = {
-        str(code): (None if rec is None else str(rec))
-        for code, rec in conn.execute(select(t.c.agent_code, t.c.recruiter_code)).all()
-    }
-    row_of: dict[str, int] = {}
-    for rec in frame[frame.agent_code.notna()].itertuples(index=False):
-        row_of.setdefault(rec.agent_code, int(rec.zz_row))
-        r = rec.recruiter_code
-        parent[rec.agent_code] = None if r is None or (isinstance(r, float) and np.isnan(r)) else r
+    parent, row_of = _merged_parents(conn, frame, "recruiter_code")
     out: list[RowError] = []
     for cyc in forest_cycles(parent):
         path = _arrow(cyc)
